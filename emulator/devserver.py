@@ -1,0 +1,112 @@
+"""Every HTTP function behind one port, routed by ``firebase.json``'s Hosting rewrites.
+
+Firebase Hosting forwards the request with its full path to the function a rewrite names; this
+server does the same locally, so ``firebase.json`` stays the one routing table. Each function is
+served by functions-framework's own app, exactly as it runs in Cloud Functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import functions_framework
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
+
+from shared import logs, runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+log = logging.getLogger("devserver")
+
+
+def glob_to_regex(source: str) -> re.Pattern[str]:
+    """Firebase Hosting's glob: ``**`` crosses segments, ``*`` stays within one."""
+    out = []
+    i = 0
+    while i < len(source):
+        if source.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif source[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        else:
+            out.append(re.escape(source[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+def load_rewrites(path: Path = ROOT / "firebase.json") -> list[tuple[re.Pattern[str], str]]:
+    config = json.loads(path.read_text())
+    table = []
+    for rewrite in config["hosting"]["rewrites"]:
+        function = rewrite.get("function")
+        target = function["functionId"] if isinstance(function, dict) else function
+        if target and "source" in rewrite:
+            table.append((glob_to_regex(rewrite["source"]), target))
+    return table
+
+
+def entry_points() -> set[str]:
+    """The function names ``main.py`` exports."""
+    import main
+
+    return set(main.__all__)
+
+
+class Dispatcher:
+    """A WSGI app sending each request to the function its path rewrites to."""
+
+    def __init__(self, rewrites: list[tuple[re.Pattern[str], str]], available: set[str]) -> None:
+        self.rewrites = rewrites
+        self.apps: dict[str, WSGIApp] = {}
+        for _, target in rewrites:
+            if target in available and target not in self.apps:
+                self.apps[target] = functions_framework.create_app(  # type: ignore[no-untyped-call]
+                    target=target, source=str(ROOT / "main.py"), signature_type="http"
+                )
+
+    def target(self, path: str) -> str | None:
+        for pattern, target in self.rewrites:
+            if pattern.match(path):
+                return target
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_dev/health":
+            return Response('{"ok":true}', mimetype="application/json")(environ, start_response)
+        target = self.target(path)
+        app = self.apps.get(target) if target else None
+        if app is None:
+            body = {"error": {"code": "NOT_FOUND", "message": f"no function serves {path}"}}
+            response = Response(json.dumps(body), status=404, mimetype="application/json")
+            return response(environ, start_response)
+        log.info("%s %s -> %s", environ.get("REQUEST_METHOD"), path, target)
+        return app(environ, start_response)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    logs.configure()
+    runtime.settings()  # Fail at start, naming the variable, on a bad environment.
+    dispatcher = Dispatcher(load_rewrites(), entry_points())
+    server = make_server(args.host, args.port, dispatcher, threaded=True)
+    log.info("serving %s on http://%s:%d", sorted(dispatcher.apps), args.host, args.port)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,306 @@
+"""Start the whole local stack: Firestore (with firestore.rules), Auth and Pub/Sub emulators, the
+fake Cloud KMS, the fake TikTok, and every function behind one HTTP port.
+
+``python -m emulator.stack`` uses the ports of ``firebase.json``'s ``emulators`` section, prints
+the URLs and the environment, and on Ctrl-C stops every child by its PID. Tests build a
+:class:`Stack` on free ports and start only the parts they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emulator.procs import Child, free_port, http_probe, tcp_probe
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEFAULT_PROJECT = "demo-publisher"
+COMPONENTS = ("firestore", "auth", "pubsub", "kms", "tiktok", "functions")
+FIREBASE_BIN = ROOT / "emulator" / "node_modules" / ".bin" / "firebase"
+
+
+def sdk_root() -> Path:
+    """The Google Cloud SDK folder holding the Firestore and Pub/Sub emulator jars."""
+    configured = os.environ.get("CLOUDSDK_ROOT_DIR")
+    if configured:
+        return Path(configured)
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        raise RuntimeError("gcloud is not on PATH; set CLOUDSDK_ROOT_DIR to the Google Cloud SDK")
+    return Path(os.path.realpath(gcloud)).parent.parent
+
+
+@dataclass
+class Ports:
+    firestore: int
+    auth: int
+    pubsub: int
+    kms: int
+    tiktok: int
+    functions: int
+    hub: int
+    logging: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(**{name: free_port() for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_firebase_json(cls, path: Path = ROOT / "firebase.json") -> Ports:
+        emulators = json.loads(path.read_text())["emulators"]
+        return cls(
+            firestore=emulators["firestore"]["port"],
+            auth=emulators["auth"]["port"],
+            pubsub=emulators["pubsub"]["port"],
+            functions=emulators["hosting"]["port"],
+            kms=emulators["hosting"]["port"] + 11,
+            tiktok=emulators["hosting"]["port"] + 12,
+            hub=free_port(),
+            logging=free_port(),
+        )
+
+
+@dataclass
+class Stack:
+    """A set of local servers on known ports and the environment that points at them."""
+
+    ports: Ports
+    workdir: Path
+    project_id: str = DEFAULT_PROJECT
+    children: dict[str, Child] = field(default_factory=dict)
+    tiktok_client_key: str = "local-client-key"
+    tiktok_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+
+    @property
+    def functions_url(self) -> str:
+        return f"http://{HOST}:{self.ports.functions}"
+
+    @property
+    def tiktok_url(self) -> str:
+        return f"http://{HOST}:{self.ports.tiktok}"
+
+    def env(self) -> dict[str, str]:
+        """The DESIGN.md environment for code that talks to this stack."""
+        return {
+            "GOOGLE_CLOUD_PROJECT": self.project_id,
+            "APP_ORIGIN": self.functions_url,
+            "SESSION_SECRETS": f"local:{self.session_secret}",
+            "TIKTOK_CLIENT_KEY": self.tiktok_client_key,
+            "TIKTOK_CLIENT_SECRET": self.tiktok_client_secret,
+            "TIKTOK_REDIRECT_URI": f"{self.functions_url}/api/tiktok/callback",
+            "TIKTOK_API_BASE": self.tiktok_url,
+            "TIKTOK_AUTH_URL": f"{self.tiktok_url}/v2/auth/authorize/",
+            "KMS_KEY_NAME": (
+                f"projects/{self.project_id}/locations/global/keyRings/publisher/cryptoKeys/tokens"
+            ),
+            "KMS_EMULATOR_HOST": f"{HOST}:{self.ports.kms}",
+            "FIRESTORE_EMULATOR_HOST": f"{HOST}:{self.ports.firestore}",
+            "FIREBASE_AUTH_EMULATOR_HOST": f"{HOST}:{self.ports.auth}",
+            "PUBSUB_EMULATOR_HOST": f"{HOST}:{self.ports.pubsub}",
+        }
+
+    def start(self, components: Iterable[str] = COMPONENTS) -> None:
+        """Start the named components (all at once, then wait for each to answer)."""
+        wanted = [c for c in COMPONENTS if c in set(components)]
+        waits = []
+        try:
+            for name in wanted:
+                waits.append(getattr(self, f"_start_{name}")())
+            for wait in waits:
+                wait()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every child by its own PID, newest first."""
+        for name in reversed(list(self.children)):
+            self.children.pop(name).stop()
+
+    def _spawn(self, name: str, argv: list[str], **kwargs: object) -> Child:
+        child = Child(name, argv, log_dir=self.workdir / "logs", **kwargs)  # type: ignore[arg-type]
+        self.children[name] = child
+        return child
+
+    def _child_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FIREBASE_")}
+        env.update(self.env())
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _start_firestore(self) -> object:
+        jar = sdk_root() / "platform" / "cloud-firestore-emulator" / "cloud-firestore-emulator.jar"
+        child = self._spawn(
+            "firestore",
+            [
+                "java",
+                "-Duser.language=en",
+                "-cp",
+                str(jar),
+                "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+                "start",
+                f"--host={HOST}",
+                f"--port={self.ports.firestore}",
+                f"--rules={ROOT / 'firestore.rules'}",
+                f"--project_id={self.project_id}",
+            ],
+        )
+        return lambda: child.wait_ready(http_probe(f"http://{HOST}:{self.ports.firestore}/"))
+
+    def _start_pubsub(self) -> object:
+        jar = next((sdk_root() / "platform" / "pubsub-emulator" / "lib").glob("*-all.jar"))
+        child = self._spawn(
+            "pubsub",
+            ["java", "-jar", str(jar), f"--host={HOST}", f"--port={self.ports.pubsub}"],
+        )
+        return lambda: child.wait_ready(http_probe(f"http://{HOST}:{self.ports.pubsub}/"))
+
+    def _start_auth(self) -> object:
+        if not FIREBASE_BIN.exists():
+            raise RuntimeError(
+                f"{FIREBASE_BIN} is missing: run scripts/setup (npm ci in emulator/) first"
+            )
+        config_dir = self.workdir / "auth"
+        config_dir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "emulators": {
+                "auth": {"host": HOST, "port": self.ports.auth},
+                "hub": {"host": HOST, "port": self.ports.hub},
+                "logging": {"host": HOST, "port": self.ports.logging},
+                "ui": {"enabled": False},
+            }
+        }
+        (config_dir / "firebase.json").write_text(json.dumps(config))
+        env = dict(os.environ)
+        env.update(NO_UPDATE_NOTIFIER="1", CI="true", FIREBASE_CLI_DISABLE_UPDATE_CHECK="true")
+        env.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+        child = self._spawn(
+            "auth",
+            [
+                str(FIREBASE_BIN),
+                "emulators:start",
+                "--only",
+                "auth",
+                "--project",
+                self.project_id,
+                "--config",
+                str(config_dir / "firebase.json"),
+            ],
+            env=env,
+            cwd=config_dir,
+        )
+        return lambda: child.wait_ready(http_probe(f"http://{HOST}:{self.ports.auth}/"), 90)
+
+    def _start_kms(self) -> object:
+        child = self._spawn(
+            "kms",
+            [sys.executable, "-m", "emulator.kms", "--host", HOST, "--port", str(self.ports.kms)],
+            env=self._child_env(),
+            cwd=ROOT,
+        )
+        return lambda: child.wait_ready(tcp_probe(HOST, self.ports.kms))
+
+    def _start_tiktok(self) -> object:
+        child = self._spawn(
+            "tiktok",
+            [
+                sys.executable,
+                "-m",
+                "emulator.tiktok",
+                "--host",
+                HOST,
+                "--port",
+                str(self.ports.tiktok),
+            ],
+            env=self._child_env(),
+            cwd=ROOT,
+        )
+        return lambda: child.wait_ready(http_probe(f"{self.tiktok_url}/_control/health"))
+
+    def _start_functions(self) -> object:
+        child = self._spawn(
+            "functions",
+            [
+                sys.executable,
+                "-m",
+                "emulator.devserver",
+                "--host",
+                HOST,
+                "--port",
+                str(self.ports.functions),
+            ],
+            env=self._child_env(),
+            cwd=ROOT,
+        )
+        return lambda: child.wait_ready(http_probe(f"{self.functions_url}/_dev/health"))
+
+
+def _print_banner(stack: Stack) -> None:
+    env = stack.env()
+    masked = {"SESSION_SECRETS", "TIKTOK_CLIENT_SECRET"}
+    print(f"\nLocal stack is up (logs in {stack.workdir / 'logs'}).\n")
+    print(f"  API (every function, routed by firebase.json): {stack.functions_url}/api/")
+    print(f"  Firestore emulator:  http://{env['FIRESTORE_EMULATOR_HOST']}")
+    print(f"  Auth emulator:       http://{env['FIREBASE_AUTH_EMULATOR_HOST']}")
+    print(f"  Pub/Sub emulator:    http://{env['PUBSUB_EMULATOR_HOST']}")
+    for name, url in (
+        ("Fake Cloud KMS", env["KMS_EMULATOR_HOST"]),
+        ("Fake TikTok", stack.tiktok_url),
+    ):
+        if name.split()[-1].lower() in stack.children:
+            print(f"  {name + ':':<20} {url}")
+    print(f"\nEnvironment (full values in {stack.workdir / 'env'}):")
+    for key, value in env.items():
+        print(f"  export {key}={'<generated>' if key in masked else value}")
+    print("\nCtrl-C stops everything.", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--free-ports", action="store_true", help="use free ports, not firebase.json's"
+    )
+    parser.add_argument("--project", default=DEFAULT_PROJECT)
+    args = parser.parse_args(argv)
+
+    workdir = ROOT / ".stack"
+    workdir.mkdir(exist_ok=True)
+    ports = Ports.free() if args.free_ports else Ports.from_firebase_json()
+    stack = Stack(ports=ports, workdir=Path(tempfile.mkdtemp(dir=workdir)), project_id=args.project)
+    available = [c for c in COMPONENTS if c not in _missing_components()]
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stack.start(available)
+        env_file = stack.workdir / "env"
+        env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env().items()))
+        env_file.chmod(0o600)
+        _print_banner(stack)
+        stop.wait()
+    finally:
+        print("\nStopping...", flush=True)
+        stack.stop()
+    return 0
+
+
+def _missing_components() -> set[str]:
+    """Components whose code is not part of this checkout yet."""
+    here = Path(__file__).parent
+    return {name for name in ("kms", "tiktok") if not (here / name).exists()}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The library every deployed function stands on."""

@@ -1,0 +1,218 @@
+"""Settings read once from the environment, typed and validated, with secrets masked in ``repr``.
+
+The environment variables are the one configuration contract of DESIGN.md. A missing or malformed
+setting raises :class:`~shared.errors.ConfigError` naming it, so a function fails at start rather
+than on the first request that needs the value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from shared.errors import ConfigError
+
+DEFAULT_SCOPES = (
+    "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload,video.list"
+)
+DEFAULT_SESSION_TTL = 14 * 24 * 3600
+MIN_SECRET_BYTES = 32
+_KMS_KEY_RE = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+_KID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_HOST_PORT_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+class Secret(str):
+    """A string whose ``repr`` never shows its value."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    kid: str
+    secret: Secret
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_id: str
+    app_origin: str
+    session_keys: tuple[SessionKey, ...]
+    session_ttl_seconds: int
+    tiktok_client_key: str
+    tiktok_client_secret: Secret
+    tiktok_redirect_uri: str
+    tiktok_scopes: tuple[str, ...]
+    tiktok_api_base: str
+    tiktok_auth_url: str
+    kms_key_name: str
+    kms_emulator_host: str | None = None
+    firestore_emulator_host: str | None = None
+    auth_emulator_host: str | None = None
+    pubsub_emulator_host: str | None = None
+    k_service: str | None = field(default=None, repr=False)
+
+    @property
+    def is_demo_project(self) -> bool:
+        return self.project_id.startswith("demo-")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.app_origin.startswith("https://")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build and validate the settings; raise ConfigError naming the first bad variable."""
+        project_id = _required(env, "GOOGLE_CLOUD_PROJECT")
+        if not re.fullmatch(r"[a-z][a-z0-9-]{4,61}[a-z0-9]", project_id):
+            raise ConfigError(f"GOOGLE_CLOUD_PROJECT is not a valid project id: {project_id!r}")
+        demo = project_id.startswith("demo-")
+
+        auth_emulator = _host_port(env, "FIREBASE_AUTH_EMULATOR_HOST")
+        k_service = env.get("K_SERVICE") or None
+        if auth_emulator and k_service and not demo:
+            # firebase-admin accepts unsigned ID tokens whenever this variable is set.
+            raise ConfigError(
+                "FIREBASE_AUTH_EMULATOR_HOST is set in a deployed function (K_SERVICE) of a "
+                "non-demo project; refusing to start because it would accept unsigned ID tokens"
+            )
+
+        return cls(
+            project_id=project_id,
+            app_origin=_origin(_required(env, "APP_ORIGIN"), "APP_ORIGIN", demo),
+            session_keys=_session_keys(_required(env, "SESSION_SECRETS")),
+            session_ttl_seconds=_positive_int(
+                env, "SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL, maximum=400 * 24 * 3600
+            ),
+            tiktok_client_key=_required(env, "TIKTOK_CLIENT_KEY"),
+            tiktok_client_secret=Secret(_required(env, "TIKTOK_CLIENT_SECRET")),
+            tiktok_redirect_uri=_url(
+                _required(env, "TIKTOK_REDIRECT_URI"), "TIKTOK_REDIRECT_URI", demo, path_ok=True
+            ),
+            tiktok_scopes=_scopes(env.get("TIKTOK_SCOPES") or DEFAULT_SCOPES),
+            tiktok_api_base=_url(
+                env.get("TIKTOK_API_BASE") or "https://open.tiktokapis.com",
+                "TIKTOK_API_BASE",
+                demo,
+                path_ok=False,
+            ),
+            tiktok_auth_url=_url(
+                env.get("TIKTOK_AUTH_URL") or "https://www.tiktok.com/v2/auth/authorize/",
+                "TIKTOK_AUTH_URL",
+                demo,
+                path_ok=True,
+            ),
+            kms_key_name=_kms_key(_required(env, "KMS_KEY_NAME")),
+            kms_emulator_host=_host_port(env, "KMS_EMULATOR_HOST"),
+            firestore_emulator_host=_host_port(env, "FIRESTORE_EMULATOR_HOST"),
+            auth_emulator_host=auth_emulator,
+            pubsub_emulator_host=_host_port(env, "PUBSUB_EMULATOR_HOST"),
+            k_service=k_service,
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int, *, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
+    if not 0 < value <= maximum:
+        raise ConfigError(f"{name} must be between 1 and {maximum}, got {value}")
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url(raw: str, name: str, demo: bool, *, path_ok: bool) -> str:
+    """An absolute URL; plain http only for a loopback host in a demo project (the emulators)."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{name} must be an absolute https URL, got {raw!r}")
+    if parts.scheme == "http" and not (demo and _is_loopback(parts.hostname)):
+        raise ConfigError(
+            f"{name} must use https (plain http is allowed only for a loopback emulator in a "
+            f"demo- project), got {raw!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name} must not carry a query string or fragment, got {raw!r}")
+    if not path_ok and parts.path not in ("", "/"):
+        raise ConfigError(f"{name} must be a bare origin without a path, got {raw!r}")
+    return raw.rstrip("/") if not path_ok else raw
+
+
+def _origin(raw: str, name: str, demo: bool) -> str:
+    value = _url(raw, name, demo, path_ok=False)
+    parts = urlsplit(value)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _session_keys(raw: str) -> tuple[SessionKey, ...]:
+    keys: list[SessionKey] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw.split(",")):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep or not _KID_RE.match(kid):
+            raise ConfigError(
+                f"SESSION_SECRETS entry {index + 1} must be 'kid:secret' with a kid of letters, "
+                "digits, '.', '_' or '-'"
+            )
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"SESSION_SECRETS entry {index + 1} (kid {kid!r}) is shorter than "
+                f"{MIN_SECRET_BYTES} bytes"
+            )
+        if kid in seen:
+            raise ConfigError(f"SESSION_SECRETS names kid {kid!r} twice")
+        seen.add(kid)
+        keys.append(SessionKey(kid=kid, secret=Secret(secret)))
+    return tuple(keys)
+
+
+def _scopes(raw: str) -> tuple[str, ...]:
+    scopes = tuple(s.strip() for s in raw.split(",") if s.strip())
+    for scope in scopes:
+        if not re.fullmatch(r"[a-z]+(\.[a-z]+)+", scope):
+            raise ConfigError(f"TIKTOK_SCOPES holds a malformed scope: {scope!r}")
+    if not scopes:
+        raise ConfigError("TIKTOK_SCOPES is empty")
+    return scopes
+
+
+def _kms_key(raw: str) -> str:
+    if not _KMS_KEY_RE.match(raw):
+        raise ConfigError(
+            "KMS_KEY_NAME must look like projects/P/locations/L/keyRings/R/cryptoKeys/K, "
+            f"got {raw!r}"
+        )
+    return raw
+
+
+def _host_port(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if "//" in raw or not _HOST_PORT_RE.match(raw):
+        raise ConfigError(f"{name} must be host:port, got {raw!r}")
+    return raw

@@ -1,0 +1,68 @@
+"""Composition: the settings and clients of this instance, each built once on first use.
+
+Nothing here runs at import time, and each builder imports its client library only when first
+called, so a function pays only for the clients its path uses (a session check never loads the
+Firestore or KMS client). Tests and the dev server call :func:`reset` after changing the
+environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING
+
+from shared import logs
+from shared.config import Settings
+
+if TYPE_CHECKING:
+    import firebase_admin
+    from google.cloud import firestore
+
+    from shared.sessions import SessionCodec
+
+
+@functools.cache
+def settings() -> Settings:
+    loaded = Settings.from_env(os.environ)
+    logs.register_secret(loaded.tiktok_client_secret, *(k.secret for k in loaded.session_keys))
+    return loaded
+
+
+@functools.cache
+def session_codec() -> SessionCodec:
+    from shared.sessions import SessionCodec
+
+    config = settings()
+    return SessionCodec(
+        config.session_keys,
+        issuer=f"{config.app_origin}/api/session",
+        audience=config.app_origin,
+        ttl_seconds=config.session_ttl_seconds,
+    )
+
+
+@functools.cache
+def firestore_client() -> firestore.Client:
+    from google.cloud import firestore
+
+    return firestore.Client(project=settings().project_id)
+
+
+@functools.cache
+def firebase_app() -> firebase_admin.App:
+    import firebase_admin
+
+    name = "publisher"
+    try:
+        return firebase_admin.get_app(name)
+    except ValueError:
+        return firebase_admin.initialize_app(
+            options={"projectId": settings().project_id}, name=name
+        )
+
+
+def reset() -> None:
+    """Forget every cached setting and client (tests, after changing the environment)."""
+    for builder in (settings, session_codec, firestore_client, firebase_app):
+        builder.cache_clear()

@@ -1,0 +1,90 @@
+"""Typed Firestore access: documents in, dataclasses out.
+
+Collections (all written only through the Admin SDK; ``firestore.rules`` denies every client):
+
+- ``users/{uid}``: the signed-in person (uid, email, name, picture, created/last-login times).
+
+Firestore errors are translated here into the project's errors; services never see
+``google.api_core`` exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+USERS = "users"
+
+
+class UserDoc(TypedDict):
+    uid: str
+    email: str | None
+    name: str | None
+    picture: str | None
+    created_at: datetime
+    last_login_at: datetime
+
+
+@dataclass(frozen=True)
+class User:
+    uid: str
+    email: str | None
+    name: str | None
+    picture: str | None
+    created_at: datetime
+    last_login_at: datetime
+
+    @classmethod
+    def from_doc(cls, doc: UserDoc) -> User:
+        return cls(
+            uid=doc["uid"],
+            email=doc.get("email"),
+            name=doc.get("name"),
+            picture=doc.get("picture"),
+            created_at=doc["created_at"],
+            last_login_at=doc["last_login_at"],
+        )
+
+    def public(self) -> dict[str, str | None]:
+        return {"uid": self.uid, "email": self.email, "name": self.name, "picture": self.picture}
+
+
+class Store:
+    """The project's Firestore collections behind typed methods."""
+
+    def __init__(self, db: firestore.Client) -> None:
+        self.db = db
+
+    def upsert_user(
+        self, uid: str, *, email: str | None, name: str | None, picture: str | None, now: datetime
+    ) -> User:
+        """Create the user on first sign-in, else refresh profile fields and last-login time."""
+        from google.cloud import firestore
+
+        ref = self.db.collection(USERS).document(uid)
+
+        @firestore.transactional
+        def upsert(transaction: firestore.Transaction) -> UserDoc:
+            snapshot = ref.get(transaction=transaction)
+            existing: dict[str, Any] = snapshot.to_dict() or {}
+            doc: UserDoc = {
+                "uid": uid,
+                "email": email,
+                "name": name,
+                "picture": picture,
+                "created_at": existing.get("created_at", now),
+                "last_login_at": now,
+            }
+            transaction.set(ref, dict(doc))
+            return doc
+
+        return User.from_doc(upsert(self.db.transaction()))
+
+    def get_user(self, uid: str) -> User | None:
+        snapshot = self.db.collection(USERS).document(uid).get()
+        data = snapshot.to_dict()
+        return User.from_doc(data) if data else None  # type: ignore[arg-type]

@@ -1,0 +1,78 @@
+"""Fixtures shared by every tier: the local stack on free ports, started once per run.
+
+Unit tests use none of it. Integration tests get the real Firestore and Auth emulators (wiped
+before each test); e2e tests also get the functions dev server, reached over real HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emulator.stack import Stack
+from shared import runtime
+from tests.support import AuthEmulator, wipe_firestore
+
+BASE_COMPONENTS = ("firestore", "auth")
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The stack object; components start on demand through the fixtures below."""
+    from emulator.stack import Ports
+
+    workdir = Path(tempfile.mkdtemp(prefix="publisher-stack-"))
+    instance = Stack(ports=Ports.free(), workdir=workdir)
+    saved = dict(os.environ)
+    yield instance
+    instance.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    runtime.reset()
+
+
+@pytest.fixture(scope="session")
+def emulators(stack: Stack) -> Stack:
+    """Firestore and Auth emulators up, and this process's environment pointing at them."""
+    if "firestore" not in stack.children:
+        stack.start(BASE_COMPONENTS)
+        os.environ.update(stack.env())
+        runtime.reset()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def devserver(emulators: Stack) -> Stack:
+    """Every function behind one port, as ``scripts/dev`` runs them."""
+    if "functions" not in emulators.children:
+        emulators.start(["functions"])
+    return emulators
+
+
+@pytest.fixture
+def clean(emulators: Stack) -> Stack:
+    """Empty Firestore and Auth emulators before the test."""
+    wipe_firestore(emulators)
+    AuthEmulator(emulators).wipe()
+    return emulators
+
+
+@pytest.fixture
+def auth_emulator(clean: Stack) -> AuthEmulator:
+    return AuthEmulator(clean)
+
+
+@pytest.fixture
+def api(devserver: Stack, clean: Stack) -> Iterator[httpx.Client]:
+    """An HTTP client for the dev server that sends the app's Origin, like the browser frontend."""
+    with httpx.Client(
+        base_url=devserver.functions_url,
+        headers={"Origin": devserver.functions_url},
+        timeout=30,
+    ) as client:
+        yield client
