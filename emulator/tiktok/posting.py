@@ -1,0 +1,68 @@
+"""Content Posting API of the fake: creator info (tiktok-api.md §3.1).
+
+Init, chunk upload, status and cancel belong in modules of their own next to this one.
+"""
+
+from __future__ import annotations
+
+import flask
+
+from emulator.tiktok.common import (
+    bearer_authorization,
+    begin,
+    envelope,
+    envelope_error,
+    rate_limited,
+    token_invalid,
+    world,
+)
+
+bp = flask.Blueprint("posting", __name__)
+
+# https://developers.tiktok.com/doc/content-posting-api-reference-query-creator-info
+PUBLIC_OPTIONS = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]
+PRIVATE_OPTIONS = ["FOLLOWER_OF_CREATOR", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]
+
+# These three come with HTTP 200 "intentionally" (§3.1): success is only error.code == "ok".
+SPAM_ANSWERS: dict[str, str] = {
+    "spam_risk_too_many_posts": "The creator has reached the daily post cap for API clients.",
+    "spam_risk_user_banned_from_posting": "The creator is banned from posting.",
+    "reached_active_user_cap": "The client has reached its daily active publisher quota.",
+}
+
+
+@bp.post("/v2/post/publish/creator_info/query/")
+def creator_info() -> flask.Response:
+    failure = begin("creator_info", oauth=False)
+    if failure is not None:
+        return failure
+    auth = bearer_authorization()
+    if auth is None:
+        return token_invalid()
+    if "video.publish" not in auth.scopes:
+        return envelope_error(
+            401, "scope_not_authorized", "The user did not authorize the scope video.publish."
+        )
+    limited = rate_limited("creator_info")
+    if limited is not None:
+        return limited
+    state = world()
+    with state.lock:
+        user = state.users[auth.open_id]
+        if user.spam is not None:
+            return envelope_error(200, user.spam, SPAM_ANSWERS.get(user.spam, user.spam))
+        return envelope(
+            {
+                "creator_avatar_url": user.avatar_url,
+                "creator_username": user.username,
+                "creator_nickname": user.display_name,
+                "privacy_level_options": PRIVATE_OPTIONS
+                if user.private_account
+                else PUBLIC_OPTIONS,
+                "comment_disabled": user.comment_disabled,
+                # Private accounts cannot be dueted or stitched (§3.1).
+                "duet_disabled": user.private_account or user.duet_disabled,
+                "stitch_disabled": user.private_account or user.stitch_disabled,
+                "max_video_post_duration_sec": user.max_video_post_duration_sec,
+            }
+        )
