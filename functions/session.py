@@ -37,7 +37,14 @@ def _sign_in(call: Call) -> flask.Response:
 
 def _whoami(call: Call) -> flask.Response:
     assert call.user is not None
-    return json_response({"user": call.user.public()})
+    response = json_response({"user": call.user.public()})
+    codec = runtime.session_codec()
+    if call.user.kid != codec.signing_kid:
+        # Signed with an older key: re-sign with the current one so that key can be retired.
+        user = call.user
+        token = codec.issue(user.uid, email=user.email, name=user.name, picture=user.picture)
+        set_session_cookie(response, token, codec.ttl_seconds)
+    return response
 
 
 def _sign_out(call: Call) -> flask.Response:
@@ -46,10 +53,9 @@ def _sign_out(call: Call) -> flask.Response:
     return response
 
 
-session = entrypoint(
-    [
-        Route("POST", "/api/session", _sign_in, auth=False),
-        Route("GET", "/api/session", _whoami),
-        Route("DELETE", "/api/session", _sign_out, auth=False),
-    ]
-)
+ROUTES = [
+    Route("POST", "/api/session", _sign_in, auth=False),
+    Route("GET", "/api/session", _whoami),
+    Route("DELETE", "/api/session", _sign_out, auth=False),
+]
+session = entrypoint(ROUTES)

@@ -120,7 +120,19 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["stack_trace"] = "".join(traceback.format_exception(*record.exc_info))
-        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+        return json.dumps(_redact_value(entry), default=str, ensure_ascii=False)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(item) for item in value]
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return redact(str(value))
 
 
 _configured = False

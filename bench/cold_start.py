@@ -1,0 +1,119 @@
+"""Cold start: for each entry point, the median time to import it and answer a first request in
+a fresh process, beside a bare functions-framework function measured in the same run.
+
+    .venv/bin/python bench/cold_start.py [--runs 7]
+
+Target (issue: skeleton): every entry point that does not use KMS stays within 1.3x of
+(functions_framework + google.cloud.firestore import); none imports google.cloud.kms unless its
+path uses it. The first request is each function's first GET route (else its first route),
+sent without a session cookie.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ENV = {
+    "GOOGLE_CLOUD_PROJECT": "demo-bench",
+    "APP_ORIGIN": "https://app.example.com",
+    "SESSION_SECRETS": "k1:" + "s" * 48,
+    "TIKTOK_CLIENT_KEY": "bench-client",
+    "TIKTOK_CLIENT_SECRET": "bench-secret-value",
+    "TIKTOK_REDIRECT_URI": "https://app.example.com/api/tiktok/callback",
+    "KMS_KEY_NAME": "projects/demo-bench/locations/global/keyRings/r/cryptoKeys/k",
+    "PATH": "/usr/bin:/bin",
+}
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import functions_framework
+if {baseline_firestore}:
+    import google.cloud.firestore
+app = functions_framework.create_app(target={target!r}, source={source!r}, signature_type="http")
+client = app.test_client()
+response = client.open({path!r}, method={method!r}, headers={{"Origin": "https://app.example.com"}})
+t1 = time.perf_counter()
+print(json.dumps({{"seconds": t1 - t0, "status": response.status_code,
+                  "kms": any(m.startswith("google.cloud.kms") for m in sys.modules)}}))
+"""
+
+BARE = """
+def bare(request):
+    return "ok"
+"""
+
+
+def measure(target: str, source: str, path: str, method: str, firestore: bool, runs: int) -> dict:
+    times, statuses, kms = [], set(), False
+    code = CHILD.format(
+        target=target, source=source, path=path, method=method, baseline_firestore=firestore
+    )
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=ENV,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        times.append(result["seconds"])
+        statuses.add(result["status"])
+        kms = kms or result["kms"]
+    return {"median": statistics.median(times), "statuses": sorted(statuses), "kms": kms}
+
+
+def first_request(name: str) -> tuple[str, str]:
+    import importlib
+
+    module = importlib.import_module(f"functions.{name}")
+    route = next((r for r in module.ROUTES if r.method == "GET"), module.ROUTES[0])
+    path = route.path
+    for part in ("<open_id>", "<id>", "<int:n>", "<draft_id>", "<post_id>"):
+        path = path.replace(part, "x" if "int" not in part else "0")
+    return route.method, path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    import main as entry
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "main.py"
+        bare.write_text(BARE)
+        base = measure("bare", str(bare), "/", "GET", False, args.runs)
+        floor = measure("bare", str(bare), "/", "GET", True, args.runs)
+    print(f"bare functions-framework function:           {base['median'] * 1000:7.1f} ms")
+    print(f"bare function + google.cloud.firestore (ref): {floor['median'] * 1000:7.1f} ms")
+    print()
+    print(f"{'entry point':<16} {'first request':<34} {'median':>9} {'x ref':>6}  kms  status")
+    worst = 0.0
+    for name in entry.__all__:
+        method, path = first_request(name)
+        result = measure(name, str(ROOT / "main.py"), path, method, False, args.runs)
+        ratio = result["median"] / floor["median"]
+        worst = max(worst, ratio)
+        print(
+            f"{name:<16} {method + ' ' + path:<34} {result['median'] * 1000:7.1f}ms {ratio:6.2f}"
+            f"  {'yes' if result['kms'] else 'no ':<4} {result['statuses']}"
+        )
+    print(f"\nworst ratio to the reference: {worst:.2f} (target <= 1.30 for non-KMS entry points)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

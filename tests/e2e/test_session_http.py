@@ -1,0 +1,104 @@
+"""/api/session over real HTTP through the dev server, as the browser frontend uses it (P2)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from emulator.stack import Stack
+from tests.openapi import check_response
+from tests.support import AuthEmulator
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(api: httpx.Client, auth_emulator: AuthEmulator, **kwargs: str) -> httpx.Response:
+    id_token = auth_emulator.sign_in_with_google(**kwargs)["idToken"]
+    return api.post("/api/session", json={"id_token": id_token})
+
+
+def test_sign_in_sets_an_httponly_lax_cookie_and_returns_the_user(
+    api: httpx.Client, auth_emulator: AuthEmulator
+) -> None:
+    response = sign_in(api, auth_emulator, email="ann@example.com", name="Ann")
+    assert response.status_code == 200
+    check_response("POST", "/api/session", response)
+    assert response.json()["user"]["email"] == "ann@example.com"
+    cookie = response.headers["set-cookie"]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert cookie.startswith("__session=")
+    assert {"httponly", "path", "max-age"} <= attributes
+    assert "SameSite=Lax" in cookie
+    # The dev origin is http://127.0.0.1, so Secure is off here; https origins get it (unit test).
+    assert "secure" not in attributes
+
+    whoami = api.get("/api/session")
+    assert whoami.status_code == 200
+    check_response("GET", "/api/session", whoami)
+    assert whoami.json() == response.json()
+
+
+def test_sign_out_clears_the_cookie(api: httpx.Client, auth_emulator: AuthEmulator) -> None:
+    sign_in(api, auth_emulator)
+    response = api.delete("/api/session")
+    assert response.status_code == 200
+    check_response("DELETE", "/api/session", response)
+    assert "__session=;" in response.headers["set-cookie"]
+    assert (
+        "Max-Age=0" in response.headers["set-cookie"]
+        or "Expires=Thu, 01 Jan 1970" in (response.headers["set-cookie"])
+    )
+    assert api.get("/api/session").status_code == 401
+
+
+def test_no_cookie_is_401(api: httpx.Client) -> None:
+    response = api.get("/api/session")
+    assert response.status_code == 401
+    check_response("GET", "/api/session", response)
+    assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_tampered_cookie_is_401(api: httpx.Client, auth_emulator: AuthEmulator) -> None:
+    sign_in(api, auth_emulator)
+    token = api.cookies["__session"]
+    api.cookies.clear()
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    response = api.get("/api/session", headers={"Cookie": f"__session={tampered}"})
+    assert response.status_code == 401
+    assert "signature" in response.json()["error"]["message"]
+
+
+def test_cross_site_sign_in_is_403(devserver: Stack, auth_emulator: AuthEmulator) -> None:
+    id_token = auth_emulator.sign_in_with_google()["idToken"]
+    response = httpx.post(
+        f"{devserver.functions_url}/api/session",
+        json={"id_token": id_token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    check_response("POST", "/api/session", response)
+    assert "set-cookie" not in response.headers
+
+
+def test_bad_id_token_is_401_and_sets_no_cookie(api: httpx.Client) -> None:
+    response = api.post("/api/session", json={"id_token": "forged"})
+    assert response.status_code == 401
+    check_response("POST", "/api/session", response)
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"json": {}}, 400),
+        ({"content": b"{", "headers": {"Content-Type": "application/json"}}, 400),
+        ({"content": b"x" * 70_000, "headers": {"Content-Type": "application/json"}}, 413),
+        ({"content": b"id_token=x", "headers": {"Content-Type": "text/plain"}}, 415),
+    ],
+)
+def test_bad_bodies_are_refused_clearly(
+    api: httpx.Client, kwargs: dict[str, object], status: int
+) -> None:
+    response = api.post("/api/session", **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status
+    check_response("POST", "/api/session", response)

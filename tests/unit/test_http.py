@@ -1,0 +1,163 @@
+"""The HTTP edge: routing, body limits, Origin checks, auth and the error body."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import flask
+import pytest
+
+from shared import errors, runtime
+from shared.http import Call, Route, entrypoint, json_response, read_json
+
+ORIGIN = "https://app.example.com"
+app = flask.Flask(__name__)
+
+
+def echo(call: Call) -> flask.Response:
+    return json_response({"body": read_json(call.request), "uid": call.uid})
+
+
+def boom(call: Call) -> flask.Response:
+    raise RuntimeError("database password is hunter2-secret-value")
+
+
+def refuse(call: Call) -> flask.Response:
+    raise errors.FailedPrecondition(
+        "the creator cannot post now", reason="tiktok.spam_risk_too_many_posts", log_id="L1"
+    )
+
+
+serve = entrypoint(
+    [
+        Route("POST", "/api/echo", echo),
+        Route("GET", "/api/boom", boom, auth=False),
+        Route("GET", "/api/refuse", refuse, auth=False),
+        Route(
+            "POST",
+            "/api/hook",
+            lambda call: json_response({"ok": True}),
+            auth=False,
+            same_origin=False,
+        ),
+    ]
+)
+
+
+def call(method: str, path: str, *, cookie: bool = True, **kwargs: Any) -> tuple[int, Any]:
+    headers = kwargs.pop("headers", {"Origin": ORIGIN})
+    if cookie:
+        token = runtime.session_codec().issue("u1", email=None, name=None, picture=None)
+        headers["Cookie"] = f"__session={token}"
+    with app.test_request_context(path, method=method, headers=headers, **kwargs):
+        response = serve(flask.request)
+    return response.status_code, json.loads(response.get_data()) if response.data else None
+
+
+@pytest.fixture(autouse=True)
+def _env(app_env: dict[str, str]) -> None:
+    return None
+
+
+def test_json_body_reaches_the_handler_with_the_user() -> None:
+    assert call("POST", "/api/echo", json={"a": 1}) == (200, {"body": {"a": 1}, "uid": "u1"})
+
+
+def test_body_over_64_kib_is_413() -> None:
+    status, body = call("POST", "/api/echo", json={"a": "x" * 70_000})
+    assert status == 413
+    assert body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "at most 65536" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "message"),
+    [
+        ({"data": "{nope", "content_type": "application/json"}, 400, "not valid JSON"),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 400, "must be a JSON object"),
+        ({"data": "", "content_type": "application/json"}, 400, "body is empty"),
+        ({"data": "a=1", "content_type": "text/plain"}, 415, "must be application/json"),
+    ],
+)
+def test_bad_bodies_get_a_clear_error(kwargs: dict[str, Any], status: int, message: str) -> None:
+    got_status, body = call("POST", "/api/echo", **kwargs)
+    assert got_status == status
+    assert message in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Origin": "https://evil.example"}, "cross-site request refused"),
+        ({}, "must carry an Origin header"),
+    ],
+)
+def test_state_changing_request_from_another_origin_is_403(
+    headers: dict[str, str], message: str
+) -> None:
+    status, body = call("POST", "/api/echo", json={}, headers=headers)
+    assert status == 403
+    assert body["error"]["code"] == "PERMISSION_DENIED"
+    assert message in body["error"]["message"]
+
+
+def test_routes_without_same_origin_accept_other_callers() -> None:
+    assert call("POST", "/api/hook", cookie=False, json={}, headers={}) == (200, {"ok": True})
+
+
+def test_missing_session_is_401() -> None:
+    status, body = call("POST", "/api/echo", cookie=False, json={})
+    assert status == 401
+    assert body["error"] == {
+        "code": "UNAUTHENTICATED",
+        "message": "sign in first: no session cookie",
+    }
+
+
+def test_unknown_path_is_404_and_wrong_method_is_405() -> None:
+    assert call("GET", "/api/nowhere")[0] == 404
+    status, body = call("GET", "/api/echo")
+    assert status == 405
+    assert "use POST" in body["error"]["message"]
+
+
+def test_app_error_keeps_reason_and_details() -> None:
+    assert call("GET", "/api/refuse") == (
+        400,
+        {
+            "error": {
+                "code": "FAILED_PRECONDITION",
+                "message": "the creator cannot post now",
+                "reason": "tiktok.spam_risk_too_many_posts",
+                "log_id": "L1",
+            }
+        },
+    )
+
+
+def test_unexpected_error_is_a_bare_500_logged_with_its_trace(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        status, body = call("GET", "/api/boom")
+    assert (status, body) == (500, {"error": {"code": "INTERNAL", "message": "internal error"}})
+    assert any(record.exc_info for record in caplog.records)
+
+
+def test_misconfiguration_is_a_500_naming_nothing_secret(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("KMS_KEY_NAME")
+    runtime.reset()
+    with caplog.at_level(logging.CRITICAL):
+        status, body = call("GET", "/api/refuse", cookie=False)
+    assert status == 500
+    assert body["error"]["message"] == "the service is misconfigured"
+    assert "KMS_KEY_NAME is not set" in caplog.text
+
+
+def test_every_canonical_code_has_a_status() -> None:
+    for cls in errors.AppError.__subclasses__():
+        assert cls.code in errors.HTTP_STATUS
