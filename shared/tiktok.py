@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -30,8 +28,6 @@ from shared import logs
 from shared.errors import (
     AppError,
     ConfigError,
-    DeadlineExceeded,
-    ResourceExhausted,
     Unavailable,
 )
 from shared.tiktok_errors import (
@@ -51,6 +47,7 @@ from shared.tiktok_models import (
     parse_creator_info,
     parse_user_info,
 )
+from shared.tiktok_retry import Retry, retry_delay
 
 __all__ = [
     "ERRORS",
@@ -71,20 +68,6 @@ USER_INFO_PATH = "/v2/user/info/"
 CREATOR_INFO_PATH = "/v2/post/publish/creator_info/query/"
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
-# A Retry-After longer than this is not waited for inside a request: the error goes to the caller.
-MAX_RETRY_AFTER = 10.0
-# Failures that repeat identically: retrying them only wastes the caller's time.
-_FINAL_REASONS = frozenset({"tiktok.malformed_response", "tiktok.unexpected_redirect"})
-
-
-class Retry(Enum):
-    """Which failures a call may be repeated after."""
-
-    NEVER = "never"
-    NOT_SENT_OR_429 = "not_sent_or_429"  # TikTok provably did not act
-    SAFE = "safe"  # idempotent: any transient failure
 
 
 def _is_loopback(host: str) -> bool:
@@ -291,7 +274,7 @@ class TikTokClient:
             try:
                 return call()
             except AppError as error:
-                delay = self._retry_delay(error, retry, attempt)
+                delay = retry_delay(error, retry, attempt, self._max_attempts)
                 if delay is None:
                     log.warning(
                         "tiktok call failed",
@@ -309,27 +292,6 @@ class TikTokClient:
                 )
                 self._sleep(delay)
                 attempt += 1
-
-    def _retry_delay(self, error: AppError, retry: Retry, attempt: int) -> float | None:
-        """Seconds to wait before the next attempt, or None when the error is final."""
-        if retry is Retry.NEVER or attempt >= self._max_attempts:
-            return None
-        if not isinstance(error, ResourceExhausted | Unavailable | DeadlineExceeded):
-            return None
-        if error.reason in _FINAL_REASONS:
-            return None
-        if retry is Retry.NOT_SENT_OR_429:
-            # Only a refused connection or a rate-limit answer proves TikTok did nothing.
-            not_sent = isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
-            if not (not_sent or isinstance(error, ResourceExhausted)):
-                return None
-        backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (attempt - 1))
-        delay = backoff + random.uniform(0, backoff)  # noqa: S311 - jitter, not a secret
-        if error.retry_after is not None:
-            if error.retry_after > MAX_RETRY_AFTER:
-                return None
-            delay = max(delay, error.retry_after)
-        return min(delay, MAX_RETRY_AFTER)
 
 
 def _bearer(access_token: str) -> dict[str, str]:

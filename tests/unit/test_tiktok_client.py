@@ -206,18 +206,16 @@ def test_revoke_succeeds_on_empty_object(client: TikTokClient, httpx_mock: HTTPX
 def test_every_envelope_code_is_translated(
     httpx_mock: HTTPXMock, code: str, error: type[errors.AppError]
 ):
-    http = make_http_client(API)
-    client = TikTokClient(
-        http,
-        client_key="k",
-        client_secret="s",
-        redirect_uri=REDIRECT,
-        auth_url=AUTH_URL,
-        max_attempts=1,
-    )
     httpx_mock.add_response(url=CREATOR_URL, status_code=400, json=envelope(code=code))
-    with pytest.raises(error) as caught:
-        client.creator_info("act.token1234567")
+    with make_http_client(API) as http, pytest.raises(error) as caught:
+        TikTokClient(
+            http,
+            client_key="k",
+            client_secret="s",
+            redirect_uri=REDIRECT,
+            auth_url=AUTH_URL,
+            max_attempts=1,  # one answer per code, whether or not its error is retryable
+        ).creator_info("act.token1234567")
     assert type(caught.value) is error
     assert caught.value.reason == f"tiktok.{code}"
     assert caught.value.details["log_id"] == LOG_ID
