@@ -279,12 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(exist_ok=True)
     ports = Ports.free() if args.free_ports else Ports.from_firebase_json()
     stack = Stack(ports=ports, workdir=Path(tempfile.mkdtemp(dir=workdir)), project_id=args.project)
-    available = [c for c in COMPONENTS if c not in _missing_components()]
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stack.start(available)
+        stack.start(COMPONENTS)
         env_file = stack.workdir / "env"
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env().items()))
         env_file.chmod(0o600)
@@ -294,12 +293,6 @@ def main(argv: list[str] | None = None) -> int:
         print("\nStopping...", flush=True)
         stack.stop()
     return 0
-
-
-def _missing_components() -> set[str]:
-    """Components whose code is not part of this checkout yet."""
-    here = Path(__file__).parent
-    return {name for name in ("kms", "tiktok") if not (here / name).exists()}
 
 
 if __name__ == "__main__":

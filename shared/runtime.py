@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     import firebase_admin
     from google.cloud import firestore
 
+    from shared.accounts_store import AccountStore
     from shared.sessions import SessionCodec
+    from shared.tiktok import TikTokClient
+    from shared.vault import Vault
 
 
 @functools.cache
@@ -62,7 +65,44 @@ def firebase_app() -> firebase_admin.App:
         )
 
 
+@functools.cache
+def account_store() -> AccountStore:
+    from shared.accounts_store import AccountStore
+
+    return AccountStore(firestore_client())
+
+
+@functools.cache
+def vault() -> Vault:
+    from shared.vault import Vault, make_kms_client
+
+    config = settings()
+    return Vault(make_kms_client(config.kms_emulator_host), config.kms_key_name)
+
+
+@functools.cache
+def tiktok() -> TikTokClient:
+    from shared.tiktok import TikTokClient, make_http_client
+
+    config = settings()
+    return TikTokClient(
+        make_http_client(config.tiktok_api_base),
+        client_key=config.tiktok_client_key,
+        client_secret=config.tiktok_client_secret,
+        redirect_uri=config.tiktok_redirect_uri,
+        auth_url=config.tiktok_auth_url,
+    )
+
+
 def reset() -> None:
     """Forget every cached setting and client (tests, after changing the environment)."""
-    for builder in (settings, session_codec, firestore_client, firebase_app):
+    for builder in (
+        settings,
+        session_codec,
+        firestore_client,
+        firebase_app,
+        account_store,
+        vault,
+        tiktok,
+    ):
         builder.cache_clear()

@@ -16,7 +16,7 @@ import pytest
 
 from emulator.stack import Stack
 from shared import runtime
-from tests.support import AuthEmulator, wipe_firestore
+from tests.support import AuthEmulator, FakeTikTok, wipe_firestore
 
 BASE_COMPONENTS = ("firestore", "auth")
 
@@ -48,9 +48,9 @@ def emulators(stack: Stack) -> Stack:
 
 @pytest.fixture(scope="session")
 def devserver(emulators: Stack) -> Stack:
-    """Every function behind one port, as ``scripts/dev`` runs them."""
+    """Every function behind one port with the fake KMS and fake TikTok, as ``scripts/dev`` runs."""
     if "functions" not in emulators.children:
-        emulators.start(["functions"])
+        emulators.start(["kms", "tiktok", "functions"])
     return emulators
 
 
@@ -65,6 +65,14 @@ def clean(emulators: Stack) -> Stack:
 @pytest.fixture
 def auth_emulator(clean: Stack) -> AuthEmulator:
     return AuthEmulator(clean)
+
+
+@pytest.fixture
+def fake_tiktok(devserver: Stack) -> FakeTikTok:
+    """The fake TikTok's control API, reset before the test."""
+    fake = FakeTikTok(devserver.tiktok_url)
+    fake.reset()
+    return fake
 
 
 @pytest.fixture

@@ -129,3 +129,59 @@ class AuthEmulator:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
+
+
+class FakeTikTok:
+    """The fake TikTok's control API and its consent page, driven as a browser would."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, f"/_control/{path}", **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        self.control("POST", "reset")
+
+    def create_user(self, **fields: Any) -> dict[str, Any]:
+        user: dict[str, Any] = self.control("POST", "users", json=fields)
+        return user
+
+    def calls(self) -> dict[str, int]:
+        counts: dict[str, int] = self.control("GET", "calls")["counts"]
+        return counts
+
+    def authorizations(self, open_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.control(
+            "GET", "authorizations", params={"open_id": open_id}
+        )["authorizations"]
+        return found
+
+    def consent(
+        self,
+        authorize_url: str,
+        open_id: str,
+        *,
+        approve: bool = True,
+        granted_scopes: str | None = None,
+    ) -> str:
+        """Open TikTok's consent page at ``authorize_url``, decide, and return the redirect."""
+        page = self.http.get(authorize_url)
+        assert page.status_code == 200, page.text
+        query = dict(httpx.URL(authorize_url).params)
+        form = {
+            "client_key": query["client_key"],
+            "redirect_uri": query["redirect_uri"],
+            "scope": query["scope"],
+            "state": query["state"],
+            "open_id": open_id,
+            "decision": "approve" if approve else "deny",
+        }
+        if granted_scopes is not None:
+            form["granted_scopes"] = granted_scopes
+        decision = self.http.post("/v2/auth/authorize/decision", data=form)
+        assert decision.status_code == 302, decision.text
+        return decision.headers["location"]

@@ -1,0 +1,61 @@
+"""``/api/tiktok/accounts/**``: the signed-in user's TikTok connections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import flask
+
+from shared import runtime
+from shared.http import Call, Route, entrypoint, json_response
+
+
+def _list(call: Call) -> flask.Response:
+    from shared.accounts import list_accounts
+
+    accounts = list_accounts(runtime.account_store(), call.uid)
+    return json_response({"accounts": [account.public() for account in accounts]})
+
+
+def _creator_info(call: Call) -> flask.Response:
+    from shared.accounts import creator_info
+
+    info = creator_info(
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+        now=datetime.now(UTC),
+    )
+    return json_response(dict(info))
+
+
+def _disconnect(call: Call) -> flask.Response:
+    from shared.accounts import disconnect
+
+    result = disconnect(
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+    )
+    body: dict[str, object] = {
+        "disconnected": result.open_id,
+        "revoked_at_tiktok": result.revoked_at_tiktok,
+    }
+    if not result.revoked_at_tiktok:
+        body["message"] = (
+            "Your tokens and profile were deleted here, but TikTok could not be told: remove the "
+            "app under TikTok > Settings > Security > Manage app permissions."
+        )
+    return json_response(body)
+
+
+ROUTES = [
+    Route("GET", "/api/tiktok/accounts", _list),
+    Route("DELETE", "/api/tiktok/accounts/<open_id>", _disconnect),
+    Route("GET", "/api/tiktok/accounts/<open_id>/creator-info", _creator_info),
+]
+accounts = entrypoint(ROUTES)

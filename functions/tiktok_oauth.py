@@ -1,0 +1,45 @@
+"""``/api/tiktok/connect`` and ``/api/tiktok/callback``: connect a TikTok account (Login Kit)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import flask
+
+from shared import runtime
+from shared.http import Call, Route, entrypoint, redirect
+
+
+def _connect(call: Call) -> flask.Response:
+    from shared.connect import start_connect
+
+    url = start_connect(
+        runtime.account_store(),
+        runtime.tiktok(),
+        uid=call.uid,
+        return_to=call.request.args.get("return_to"),
+        scopes=runtime.settings().tiktok_scopes,
+        now=datetime.now(UTC),
+    )
+    return redirect(url)
+
+
+def _callback(call: Call) -> flask.Response:
+    from shared.connect import finish_connect
+
+    outcome = finish_connect(
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        uid=call.uid,
+        params=call.request.args.to_dict(),
+        now=datetime.now(UTC),
+    )
+    return redirect(runtime.settings().app_origin + outcome.location)
+
+
+ROUTES = [
+    Route("GET", "/api/tiktok/connect", _connect),
+    Route("GET", "/api/tiktok/callback", _callback),
+]
+tiktok_oauth = entrypoint(ROUTES)

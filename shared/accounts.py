@@ -1,0 +1,124 @@
+"""Connected accounts: list them, read fresh creator info, disconnect.
+
+Every call is scoped to the signed-in user: another user's ``open_id`` is simply not found
+(promise P4). Disconnect revokes at TikTok first, then deletes the tokens and profile even when
+TikTok's revoke fails, and says so (promise P6).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shared import errors
+from shared.accounts_store import ACTIVE, NEEDS_RECONNECT, Account, AccountStore
+from shared.vault import field_context
+
+if TYPE_CHECKING:
+    from shared.tiktok import CreatorInfo, TikTokClient
+    from shared.vault import Vault
+
+log = logging.getLogger(__name__)
+
+# TikTok reasons that mean the stored authorization no longer works: the user must reconnect.
+RECONNECT_REASONS = frozenset(
+    {"tiktok.access_token_invalid", "tiktok.invalid_grant", "tiktok.scope_not_authorized"}
+)
+
+
+def get_account(store: AccountStore, uid: str, open_id: str) -> Account:
+    account = store.get(uid, open_id)
+    if account is None:
+        raise errors.NotFound(f"no connected TikTok account {open_id!r}")
+    return account
+
+
+def list_accounts(store: AccountStore, uid: str) -> list[Account]:
+    return store.list(uid)
+
+
+def usable_access_token(vault: Vault, account: Account, now: datetime) -> str:
+    """The account's access token, or a clear refusal when it cannot be used."""
+    if account.status != ACTIVE:
+        raise errors.FailedPrecondition(
+            "this TikTok account must be reconnected", reason=f"account.{account.status}"
+        )
+    if account.access_expires_at <= now:
+        raise errors.FailedPrecondition(
+            "the TikTok access token has expired and was not refreshed yet",
+            reason="account.token_expired",
+        )
+    return vault.decrypt(
+        account.access_token_enc, context=field_context(account.path, "access_token")
+    )
+
+
+def creator_info(
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    *,
+    uid: str,
+    open_id: str,
+    now: datetime,
+) -> CreatorInfo:
+    """Fresh creator info for the "Post to TikTok" page (never cached: TikTok's UX rule)."""
+    account = get_account(store, uid, open_id)
+    token = usable_access_token(vault, account, now)
+    try:
+        return tiktok.creator_info(token)
+    except errors.AppError as exc:
+        mark_if_unusable(store, account, exc, now)
+        raise
+
+
+def mark_if_unusable(
+    store: AccountStore, account: Account, exc: errors.AppError, now: datetime
+) -> None:
+    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect."""
+    if exc.reason in RECONNECT_REASONS:
+        store.update(
+            account.uid,
+            account.open_id,
+            {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now},
+        )
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    open_id: str
+    revoked_at_tiktok: bool
+
+
+def disconnect(
+    store: AccountStore, vault: Vault, tiktok: TikTokClient, *, uid: str, open_id: str
+) -> Disconnected:
+    """Revoke at TikTok, then delete tokens and profile whatever TikTok answered."""
+    account = get_account(store, uid, open_id)
+    revoked = False
+    try:
+        # KMS being down raises Unavailable here and changes nothing, so a retry can still revoke.
+        # A value that no longer decrypts (VaultError) cannot be revoked: deletion goes ahead.
+        token = vault.decrypt(
+            account.access_token_enc, context=field_context(account.path, "access_token")
+        )
+        tiktok.revoke(token)
+        revoked = True
+    except errors.Unavailable as exc:
+        if exc.reason and exc.reason.startswith("tiktok."):
+            _log_revoke_failure(uid, exc)
+        else:
+            raise
+    except errors.AppError as exc:
+        _log_revoke_failure(uid, exc)
+    store.delete(uid, open_id)
+    return Disconnected(open_id=open_id, revoked_at_tiktok=revoked)
+
+
+def _log_revoke_failure(uid: str, exc: errors.AppError) -> None:
+    log.warning(
+        "revoke at TikTok failed; deleting the connection anyway",
+        extra={"uid": uid, "code": exc.code, "reason": exc.reason},
+    )
