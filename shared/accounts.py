@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shared import errors
-from shared.accounts_store import ACTIVE, NEEDS_RECONNECT, Account, AccountStore
+from shared.accounts_store import NEEDS_RECONNECT, Account, AccountStore
+from shared.tokens import fresh_access_token
 from shared.vault import field_context
 
 if TYPE_CHECKING:
@@ -39,22 +40,6 @@ def list_accounts(store: AccountStore, uid: str) -> list[Account]:
     return store.list(uid)
 
 
-def usable_access_token(vault: Vault, account: Account, now: datetime) -> str:
-    """The account's access token, or a clear refusal when it cannot be used."""
-    if account.status != ACTIVE:
-        raise errors.FailedPrecondition(
-            "this TikTok account must be reconnected", reason=f"account.{account.status}"
-        )
-    if account.access_expires_at <= now:
-        raise errors.FailedPrecondition(
-            "the TikTok access token has expired and was not refreshed yet",
-            reason="account.token_expired",
-        )
-    return vault.decrypt(
-        account.access_token_enc, context=field_context(account.path, "access_token")
-    )
-
-
 def creator_info(
     store: AccountStore,
     vault: Vault,
@@ -66,7 +51,7 @@ def creator_info(
 ) -> CreatorInfo:
     """Fresh creator info for the "Post to TikTok" page (never cached: TikTok's UX rule)."""
     account = get_account(store, uid, open_id)
-    token = usable_access_token(vault, account, now)
+    token = fresh_access_token(store, vault, tiktok, account, now=now)
     try:
         return tiktok.creator_info(token)
     except errors.AppError as exc:
