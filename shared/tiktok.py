@@ -1,4 +1,6 @@
-"""The TikTok API client: Login Kit OAuth, Display API user info, Content Posting creator info.
+"""The TikTok API client: Login Kit OAuth, Display API user info, Content Posting API.
+
+The publishing calls (init, chunk upload, status) live in :mod:`shared.tiktok_posting`, mixed in.
 
 One injected :class:`httpx.Client` per instance (built by :func:`make_http_client`), faked at the
 transport in tests. TikTok's answers and httpx's failures are translated into the project's errors
@@ -15,7 +17,6 @@ could trade a working token for ``invalid_grant``; the caller decides.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -39,19 +40,26 @@ from shared.tiktok_errors import (
     transport_error,
 )
 from shared.tiktok_models import (
+    ChunkAck,
     CreatorInfo,
+    InitResult,
     MalformedValue,
+    PublishStatus,
     TokenGrant,
     UserInfo,
     fields_for_scopes,
     parse_creator_info,
     parse_user_info,
 )
+from shared.tiktok_posting import PostingCalls, Translate, is_loopback
 from shared.tiktok_retry import Retry, retry_delay
 
 __all__ = [
     "ERRORS",
+    "ChunkAck",
     "CreatorInfo",
+    "InitResult",
+    "PublishStatus",
     "TikTokClient",
     "TokenGrant",
     "UserInfo",
@@ -70,21 +78,12 @@ CREATOR_INFO_PATH = "/v2/post/publish/creator_info/query/"
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def require_tls(url: str, name: str) -> None:
     """Refuse plain http except to a loopback host (the local fake TikTok), promise P16."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
     raise ConfigError(f"{name} must be an https URL (http only for a loopback emulator): {url!r}")
 
@@ -101,8 +100,8 @@ def make_http_client(api_base: str) -> httpx.Client:
     )
 
 
-class TikTokClient:
-    """TikTok's OAuth, user info and creator info calls, each raising the project's errors."""
+class TikTokClient(PostingCalls):
+    """TikTok's OAuth, user info, creator info and publishing calls, raising our errors."""
 
     def __init__(
         self,
@@ -255,12 +254,15 @@ class TikTokClient:
 
         return self._with_retries(call, retry, form["grant_type"])
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request; transport failures become the project's errors."""
+    def _send(
+        self, method: str, path: str, *, translate: Translate = transport_error, **kwargs: Any
+    ) -> httpx.Response:
+        """One request (``path`` may be an absolute URL: the chunk upload's); transport failures
+        become the project's errors through ``translate``, which never sees the URL's query."""
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise transport_error(exc, path) from exc
+            raise translate(exc, path.split("?", 1)[0]) from exc
         if 300 <= response.status_code < 400:
             raise Unavailable(
                 f"TikTok answered an unexpected redirect (HTTP {response.status_code})",

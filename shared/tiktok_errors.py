@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -226,3 +227,90 @@ def transport_error(exc: httpx.HTTPError, what: str) -> AppError:
     if isinstance(exc, httpx.TimeoutException):
         return DeadlineExceeded(f"TikTok did not answer in time ({what})", reason="tiktok.timeout")
     return Unavailable(f"The connection to TikTok failed ({what})", reason="tiktok.connection_lost")
+
+
+# Content Posting: init and chunk upload (tiktok-api.md §3.2-3.5) ------------------------------
+
+INIT_OUTCOME_UNKNOWN = "tiktok.init_outcome_unknown"
+_PLAN_FIELDS = ("video_size", "chunk_size", "total_chunk_count")
+
+
+def init_transport_error(exc: httpx.HTTPError, what: str) -> AppError:
+    """A failed publish init. Only a connect failure (or no free pooled connection) proves the
+    request never left; anything later may have created a post, so the caller must not simply
+    send it again and gets the distinct reason ``tiktok.init_outcome_unknown``."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError | httpx.PoolTimeout):
+        return Unavailable(f"TikTok could not be reached ({what})", reason="tiktok.unreachable")
+    if isinstance(exc, httpx.TimeoutException):
+        return DeadlineExceeded(
+            f"TikTok did not answer in time ({what}); the post may or may not exist",
+            reason=INIT_OUTCOME_UNKNOWN,
+        )
+    return Unavailable(
+        f"The connection to TikTok failed ({what}); the post may or may not exist",
+        reason=INIT_OUTCOME_UNKNOWN,
+    )
+
+
+def init_error(
+    error: AppError, response: httpx.Response, source_info: Mapping[str, Any]
+) -> AppError:
+    """An init refusal made actionable: a refused FILE_UPLOAD plan carries the plan, TikTok's
+    message and log_id (tiktok-api.md §9: multi-chunk plans refused since 2026-08); a gateway
+    timeout (504) leaves the outcome unknown, like a read timeout."""
+    if response.status_code == 504 and isinstance(error, Unavailable | DeadlineExceeded):
+        return DeadlineExceeded(
+            "TikTok's gateway timed out; the post may or may not exist",
+            reason=INIT_OUTCOME_UNKNOWN,
+            **error.details,
+        )
+    if isinstance(error, InvalidArgument) and source_info.get("source") == "FILE_UPLOAD":
+        plan = {name: source_info.get(name) for name in _PLAN_FIELDS}
+        return InvalidArgument(
+            error.message,
+            reason=error.reason,
+            **error.details,
+            **plan,
+            tiktok_message=error.message,
+        )
+    return error
+
+
+# Chunk PUT answers other than 206/201 (https://developers.tiktok.com/docs/en/
+# content-posting-api-media-transfer-guide); 429, 5xx and anything else go through malformed().
+_UPLOAD_ANSWERS: dict[int, tuple[type[AppError], str, str]] = {
+    400: (InvalidArgument, "upload_rejected", "TikTok refused the chunk (headers or length)"),
+    403: (
+        FailedPrecondition,
+        "upload_url_expired",
+        "The upload URL expired (it is valid for 1 hour); start a new post",
+    ),
+    404: (NotFound, "upload_task_not_found", "TikTok has no upload task for this upload URL"),
+    416: (
+        FailedPrecondition,
+        "upload_range_mismatch",
+        "The chunk's range does not match TikTok's upload progress",
+    ),
+}
+
+
+def upload_failure(response: httpx.Response, uploaded_bytes: int | None) -> AppError:
+    """A chunk that was not accepted. ``uploaded_bytes`` is TikTok's progress from the answer's
+    ``Content-Range`` (on 416 it tells whether TikTok already holds this chunk); the upload URL
+    never appears in the error."""
+    answer = _UPLOAD_ANSWERS.get(response.status_code)
+    if answer is None:
+        return malformed("chunk answer", response)
+    cls, code, text = answer
+    body = json_object(response)
+    error = body.get("error") if body is not None else None
+    details: dict[str, Any] = {}
+    if isinstance(error, dict):
+        log_id = error.get("log_id") or error.get("logid")
+        if isinstance(log_id, str) and log_id:
+            details["log_id"] = log_id
+        if response.status_code == 400:
+            text = _safe_message(error.get("message"), text)
+    if response.status_code == 416 and uploaded_bytes is not None:
+        details["uploaded_bytes"] = uploaded_bytes
+    return cls(text, reason=f"tiktok.{code}", **details)

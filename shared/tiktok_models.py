@@ -1,13 +1,15 @@
 """The values TikTok's APIs return, typed and validated at the edge.
 
 :class:`TokenGrant` is what ``/v2/oauth/token/`` answers (tiktok-api.md §1.5-1.7), UserInfo and
-CreatorInfo are the JSON shapes of ``/v2/user/info/`` (§2.1) and creator_info (§3.1). Parsing
-raises instead of letting a wrong type reach a service: a token grant with a string ``expires_in``
-would otherwise schedule refreshes wrongly.
+CreatorInfo are the JSON shapes of ``/v2/user/info/`` (§2.1) and creator_info (§3.1); InitResult,
+ChunkAck and PublishStatus those of the publish init calls, the chunk upload and status/fetch
+(§3.2-3.6). Parsing raises instead of letting a wrong type reach a service: a token grant with a
+string ``expires_in`` would otherwise schedule refreshes wrongly.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
@@ -197,3 +199,99 @@ def parse_creator_info(data: Mapping[str, Any]) -> CreatorInfo:
     if isinstance(avatar, str):
         info["creator_avatar_url"] = avatar
     return info
+
+
+# Content Posting (tiktok-api.md §3.2-3.6) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """A publish TikTok accepted: its id, and for FILE_UPLOAD the upload URL, valid one hour
+    (https://developers.tiktok.com/doc/content-posting-api-reference-direct-post). The URL is a
+    bearer credential for the upload, so ``repr`` masks it."""
+
+    publish_id: str
+    upload_url: str | None
+
+    def __repr__(self) -> str:
+        url = "***" if self.upload_url else None
+        return f"InitResult(publish_id={self.publish_id!r}, upload_url={url!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ChunkAck:
+    """TikTok's answer to one chunk: ``complete`` on 201 (all parts received), else 206."""
+
+    complete: bool
+    uploaded_bytes: int
+
+
+class PublishStatus(TypedDict, total=False):
+    """``data`` of ``/v2/post/publish/status/fetch/``; post ids as strings (they exceed 2**53)."""
+
+    status: str
+    fail_reason: str
+    post_ids: list[str]
+    uploaded_bytes: int
+    downloaded_bytes: int
+
+
+def parse_init(data: Mapping[str, Any], *, file_upload: bool) -> InitResult:
+    """An init answer: a publish id always, an upload URL exactly for FILE_UPLOAD."""
+    publish_id = _text(data, "publish_id")
+    upload_url = data.get("upload_url")
+    if file_upload:
+        upload_url = _text(data, "upload_url")
+    elif upload_url is not None and not isinstance(upload_url, str):
+        raise MalformedValue("upload_url is not a string")
+    return InitResult(publish_id=publish_id, upload_url=upload_url or None)
+
+
+def _post_id(value: object) -> str:
+    # A float would already have lost digits (ids exceed 2**53): refuse it rather than guess.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and value.isdigit():
+        return value
+    raise MalformedValue("a post id is not a whole number")
+
+
+def parse_publish_status(data: Mapping[str, Any]) -> PublishStatus:
+    """status/fetch's ``data``, with ``publicaly_available_post_id`` (sic) as ``post_ids``."""
+    status = data.get("status")
+    if not isinstance(status, str) or not status:
+        raise MalformedValue("status is missing or not a string")
+    result = PublishStatus(status=status)
+    reason = data.get("fail_reason")
+    if isinstance(reason, str) and reason:
+        result["fail_reason"] = reason
+    # TikTok's spelling is "publicaly"; accept the correct one too, defensively (§8).
+    ids = data.get("publicaly_available_post_id", data.get("publicly_available_post_id"))
+    if ids is not None:
+        if not isinstance(ids, list):
+            raise MalformedValue("publicaly_available_post_id is not a list")
+        result["post_ids"] = [_post_id(value) for value in ids]
+    for name in ("uploaded_bytes", "downloaded_bytes"):
+        value = data.get(name)
+        if value is not None:
+            if not _typed(value, int):
+                raise MalformedValue(f"{name} is not a whole number")
+            result[name] = value
+    return result
+
+
+_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+_UNSATISFIED = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
+
+
+def uploaded_from_content_range(header: str | None) -> int | None:
+    """Bytes TikTok holds, from its progress header ``bytes 0-{last}/{total}`` (last + 1), or 0
+    for ``bytes */{total}``; None when absent or unreadable."""
+    if not header:
+        return None
+    match = _RANGE.match(header)
+    if match:
+        return int(match.group(2)) + 1
+    return 0 if _UNSATISFIED.match(header) else None
