@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error("missing " + ", ".join(missing))
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+    # httpx (the PULL_FROM_URL downloads) logs every URL at INFO; keep the log to request lines.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = create_app(App(args.client_key, args.client_secret, args.redirect_uri))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
     log.info("fake TikTok listening on http://%s:%d", args.host, args.port)

@@ -1,5 +1,7 @@
 """The test-only control API under ``/_control/``: users, knobs, failures, observations.
 
+Publishing's part (publishes, forced failures, posting knobs) is in :mod:`control_publish`.
+
 Not part of TikTok. Tests reset the fake, create TikTok users, choose token lifetimes and rotation,
 add latency, inject failures, move the clock, and read call counts and authorizations, so they
 assert on what TikTok saw instead of on log output.
@@ -13,6 +15,7 @@ from typing import Any
 import flask
 
 from emulator.tiktok.common import world
+from emulator.tiktok.control_publish import apply_config
 from emulator.tiktok.posting import SPAM_ANSWERS
 from emulator.tiktok.state import ENDPOINTS, LIFETIMES, SCOPES, Failure, FakeUser
 
@@ -112,6 +115,10 @@ def config() -> flask.Response:
                 if not isinstance(values, dict) or set(values) - set(ENDPOINTS):
                     raise BadControlRequest(f"{name} maps endpoints ({', '.join(ENDPOINTS)})")
                 getattr(cfg, name).update({k: int(v) for k, v in values.items()})
+        try:
+            apply_config(cfg, body)  # audited, caps, verified_url_prefixes, processing_seconds
+        except ValueError as exc:
+            raise BadControlRequest(str(exc)) from exc
         return flask.jsonify(dataclasses.asdict(cfg))
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.tiktok.publishes import PublishBook
+
 SCOPES = (
     "user.info.basic",
     "user.info.profile",
@@ -31,11 +33,31 @@ SCOPES = (
 # 180 d (https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token).
 LIFETIMES: dict[str, tuple[int, int]] = {"older": (86400, 31536000), "newer": (7200, 15552000)}
 
-# Per-token limits per one-minute sliding window (tiktok-api.md §4.3).
-DEFAULT_RATE_LIMITS: dict[str, int] = {"creator_info": 20, "user_info": 600}
+# Per-token limits per one-minute sliding window (tiktok-api.md §4.3); each init endpoint has
+# its own "6 requests per minute" (direct post, upload and photo references).
+DEFAULT_RATE_LIMITS: dict[str, int] = {
+    "creator_info": 20,
+    "user_info": 600,
+    "video_init": 6,
+    "inbox_init": 6,
+    "content_init": 6,
+    "status_fetch": 30,
+}
 WINDOW_SECONDS = 60.0
 
-ENDPOINTS = ("authorize", "decision", "token", "revoke", "user_info", "creator_info")
+ENDPOINTS = (
+    "authorize",
+    "decision",
+    "token",
+    "revoke",
+    "user_info",
+    "creator_info",
+    "video_init",
+    "inbox_init",
+    "content_init",
+    "upload",
+    "status_fetch",
+)
 
 
 def log_id() -> str:
@@ -119,6 +141,16 @@ class Config:
     code_expires_in: int = 300
     latency_ms: dict[str, int] = field(default_factory=dict)
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # Content Posting (tiktok-api.md §4.4, §7): an unaudited client may post only to private
+    # accounts, and to at most 5 creators a day; ~15 direct posts per creator a day; 5 pending
+    # inbox shares per creator a day. Verified URL properties are domains ("example.com", covering
+    # subdomains) or URL prefixes ("https://example.com/videos/").
+    audited: bool = True
+    unaudited_user_cap: int = 5
+    daily_post_cap: int = 15
+    pending_share_cap: int = 5
+    verified_url_prefixes: list[str] = field(default_factory=list)
+    processing_seconds: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -140,6 +172,10 @@ class World:
 
     def reset(self) -> None:
         with self.lock:
+            old: PublishBook | None = getattr(self, "publishes", None)
+            if old is not None:
+                old.close()
+            self.publishes = PublishBook(self.lock, self.now)
             self.users: dict[str, FakeUser] = {}
             self.codes: dict[str, AuthCode] = {}
             self.authorizations: dict[str, Authorization] = {}

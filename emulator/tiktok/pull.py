@@ -1,0 +1,76 @@
+"""PULL_FROM_URL as the fake plays it: a background download, really made, never redirected.
+
+TikTok fetches the media itself; a redirect is an invalid URL, and the whole download must finish
+within an hour (tiktok-api.md §7, https://developers.tiktok.com/docs/en/
+content-posting-api-media-transfer-guide). Failures end the publish with ``video_pull_failed`` or
+``photo_pull_failed`` (§3.6). Only byte counts and a SHA-256 per file are kept, never the bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+
+import httpx
+
+from emulator.tiktok.publishes import FINAL, Publish, PublishBook
+
+log = logging.getLogger("emulator.tiktok.pull")
+
+DOWNLOAD_DEADLINE = 3600.0
+PIECE = 64 * 1024
+
+
+class PullFailed(Exception):
+    """The download cannot finish; the publish fails."""
+
+
+def start_pull(book: PublishBook, publish: Publish, urls: list[str], processing: float) -> None:
+    thread = threading.Thread(
+        target=_pull,
+        args=(book, publish, urls, processing),
+        name=f"pull-{publish.publish_id}",
+        daemon=True,
+    )
+    thread.start()
+
+
+def _pull(book: PublishBook, publish: Publish, urls: list[str], processing: float) -> None:
+    reason = "photo_pull_failed" if publish.kind == "photo" else "video_pull_failed"
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
+    try:
+        with httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False) as http:
+            for url in urls:
+                _download(book, publish, http, url, deadline)
+                if publish.cancelled.is_set():
+                    return
+    except (httpx.HTTPError, PullFailed) as exc:
+        log.info("pull failed for %s: %s", publish.publish_id, type(exc).__name__)
+        book.fail(publish, reason)
+        return
+    with book.lock:
+        if publish.status not in FINAL:
+            book.start_processing(publish, processing)
+
+
+def _download(
+    book: PublishBook, publish: Publish, http: httpx.Client, url: str, deadline: float
+) -> None:
+    digest = hashlib.sha256()
+    count = 0
+    with http.stream("GET", url) as response:
+        if response.status_code != 200:  # 3xx included: TikTok does not follow redirects
+            raise PullFailed(f"HTTP {response.status_code}")
+        for piece in response.iter_bytes(PIECE):
+            if publish.cancelled.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise PullFailed("download took longer than an hour")
+            digest.update(piece)
+            count += len(piece)
+            with book.lock:
+                publish.downloaded_bytes += len(piece)
+    with book.lock:
+        publish.downloads.append({"url": url, "bytes": count, "sha256": digest.hexdigest()})

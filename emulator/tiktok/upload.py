@@ -1,0 +1,116 @@
+"""The fake's chunk upload target: ``PUT /upload/?upload_id=…&upload_token=…`` (tiktok-api.md §3.5).
+
+Follows https://developers.tiktok.com/docs/en/content-posting-api-media-transfer-guide: a
+``Content-Type`` of video/mp4, video/quicktime or video/webm; ``Content-Length`` equal to the
+range and to the bytes actually sent; ``Content-Range: bytes {first}-{last}/{total}`` naming the
+next chunk of the init's plan (chunks are sequential, the last carries the remainder). Answers
+206 per accepted chunk and 201 once all parts are in, each with the progress header
+``Content-Range: bytes 0-{uploaded-1}/{total}``; 400 for bad headers or length, 403 once the URL's
+hour is over (fake clock), 404 for an unknown upload, 416 when the range is not the next chunk.
+
+The body is read as a stream: only a running byte count and SHA-256 per upload are kept, so a
+multi-gigabyte upload costs no memory. A refused body is drained so the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import flask
+from werkzeug.exceptions import HTTPException
+
+from emulator.tiktok.common import envelope_error, world
+from emulator.tiktok.publishes import FAILED, Upload
+
+bp = flask.Blueprint("upload", __name__)
+
+CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
+PIECE = 256 * 1024
+_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def _drain() -> int:
+    """Read and count the rest of the body without keeping it."""
+    count = 0
+    try:
+        while piece := flask.request.stream.read(PIECE):
+            count += len(piece)
+    except HTTPException:
+        pass  # the client went away mid-body
+    return count
+
+
+def _progress(task: Upload) -> str:
+    if task.received_bytes == 0:
+        return f"bytes */{task.video_size}"
+    return f"bytes 0-{task.received_bytes - 1}/{task.video_size}"
+
+
+def _refuse(status: int, code: str, message: str, task: Upload | None = None) -> flask.Response:
+    _drain()
+    response = envelope_error(status, code, message)
+    if task is not None:
+        response.headers["Content-Range"] = _progress(task)
+    return response
+
+
+@bp.put("/upload/")
+def upload() -> flask.Response:
+    state = world()
+    with state.lock:
+        state.calls["upload"] += 1
+    failure = state.take_failure("upload")
+    if failure is not None:
+        return _refuse(failure.status, failure.code, failure.message)
+    upload_id = flask.request.args.get("upload_id", "")
+    token = flask.request.args.get("upload_token", "")
+    with state.lock:
+        publish = state.publishes.by_upload.get(upload_id)
+        task = publish.upload if publish is not None else None
+        if (
+            publish is None
+            or task is None
+            or not secrets.compare_digest(task.upload_token, token)
+            or publish.status == FAILED
+        ):
+            return _refuse(404, "not_found", "No upload task for this URL.")
+        if state.now() > task.expires_at:
+            return _refuse(403, "upload_url_expired", "The upload URL has expired.", task)
+        if flask.request.mimetype not in CONTENT_TYPES:
+            return _refuse(400, "invalid_file_upload", "Unsupported Content-Type.", task)
+        match = _RANGE.match(flask.request.headers.get("Content-Range", "").strip())
+        if match is None:
+            return _refuse(400, "invalid_file_upload", "Content-Range is missing or bad.", task)
+        first, last, total = (int(g) for g in match.groups())
+        length = flask.request.content_length
+        if last < first or length != last - first + 1:
+            return _refuse(
+                400, "invalid_file_upload", "Content-Length does not match Content-Range.", task
+            )
+        expected = None if task.complete else task.chunk_range(task.chunks_received)
+        if task.busy or total != task.video_size or (first, last) != expected:
+            return _refuse(
+                416, "range_not_satisfiable", "Content-Range does not match the progress.", task
+            )
+        task.busy = True
+        digest = task.digest.copy()  # committed only if the whole chunk arrives
+    received = 0
+    try:
+        while piece := flask.request.stream.read(PIECE):
+            digest.update(piece)
+            received += len(piece)
+    except HTTPException:
+        pass  # fewer bytes than Content-Length: refused below
+    with state.lock:
+        task.busy = False
+        if received != length:
+            return _refuse(400, "invalid_file_upload", "Body shorter than Content-Length.", task)
+        task.digest = digest
+        task.received_bytes += received
+        task.chunks_received += 1
+        response = flask.Response(status=201 if task.complete else 206)
+        response.headers["Content-Range"] = _progress(task)
+        if task.complete:
+            state.publishes.start_processing(publish, state.config.processing_seconds)
+        return response
