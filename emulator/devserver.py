@@ -2,7 +2,8 @@
 
 Firebase Hosting forwards the request with its full path to the function a rewrite names; this
 server does the same locally, so ``firebase.json`` stays the one routing table. Each function is
-served by functions-framework's own app, exactly as it runs in Cloud Functions.
+served by functions-framework's own app, exactly as it runs in Cloud Functions. Pub/Sub-triggered
+functions answer the Pub/Sub emulator's pushes under ``/_events/<function>/`` (emulator/pubsub.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import functions_framework
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
+from emulator.pubsub import EVENT_FUNCTIONS, EVENTS_PREFIX
 from shared import logs, runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,14 @@ class Dispatcher:
     def __init__(self, rewrites: list[tuple[re.Pattern[str], str]], available: set[str]) -> None:
         self.rewrites = rewrites
         self.apps: dict[str, WSGIApp] = {}
+        # Pub/Sub-triggered functions, reached by the Pub/Sub emulator's push subscriptions.
+        self.event_apps: dict[str, WSGIApp] = {
+            name: functions_framework.create_app(  # type: ignore[no-untyped-call]
+                target=name, source=str(ROOT / "main.py"), signature_type="cloudevent"
+            )
+            for name in EVENT_FUNCTIONS
+            if name in available
+        }
         for _, target in rewrites:
             if target in available and target not in self.apps:
                 self.apps[target] = functions_framework.create_app(  # type: ignore[no-untyped-call]
@@ -84,8 +94,12 @@ class Dispatcher:
         path = environ.get("PATH_INFO", "")
         if path == "/_dev/health":
             return Response('{"ok":true}', mimetype="application/json")(environ, start_response)
-        target = self.target(path)
-        app = self.apps.get(target) if target else None
+        if path.startswith(EVENTS_PREFIX):
+            target = path[len(EVENTS_PREFIX) :].partition("/")[0]
+            app = self.event_apps.get(target)
+        else:
+            target = self.target(path)
+            app = self.apps.get(target) if target else None
         if app is None:
             body = {"error": {"code": "NOT_FOUND", "message": f"no function serves {path}"}}
             response = Response(json.dumps(body), status=404, mimetype="application/json")

@@ -120,6 +120,12 @@ class Stack:
                 waits.append(getattr(self, f"_start_{name}")())
             for wait in waits:
                 wait()
+            if "pubsub" in wanted:
+                from emulator.pubsub import PubSubEmulator
+
+                PubSubEmulator(self.env()["PUBSUB_EMULATOR_HOST"], self.project_id).wire(
+                    self.functions_url
+                )
         except BaseException:
             self.stop()
             raise

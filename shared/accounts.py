@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shared import errors
-from shared.accounts_store import NEEDS_RECONNECT, Account, AccountStore
+from shared.accounts_store import NEEDS_RECONNECT, RECONNECT_REASONS, Account, AccountStore
 from shared.tokens import fresh_access_token
 from shared.vault import field_context
 
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from shared.vault import Vault
 
 log = logging.getLogger(__name__)
-
-# TikTok reasons that mean the stored authorization no longer works: the user must reconnect.
-RECONNECT_REASONS = frozenset(
-    {"tiktok.access_token_invalid", "tiktok.invalid_grant", "tiktok.scope_not_authorized"}
-)
 
 
 def get_account(store: AccountStore, uid: str, open_id: str) -> Account:

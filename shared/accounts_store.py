@@ -27,6 +27,11 @@ ACTIVE = "active"
 NEEDS_RECONNECT = "needs_reconnect"
 REVOKED = "revoked"
 
+# TikTok reasons that mean the stored authorization no longer works: the user must reconnect.
+RECONNECT_REASONS = frozenset(
+    {"tiktok.access_token_invalid", "tiktok.invalid_grant", "tiktok.scope_not_authorized"}
+)
+
 # Profile fields kept for display (promise P6), as TikTok's user/info names them.
 PROFILE_FIELDS = (
     "union_id",
@@ -65,6 +70,10 @@ class Account:
     updated_at: datetime
     access_token_enc: str = field(repr=False)
     refresh_token_enc: str = field(repr=False)
+    # Refresh backoff after a transient failure (shared/refresh.py): no scheduled refresh before
+    # ``refresh_retry_at``; ``refresh_failures`` counts failures in a row.
+    refresh_retry_at: datetime | None = None
+    refresh_failures: int = 0
 
     @property
     def path(self) -> str:
@@ -85,6 +94,8 @@ class Account:
             updated_at=data["updated_at"],
             access_token_enc=data.get("access_token_enc", ""),
             refresh_token_enc=data.get("refresh_token_enc", ""),
+            refresh_retry_at=data.get("refresh_retry_at"),
+            refresh_failures=data.get("refresh_failures", 0),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -101,6 +112,8 @@ class Account:
             "updated_at": self.updated_at,
             "access_token_enc": self.access_token_enc,
             "refresh_token_enc": self.refresh_token_enc,
+            "refresh_retry_at": self.refresh_retry_at,
+            "refresh_failures": self.refresh_failures,
         }
         return doc
 
@@ -160,6 +173,16 @@ class AccountStore:
 
     def update(self, uid: str, open_id: str, changes: dict[str, Any]) -> None:
         self.db.document(account_path(uid, open_id)).update(changes)
+
+    def update_if_exists(self, uid: str, open_id: str, changes: dict[str, Any]) -> bool:
+        """Update the account; False (and no write) when it was deleted meanwhile."""
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.db.document(account_path(uid, open_id)).update(changes)
+        except NotFound:
+            return False
+        return True
 
     def delete(self, uid: str, open_id: str) -> None:
         self.db.document(account_path(uid, open_id)).delete()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.accounts_store import AccountStore
+    from shared.pubsub import PubSub
     from shared.sessions import SessionCodec
     from shared.tiktok import TikTokClient
     from shared.vault import Vault
@@ -94,6 +95,13 @@ def tiktok() -> TikTokClient:
     )
 
 
+@functools.cache
+def pubsub() -> PubSub:
+    from shared.pubsub import PubSub, make_publisher_client
+
+    return PubSub(make_publisher_client(), settings().project_id)
+
+
 def reset() -> None:
     """Forget every cached setting and client (tests, after changing the environment)."""
     for builder in (
@@ -104,5 +112,6 @@ def reset() -> None:
         account_store,
         vault,
         tiktok,
+        pubsub,
     ):
         builder.cache_clear()

@@ -173,6 +173,28 @@ def issue_code() -> tuple[flask.Response, int]:
     return flask.jsonify({"code": code, "scopes": ",".join(scopes)}), 201
 
 
+@bp.post("/grants")
+def grants() -> tuple[flask.Response, int]:
+    """``count`` new users, each with a live authorization as if connected, and their token
+    answers: seeds thousands of accounts for benchmarks without a consent round trip each."""
+    from emulator.tiktok.oauth import grant_json
+
+    body = _json()
+    count = body.get("count", 1)
+    if not isinstance(count, int) or not 1 <= count <= 20000:
+        raise BadControlRequest("count must be a whole number from 1 to 20000")
+    state = world()
+    found = []
+    for _ in range(count):
+        user = state.add_user()
+        code = state.issue_code(user.open_id, SCOPES, state.app.client_key, state.app.redirect_uri)
+        with state.lock:
+            redeemed = state.codes.pop(code)
+            auth, access_token = state.new_authorization(redeemed)
+            found.append(grant_json(state, auth, access_token))
+    return flask.jsonify({"grants": found}), 201
+
+
 @bp.get("/calls")
 def calls() -> flask.Response:
     """Call counts per endpoint and each endpoint's last request, secrets masked."""

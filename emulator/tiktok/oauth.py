@@ -109,20 +109,23 @@ def decision() -> BaseResponse:
     return flask.redirect(f"{redirect_uri}?{urlencode(query)}", 302)
 
 
-def _grant_body(state: World, auth: Authorization, access_token: str) -> flask.Response:
+def grant_json(state: World, auth: Authorization, access_token: str) -> dict[str, object]:
+    """The token endpoint's answer for ``access_token`` of ``auth`` (tiktok-api.md §1.5)."""
     now = state.now()
-    return flask.jsonify(
-        {
-            "access_token": access_token,
-            "expires_in": int(auth.access_tokens[access_token] - now),
-            "open_id": auth.open_id,
-            # Remaining lifetime: it does not restart on refresh (§1.7).
-            "refresh_expires_in": max(1, int(auth.refresh_expires_at - now)),
-            "refresh_token": auth.refresh_token,
-            "scope": ",".join(auth.scopes),
-            "token_type": "Bearer",
-        }
-    )
+    return {
+        "access_token": access_token,
+        "expires_in": int(auth.access_tokens[access_token] - now),
+        "open_id": auth.open_id,
+        # Remaining lifetime: it does not restart on refresh (§1.7).
+        "refresh_expires_in": max(1, int(auth.refresh_expires_at - now)),
+        "refresh_token": auth.refresh_token,
+        "scope": ",".join(auth.scopes),
+        "token_type": "Bearer",
+    }
+
+
+def _grant_body(state: World, auth: Authorization, access_token: str) -> flask.Response:
+    return flask.jsonify(grant_json(state, auth, access_token))
 
 
 def _client_refused(form: dict[str, str]) -> flask.Response | None:

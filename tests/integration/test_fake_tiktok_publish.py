@@ -245,7 +245,9 @@ def test_fake_refuses_bad_upload_headers(tiktok: TikTokClient, creator: Callable
         init.upload_url, content=b"\0" * 10, headers={**base, "Content-Type": "video/mp4"}
     )
     assert short.status_code == 400
-    ok = httpx.put(init.upload_url, content=b"\0" * MB, headers={**base, "Content-Type": "video/mp4"})
+    ok = httpx.put(
+        init.upload_url, content=b"\0" * MB, headers={**base, "Content-Type": "video/mp4"}
+    )
     assert ok.status_code == 201
     assert ok.headers["Content-Range"] == f"bytes 0-{MB - 1}/{MB}"
 
@@ -261,3 +263,258 @@ def test_inbox_upload_ends_in_the_inbox(
     status = tiktok.fetch_status(token, init.publish_id)
     assert status["status"] == "SEND_TO_USER_INBOX"
     assert status.get("post_ids") == []
+
+
+# Init refusals, each once -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source_info", "message"),
+    [
+        (plan(30 * MB, 4 * MB), "chunk size"),  # chunk under 5 MB
+        ({**plan(30 * MB, 10 * MB), "total_chunk_count": 4}, "floor"),
+        ({**plan(30 * MB, 10 * MB), "video_size": str(30 * MB)}, "integer"),
+        (plan(100 * MB, 64 * MB), "several chunks"),  # over 64 MB in one chunk
+        (plan(4 * MB, 2 * MB), "under 5 MB"),
+        (plan(300 * MB, 5 * MB) | {"video_size": 5_001 * MB}, "video_size"),
+        ({"source": "URL", "video_url": "https://x.example/a.mp4"}, "source"),
+    ],
+)
+def test_refused_plans_carry_the_plan(
+    tiktok: TikTokClient, creator: Callable[..., str], source_info: dict[str, Any], message: str
+):
+    token = creator()
+    with pytest.raises(errors.InvalidArgument) as caught:
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=source_info)
+    assert caught.value.reason == "tiktok.invalid_param"
+    assert message in caught.value.message
+    assert caught.value.details["log_id"]
+    if source_info["source"] == "FILE_UPLOAD":
+        assert caught.value.details["video_size"] == source_info["video_size"]
+        assert caught.value.details["total_chunk_count"] == source_info["total_chunk_count"]
+        assert caught.value.details["tiktok_message"] == caught.value.message
+
+
+def test_last_chunk_may_carry_the_remainder(tiktok: TikTokClient, creator: Callable[..., str]):
+    # 10 chunks of 5 MB and a last chunk of 9.99 MB: accepted.
+    init = tiktok.init_video_direct(
+        creator(),
+        post_info=DIRECT,
+        source_info=plan(59_990_000, 5 * MB) | {"total_chunk_count": 11},
+    )
+    assert init.upload_url
+
+
+@pytest.mark.parametrize(
+    ("post_info", "fields", "error", "reason"),
+    [
+        ({"title": "no privacy"}, {}, errors.InvalidArgument, "privacy_level_option_mismatch"),
+        (DIRECT, {"private": True}, errors.InvalidArgument, "privacy_level_option_mismatch"),
+        (DIRECT | {"title": "😀" * 1100 + "x"}, {}, errors.InvalidArgument, "invalid_param"),
+        (DIRECT | {"disable_duet": "no"}, {}, errors.InvalidArgument, "invalid_param"),
+        (DIRECT, {"spam": "spam_risk_user_banned_from_posting"}, errors.PermissionDenied, None),
+    ],
+)
+def test_direct_post_refusals(
+    tiktok: TikTokClient,
+    creator: Callable[..., str],
+    post_info: dict[str, Any],
+    fields: dict[str, Any],
+    error: type[errors.AppError],
+    reason: str | None,
+):
+    token = creator(**fields)
+    with pytest.raises(error) as caught:
+        tiktok.init_video_direct(token, post_info=post_info, source_info=plan(MB, MB))
+    assert caught.value.reason == f"tiktok.{reason or fields.get('spam')}"
+
+
+def test_title_of_exactly_2200_utf16_units_is_accepted(
+    tiktok: TikTokClient, creator: Callable[..., str]
+):
+    post_info = DIRECT | {"title": "😀" * 1100}
+    assert tiktok.init_video_direct(creator(), post_info=post_info, source_info=plan(MB, MB))
+
+
+def test_unaudited_client_and_caps(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    # Tokens outlive the day this test skips.
+    control.post("/config", json={"audited": False, "access_expires_in": 2 * 86400})
+    with pytest.raises(errors.FailedPrecondition) as public:
+        tiktok.init_video_direct(creator(), post_info=DIRECT, source_info=plan(MB, MB))
+    assert public.value.reason == "tiktok.unaudited_client_can_only_post_to_private_accounts"
+    private = creator(private=True)
+    self_only = {"privacy_level": "SELF_ONLY"}
+    tiktok.init_video_direct(private, post_info=self_only, source_info=plan(MB, MB))
+    control.post("/config", json={"audited": True, "daily_post_cap": 1}).raise_for_status()
+    with pytest.raises(errors.FailedPrecondition) as capped:
+        tiktok.init_video_direct(private, post_info=self_only, source_info=plan(MB, MB))
+    assert capped.value.reason == "tiktok.spam_risk_too_many_posts"
+    control.post("/advance", json={"seconds": 86401}).raise_for_status()  # a day later
+    tiktok.init_video_direct(private, post_info=self_only, source_info=plan(MB, MB))
+
+
+def test_pending_share_cap(tiktok: TikTokClient, creator: Callable[..., str]):
+    token = creator()
+    for _ in range(5):
+        tiktok.init_video_inbox(token, source_info=plan(MB, MB))
+    with pytest.raises(errors.FailedPrecondition) as caught:
+        tiktok.init_video_inbox(token, source_info=plan(MB, MB))
+    assert caught.value.reason == "tiktok.spam_risk_too_many_pending_share"
+
+
+def test_inbox_needs_video_upload_scope(tiktok: TikTokClient, creator: Callable[..., str]):
+    token = creator(scopes=["user.info.basic", "video.publish"])
+    with pytest.raises(errors.PermissionDenied) as caught:
+        tiktok.init_video_inbox(token, source_info=plan(MB, MB))
+    assert caught.value.reason == "tiktok.scope_not_authorized"
+
+
+def test_seventh_init_in_a_minute_is_rate_limited(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    token = creator()
+    for _ in range(6):
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    with pytest.raises(errors.ResourceExhausted) as caught:
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    assert caught.value.reason == "tiktok.rate_limit_exceeded"
+    assert caught.value.retry_after
+    assert control.get("/calls").json()["counts"]["video_init"] == 7  # never repeated
+
+
+# PULL_FROM_URL and photos -------------------------------------------------------------------------
+
+
+def test_pull_from_url_downloads_and_publishes(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
+):
+    token = creator()
+    size = 3 * MB + 1
+    source = {"source": "PULL_FROM_URL", "video_url": media.url(size, "pulled.mp4")}
+    init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=source)
+    assert init.publish_id.startswith("v_pub_url~v2.")
+    assert init.upload_url is None
+    wait_for(lambda: publish_view(control, init.publish_id)["status"] == "PUBLISH_COMPLETE")
+    view = publish_view(control, init.publish_id)
+    assert view["history"][0]["status"] == "PROCESSING_DOWNLOAD"
+    assert view["downloaded_bytes"] == size
+    assert view["sha256"] == media_sha256(size, "pulled.mp4")
+    status = tiktok.fetch_status(token, init.publish_id)
+    assert (status["status"], status["downloaded_bytes"]) == ("PUBLISH_COMPLETE", size)
+
+
+def test_pull_refusals_and_redirect(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
+):
+    token = creator()
+
+    def pull(url: str) -> InitResult:
+        source = {"source": "PULL_FROM_URL", "video_url": url}
+        return tiktok.init_video_direct(token, post_info=DIRECT, source_info=source)
+
+    with pytest.raises(errors.FailedPrecondition) as unverified:
+        pull(media.url(MB, "x.mp4", kind="redirect"))  # not under the verified /media/ prefix
+    assert unverified.value.reason == "tiktok.url_ownership_unverified"
+    with pytest.raises(errors.InvalidArgument) as plain:
+        pull("http://media.example.com/media/1/x.mp4")
+    assert plain.value.reason == "tiktok.invalid_param"
+    prefixes = [f"{media.base}/"]
+    control.post("/config", json={"verified_url_prefixes": prefixes}).raise_for_status()
+    init = pull(media.url(MB, "x.mp4", kind="redirect"))
+    wait_for(lambda: tiktok.fetch_status(token, init.publish_id)["status"] == "FAILED")
+    status = tiktok.fetch_status(token, init.publish_id)
+    assert status["fail_reason"] == "video_pull_failed"
+    assert f"/media/{MB}/x.mp4" not in media.hits  # the redirect was not followed
+
+
+def test_photo_direct_post_and_media_upload(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
+):
+    token = creator()
+    images = [media.url(200_000, f"p{i}.jpg") for i in range(3)]
+    source = {"source": "PULL_FROM_URL", "photo_images": images, "photo_cover_index": 1}
+    direct = tiktok.init_photo(
+        token,
+        post_mode="DIRECT_POST",
+        post_info={"title": "trip", "description": "day one", **DIRECT},
+        source_info=source,
+        is_aigc=False,
+    )
+    assert direct.publish_id.startswith("p_pub_url~v2.")
+    inbox = tiktok.init_photo(token, post_mode="MEDIA_UPLOAD", post_info={}, source_info=source)
+    for publish_id, final in (
+        (direct.publish_id, "PUBLISH_COMPLETE"),
+        (inbox.publish_id, "SEND_TO_USER_INBOX"),
+    ):
+        wait_for(lambda p=publish_id, f=final: tiktok.fetch_status(token, p)["status"] == f)
+        view = publish_view(control, publish_id)
+        assert [d["bytes"] for d in view["downloads"]] == [200_000] * 3
+        assert view["downloads"][1]["sha256"] == media_sha256(200_000, "p1.jpg")
+    assert control.get("/calls").json()["last"]["content_init"]["body"]["media_type"] == "PHOTO"
+
+
+@pytest.mark.parametrize(
+    ("change", "post_mode"),
+    [
+        ({"photo_images": []}, "DIRECT_POST"),
+        ({"photo_cover_index": 3}, "DIRECT_POST"),
+        ({"source": "FILE_UPLOAD"}, "MEDIA_UPLOAD"),
+        ({"title": "x" * 91}, "DIRECT_POST"),
+    ],
+)
+def test_photo_refusals(
+    tiktok: TikTokClient,
+    creator: Callable[..., str],
+    media: MediaServer,
+    change: dict[str, Any],
+    post_mode: str,
+):
+    source = {
+        "source": "PULL_FROM_URL",
+        "photo_images": [media.url(10, f"q{i}.jpg") for i in range(3)],
+        "photo_cover_index": 0,
+    }
+    post_info = dict(DIRECT)
+    if "title" in change:
+        post_info["title"] = change["title"]
+    else:
+        source.update(change)
+    with pytest.raises(errors.InvalidArgument) as caught:
+        tiktok.init_photo(creator(), post_mode=post_mode, post_info=post_info, source_info=source)
+    assert caught.value.reason == "tiktok.invalid_param"
+
+
+def test_thirty_six_photos_are_refused(
+    tiktok: TikTokClient, creator: Callable[..., str], media: MediaServer
+):
+    images = [media.url(10, f"r{i}.jpg") for i in range(36)]
+    source = {"source": "PULL_FROM_URL", "photo_images": images, "photo_cover_index": 0}
+    with pytest.raises(errors.InvalidArgument):
+        tiktok.init_photo(creator(), post_mode="DIRECT_POST", post_info=DIRECT, source_info=source)
+
+
+# Status -----------------------------------------------------------------------------------------
+
+
+def test_status_errors_and_forced_failure(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    token, other = creator(), creator()
+    with pytest.raises(errors.NotFound) as unknown:
+        tiktok.fetch_status(token, "v_pub_file~v2-1.123")
+    assert unknown.value.reason == "tiktok.invalid_publish_id"
+    init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    with pytest.raises(errors.PermissionDenied) as foreign:
+        tiktok.fetch_status(other, init.publish_id)
+    assert foreign.value.reason == "tiktok.token_not_authorized_for_specified_publish_id"
+    assert tiktok.fetch_status(token, init.publish_id) == {
+        "status": "PROCESSING_UPLOAD",
+        "post_ids": [],
+        "uploaded_bytes": 0,
+    }
+    forced = control.post(f"/publish/{init.publish_id}/fail", json={"reason": "spam_risk_text"})
+    assert forced.json()["status"] == "FAILED"
+    status = tiktok.fetch_status(token, init.publish_id)
+    assert (status["status"], status["fail_reason"]) == ("FAILED", "spam_risk_text")

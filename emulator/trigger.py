@@ -1,0 +1,34 @@
+"""Trigger a scheduled job on the local stack, as Cloud Scheduler would: publish to its topic.
+
+``python -m emulator.trigger refresh`` publishes to ``token-refresh`` on the Pub/Sub emulator;
+the emulator pushes it to the ``refresh_tokens`` function of the running dev server. It reads
+``PUBSUB_EMULATOR_HOST`` and ``GOOGLE_CLOUD_PROJECT`` (``source .stack/<run>/env`` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from emulator.pubsub import EVENT_FUNCTIONS, PubSubEmulator
+
+JOBS = {"refresh": "refresh_tokens"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emulator.trigger", description=__doc__)
+    parser.add_argument("job", choices=sorted(JOBS))
+    args = parser.parse_args(argv)
+    host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not host or not project:
+        parser.error("PUBSUB_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT must be set (see .stack/*/env)")
+    topic = EVENT_FUNCTIONS[JOBS[args.job]]
+    message_id = PubSubEmulator(host, project).publish(topic, b"{}", {"source": "emulator.trigger"})
+    print(f"published message {message_id} to {topic}", file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
