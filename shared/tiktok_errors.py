@@ -233,6 +233,10 @@ def transport_error(exc: httpx.HTTPError, what: str) -> AppError:
 
 INIT_OUTCOME_UNKNOWN = "tiktok.init_outcome_unknown"
 _PLAN_FIELDS = ("video_size", "chunk_size", "total_chunk_count")
+# The codes a refused body comes back with: only these can be about the chunk plan.
+_PLAN_REASONS = frozenset(
+    {"tiktok.invalid_param", "tiktok.invalid_params", "tiktok.invalid_file_upload"}
+)
 
 
 def init_transport_error(exc: httpx.HTTPError, what: str) -> AppError:
@@ -264,7 +268,7 @@ def init_error(
             reason=INIT_OUTCOME_UNKNOWN,
             **error.details,
         )
-    if isinstance(error, InvalidArgument) and source_info.get("source") == "FILE_UPLOAD":
+    if error.reason in _PLAN_REASONS and source_info.get("source") == "FILE_UPLOAD":
         plan = {name: source_info.get(name) for name in _PLAN_FIELDS}
         return InvalidArgument(
             error.message,
