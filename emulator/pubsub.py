@@ -37,6 +37,12 @@ class PubSubEmulator:
         self.project_id = project_id
         self.http = httpx.Client(base_url=f"http://{host}/v1/projects/{project_id}", timeout=10)
 
+    def __enter__(self) -> PubSubEmulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
     def _put(self, path: str, body: dict[str, object]) -> None:
         response = self.http.put(path, json=body)
         if response.status_code != 409:  # Already there: wiring is idempotent.

@@ -123,9 +123,8 @@ class Stack:
             if "pubsub" in wanted:
                 from emulator.pubsub import PubSubEmulator
 
-                PubSubEmulator(self.env()["PUBSUB_EMULATOR_HOST"], self.project_id).wire(
-                    self.functions_url
-                )
+                with PubSubEmulator(self.env()["PUBSUB_EMULATOR_HOST"], self.project_id) as pubsub:
+                    pubsub.wire(self.functions_url)
         except BaseException:
             self.stop()
             raise

@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     if not host or not project:
         parser.error("PUBSUB_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT must be set (see .stack/*/env)")
     topic = EVENT_FUNCTIONS[JOBS[args.job]]
-    message_id = PubSubEmulator(host, project).publish(topic, b"{}", {"source": "emulator.trigger"})
+    with PubSubEmulator(host, project) as pubsub:
+        message_id = pubsub.publish(topic, b"{}", {"source": "emulator.trigger"})
     print(f"published message {message_id} to {topic}", file=sys.stdout)
     return 0
 
