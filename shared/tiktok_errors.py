@@ -17,8 +17,6 @@ Only :mod:`shared.tiktok` and this module know what TikTok's errors look like.
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +34,7 @@ from shared.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from shared.tiktok_retry import retry_after_seconds
 
 # The one table: every documented TikTok error code (tiktok-api.md §1.8, §3.1-3.7, §4.2) to the
 # project's error class. Callers branch on ``reason``, never on TikTok's HTTP status.
@@ -87,20 +86,6 @@ _BY_STATUS: dict[int, type[AppError]] = {
 
 MAX_MESSAGE = 300
 MALFORMED = "malformed_response"
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """``Retry-After`` as seconds (delta or HTTP date), or None when absent or unreadable."""
-    raw = response.headers.get("Retry-After", "").strip()
-    if not raw:
-        return None
-    if raw.isdigit():
-        return float(raw)
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _safe_message(message: object, fallback: str) -> str:

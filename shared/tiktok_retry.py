@@ -9,7 +9,9 @@ is the caller's decision, not something to sleep through inside a request.
 
 from __future__ import annotations
 
+import email.utils
 import random
+import time
 from enum import Enum
 
 import httpx
@@ -52,3 +54,17 @@ def retry_delay(error: AppError, retry: Retry, attempt: int, max_attempts: int) 
             return None
         delay = max(delay, error.retry_after)
     return min(delay, MAX_RETRY_AFTER)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """``Retry-After`` as seconds (delta or HTTP date), or None when absent or unreadable."""
+    raw = response.headers.get("Retry-After", "").strip()
+    if not raw:
+        return None
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
