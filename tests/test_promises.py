@@ -41,6 +41,16 @@ PROMISES: dict[str, list[str]] = {
         "tests.e2e.test_connect_http::test_users_cannot_see_or_touch_each_others_accounts",
         "tests.e2e.test_connect_http::test_another_users_state_is_refused_and_not_burnt",
     ],
+    "P5": [
+        "tests.integration.test_refresh::test_rotation_stores_the_new_refresh_token_and_the_old_one_is_dead",
+        "tests.integration.test_refresh::test_twenty_concurrent_requests_make_one_tiktok_call_and_share_the_token",
+        "tests.integration.test_refresh::test_a_killed_lease_holder_is_taken_over",
+        "tests.integration.test_refresh::test_invalid_grant_marks_needs_reconnect_once_and_is_never_retried",
+        "tests.integration.test_refresh::test_a_429_storm_backs_off_and_leaves_the_tokens",
+        "tests.integration.test_refresh::test_redelivered_run_and_batch_messages_refresh_nothing_twice",
+        "tests.e2e.test_refresh_pubsub::test_the_local_trigger_runs_the_scheduled_refresh_through_pubsub",
+        "tests.e2e.test_refresh_pubsub::test_fan_out_through_pubsub_refreshes_every_due_account_exactly_once",
+    ],
     "P6": [
         "tests.e2e.test_connect_http::test_connect_list_creator_info_disconnect",
         "tests.e2e.test_connect_http::test_scopes_the_user_did_not_grant_are_not_read",
@@ -55,7 +65,6 @@ PROMISES: dict[str, list[str]] = {
 # Promise -> the issue whose work proves it (or the part of it still open).
 PENDING: dict[str, str] = {
     "P4": "issues 5, 6: user A cannot publish through or poll user B's accounts or posts",
-    "P5": "issue 4 (token refresh)",
     "P7": "issue 6 (post history)",
     "P8": "issue 5 (drafts)",
     "P9": "issue 5 (chunk relay)",
