@@ -21,7 +21,7 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from emulator.tiktok.common import envelope_error, world
-from emulator.tiktok.publishes import FAILED, Upload
+from emulator.tiktok.publishes import FAILED, Publish, Upload
 
 bp = flask.Blueprint("upload", __name__)
 
@@ -47,11 +47,20 @@ def _progress(task: Upload) -> str:
     return f"bytes 0-{task.received_bytes - 1}/{task.video_size}"
 
 
-def _refuse(status: int, code: str, message: str, task: Upload | None = None) -> flask.Response:
+class _Refusal(Exception):
+    """A refused chunk, decided under the lock and answered after it (draining takes time)."""
+
+    def __init__(self, status: int, code: str, message: str, task: Upload | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.progress = _progress(task) if task is not None else None
+
+
+def _refuse(refusal: _Refusal) -> flask.Response:
     _drain()
-    response = envelope_error(status, code, message)
-    if task is not None:
-        response.headers["Content-Range"] = _progress(task)
+    response = envelope_error(refusal.status, refusal.code, refusal.message)
+    if refusal.progress is not None:
+        response.headers["Content-Range"] = refusal.progress
     return response
 
 
@@ -62,39 +71,12 @@ def upload() -> flask.Response:
         state.calls["upload"] += 1
     failure = state.take_failure("upload")
     if failure is not None:
-        return _refuse(failure.status, failure.code, failure.message)
-    upload_id = flask.request.args.get("upload_id", "")
-    token = flask.request.args.get("upload_token", "")
-    with state.lock:
-        publish = state.publishes.by_upload.get(upload_id)
-        task = publish.upload if publish is not None else None
-        if (
-            publish is None
-            or task is None
-            or not secrets.compare_digest(task.upload_token, token)
-            or publish.status == FAILED
-        ):
-            return _refuse(404, "not_found", "No upload task for this URL.")
-        if state.now() > task.expires_at:
-            return _refuse(403, "upload_url_expired", "The upload URL has expired.", task)
-        if flask.request.mimetype not in CONTENT_TYPES:
-            return _refuse(400, "invalid_file_upload", "Unsupported Content-Type.", task)
-        match = _RANGE.match(flask.request.headers.get("Content-Range", "").strip())
-        if match is None:
-            return _refuse(400, "invalid_file_upload", "Content-Range is missing or bad.", task)
-        first, last, total = (int(g) for g in match.groups())
-        length = flask.request.content_length
-        if last < first or length != last - first + 1:
-            return _refuse(
-                400, "invalid_file_upload", "Content-Length does not match Content-Range.", task
-            )
-        expected = None if task.complete else task.chunk_range(task.chunks_received)
-        if task.busy or total != task.video_size or (first, last) != expected:
-            return _refuse(
-                416, "range_not_satisfiable", "Content-Range does not match the progress.", task
-            )
-        task.busy = True
-        digest = task.digest.copy()  # committed only if the whole chunk arrives
+        return _refuse(_Refusal(failure.status, failure.code, failure.message))
+    try:
+        publish, task, length = _claim()
+    except _Refusal as refusal:
+        return _refuse(refusal)
+    digest = task.digest.copy()  # committed only if the whole chunk arrives
     received = 0
     try:
         while piece := flask.request.stream.read(PIECE):
@@ -105,7 +87,9 @@ def upload() -> flask.Response:
     with state.lock:
         task.busy = False
         if received != length:
-            return _refuse(400, "invalid_file_upload", "Body shorter than Content-Length.", task)
+            return _refuse(
+                _Refusal(400, "invalid_file_upload", "Body shorter than Content-Length.", task)
+            )
         task.digest = digest
         task.received_bytes += received
         task.chunks_received += 1
@@ -114,3 +98,39 @@ def upload() -> flask.Response:
         if task.complete:
             state.publishes.start_processing(publish, state.config.processing_seconds)
         return response
+
+
+def _claim() -> tuple[Publish, Upload, int]:
+    """The upload this PUT is the next chunk of, marked busy; or the refusal."""
+    state = world()
+    args, headers = flask.request.args, flask.request.headers
+    with state.lock:
+        publish = state.publishes.by_upload.get(args.get("upload_id", ""))
+        task = publish.upload if publish is not None else None
+        if (
+            publish is None
+            or task is None
+            or not secrets.compare_digest(task.upload_token, args.get("upload_token", ""))
+            or publish.status == FAILED
+        ):
+            raise _Refusal(404, "not_found", "No upload task for this URL.")
+        if state.now() > task.expires_at:
+            raise _Refusal(403, "upload_url_expired", "The upload URL has expired.", task)
+        if flask.request.mimetype not in CONTENT_TYPES:
+            raise _Refusal(400, "invalid_file_upload", "Unsupported Content-Type.", task)
+        match = _RANGE.match(headers.get("Content-Range", "").strip())
+        if match is None:
+            raise _Refusal(400, "invalid_file_upload", "Content-Range is missing or bad.", task)
+        first, last, total = (int(g) for g in match.groups())
+        length = flask.request.content_length
+        if length is None or last < first or length != last - first + 1:
+            raise _Refusal(
+                400, "invalid_file_upload", "Content-Length does not match Content-Range.", task
+            )
+        expected = None if task.complete else task.chunk_range(task.chunks_received)
+        if task.busy or total != task.video_size or (first, last) != expected:
+            raise _Refusal(
+                416, "range_not_satisfiable", "Content-Range does not match the progress.", task
+            )
+        task.busy = True
+        return publish, task, length
