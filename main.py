@@ -1,8 +1,9 @@
 """Deploy entry module: every Cloud Functions entry point, re-exported from ``functions/``."""
 
 from functions.accounts import accounts
+from functions.publish_init import publish_init
 from functions.refresh_tokens import refresh_batch, refresh_tokens
 from functions.session import session
 from functions.tiktok_oauth import tiktok_oauth
 
-__all__ = ["accounts", "refresh_batch", "refresh_tokens", "session", "tiktok_oauth"]
+__all__ = ["accounts", "publish_init", "refresh_batch", "refresh_tokens", "session", "tiktok_oauth"]

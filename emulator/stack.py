@@ -82,6 +82,7 @@ class Stack:
     tiktok_client_key: str = "local-client-key"
     tiktok_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    extra_env: dict[str, str] = field(default_factory=dict)  # Optional settings, e.g. chunk limit.
 
     @property
     def functions_url(self) -> str:
@@ -109,6 +110,7 @@ class Stack:
             "FIRESTORE_EMULATOR_HOST": f"{HOST}:{self.ports.firestore}",
             "FIREBASE_AUTH_EMULATOR_HOST": f"{HOST}:{self.ports.auth}",
             "PUBSUB_EMULATOR_HOST": f"{HOST}:{self.ports.pubsub}",
+            **self.extra_env,
         }
 
     def start(self, components: Iterable[str] = COMPONENTS) -> None:

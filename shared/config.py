@@ -51,6 +51,7 @@ class Settings:
     tiktok_api_base: str
     tiktok_auth_url: str
     kms_key_name: str
+    publish_chunk_limit: int = 32_000_000
     kms_emulator_host: str | None = None
     firestore_emulator_host: str | None = None
     auth_emulator_host: str | None = None
@@ -108,6 +109,11 @@ class Settings:
                 path_ok=True,
             ),
             kms_key_name=_kms_key(_required(env, "KMS_KEY_NAME")),
+            # Largest chunk relayed in one request: under Cloud Functions' 32 MiB request limit
+            # and inside TikTok's 5-64 MB chunk sizes (tiktok-api.md §3.5, §9).
+            publish_chunk_limit=_bounded_int(
+                env, "PUBLISH_CHUNK_LIMIT_BYTES", 32_000_000, 5_000_000, 64_000_000
+            ),
             kms_emulator_host=_host_port(env, "KMS_EMULATOR_HOST"),
             firestore_emulator_host=_host_port(env, "FIRESTORE_EMULATOR_HOST"),
             auth_emulator_host=auth_emulator,
@@ -133,6 +139,21 @@ def _positive_int(env: Mapping[str, str], name: str, default: int, *, maximum: i
         raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
     if not 0 < value <= maximum:
         raise ConfigError(f"{name} must be between 1 and {maximum}, got {value}")
+    return value
+
+
+def _bounded_int(
+    env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int
+) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
     return value
 
 

@@ -200,4 +200,11 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
         finally:
             logs.reset_trace(token)
 
+    serve._routes = list(routes)  # type: ignore[attr-defined]  # Read back by routes_of().
     return serve
+
+
+def routes_of(function: object) -> list[Route] | None:
+    """The routes an :func:`entrypoint` function serves; None for any other function."""
+    routes: list[Route] | None = getattr(function, "_routes", None)
+    return routes

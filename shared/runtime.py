@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.accounts_store import AccountStore
+    from shared.posts_store import PostStore
+    from shared.publish import Publisher
     from shared.pubsub import PubSub
     from shared.sessions import SessionCodec
     from shared.tiktok import TikTokClient
@@ -96,6 +98,33 @@ def tiktok() -> TikTokClient:
 
 
 @functools.cache
+def post_store() -> PostStore:
+    from shared.posts_store import PostStore
+
+    return PostStore(firestore_client())
+
+
+def loopback_media() -> bool:
+    """Plain-http loopback media URLs are accepted only by the local stack (its media server)."""
+    config = settings()
+    return config.is_demo_project and config.tiktok_api_base.startswith("http://")
+
+
+@functools.cache
+def publisher() -> Publisher:
+    from shared.publish import Publisher
+
+    return Publisher(
+        posts=post_store(),
+        accounts=account_store(),
+        vault=vault(),
+        tiktok=tiktok(),
+        chunk_limit=settings().publish_chunk_limit,
+        loopback_media=loopback_media(),
+    )
+
+
+@functools.cache
 def pubsub() -> PubSub:
     from shared.pubsub import PubSub, make_publisher_client
 
@@ -112,6 +141,8 @@ def reset() -> None:
         account_store,
         vault,
         tiktok,
+        post_store,
+        publisher,
         pubsub,
     ):
         builder.cache_clear()

@@ -27,7 +27,10 @@ def stack() -> Iterator[Stack]:
     from emulator.stack import Ports
 
     workdir = Path(tempfile.mkdtemp(prefix="publisher-stack-"))
-    instance = Stack(ports=Ports.free(), workdir=workdir)
+    # 10 MB chunks, so the e2e uploads (30 MB) go through the relay in several chunks.
+    instance = Stack(
+        ports=Ports.free(), workdir=workdir, extra_env={"PUBLISH_CHUNK_LIMIT_BYTES": "10000000"}
+    )
     saved = dict(os.environ)
     yield instance
     instance.stop()

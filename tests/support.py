@@ -6,7 +6,7 @@ import base64
 import json
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -185,3 +185,33 @@ class FakeTikTok:
         decision = self.http.post("/v2/auth/authorize/decision", data=form)
         assert decision.status_code == 302, decision.text
         return decision.headers["location"]
+
+
+def new_browser(stack: Stack, auth_emulator: AuthEmulator, email: str) -> httpx.Client:
+    """A signed-in browser session on the dev server (sends the app's Origin like the frontend)."""
+    browser = httpx.Client(
+        base_url=stack.functions_url, headers={"Origin": stack.functions_url}, timeout=60
+    )
+    id_token = auth_emulator.sign_in_with_google(email=email, name=email.split("@")[0])["idToken"]
+    response = browser.post("/api/session", json={"id_token": id_token})
+    assert response.status_code == 200, response.text
+    return browser
+
+
+def start_connect(browser: httpx.Client, return_to: str = "/accounts") -> httpx.Response:
+    return browser.get("/api/tiktok/connect", params={"return_to": return_to})
+
+
+def follow_callback(browser: httpx.Client, location: str) -> httpx.Response:
+    """Follow TikTok's redirect back to our callback, as the browser does."""
+    parts = urlsplit(location)
+    return browser.get(parts.path + "?" + parts.query)
+
+
+def connect_account(
+    browser: httpx.Client, fake: FakeTikTok, open_id: str, **consent: Any
+) -> httpx.Response:
+    """The whole connect flow through the fake consent page; returns the callback's answer."""
+    started = start_connect(browser)
+    assert started.status_code == 302, started.text
+    return follow_callback(browser, fake.consent(started.headers["location"], open_id, **consent))

@@ -16,18 +16,17 @@ import pytest
 from emulator.stack import Stack
 from shared import runtime
 from tests.openapi import check_response
-from tests.support import AuthEmulator, FakeTikTok, all_documents
+from tests.support import (
+    AuthEmulator,
+    FakeTikTok,
+    all_documents,
+    connect_account,
+    follow_callback,
+    new_browser,
+    start_connect,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def new_browser(stack: Stack, auth_emulator: AuthEmulator, email: str) -> httpx.Client:
-    browser = httpx.Client(
-        base_url=stack.functions_url, headers={"Origin": stack.functions_url}, timeout=30
-    )
-    id_token = auth_emulator.sign_in_with_google(email=email, name=email.split("@")[0])["idToken"]
-    assert browser.post("/api/session", json={"id_token": id_token}).status_code == 200
-    return browser
 
 
 @pytest.fixture
@@ -52,24 +51,6 @@ def creator(fake_tiktok: FakeTikTok) -> dict[str, object]:
     )
 
 
-def start(browser: httpx.Client, return_to: str = "/accounts") -> httpx.Response:
-    return browser.get("/api/tiktok/connect", params={"return_to": return_to})
-
-
-def callback(browser: httpx.Client, location: str) -> httpx.Response:
-    """Follow TikTok's redirect back to our callback, as the browser does."""
-    parts = urlsplit(location)
-    return browser.get(parts.path + "?" + parts.query)
-
-
-def connect(
-    browser: httpx.Client, fake: FakeTikTok, open_id: str, **consent: object
-) -> httpx.Response:
-    started = start(browser)
-    assert started.status_code == 302
-    return callback(browser, fake.consent(started.headers["location"], open_id, **consent))
-
-
 def landed(response: httpx.Response, stack: Stack) -> tuple[str, dict[str, list[str]]]:
     assert response.status_code == 302, response.text
     location = response.headers["location"]
@@ -82,7 +63,7 @@ def test_connect_list_creator_info_disconnect(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
     open_id = str(creator["open_id"])
-    path, query = landed(connect(ann, fake_tiktok, open_id), devserver)
+    path, query = landed(connect_account(ann, fake_tiktok, open_id), devserver)
     assert (path, query) == ("/accounts", {"connected": [open_id]})
 
     listed = ann.get("/api/tiktok/accounts")
@@ -116,7 +97,7 @@ def test_no_token_plaintext_is_stored(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
     """P3: every stored document is scanned; tokens exist only as versioned vault ciphertext."""
-    connect(ann, fake_tiktok, str(creator["open_id"]))
+    connect_account(ann, fake_tiktok, str(creator["open_id"]))
     documents = all_documents(devserver)
     dump = json.dumps(documents)
     assert "act." not in dump
@@ -131,11 +112,11 @@ def test_connecting_again_updates_and_several_accounts_are_kept(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
     open_id = str(creator["open_id"])
-    connect(ann, fake_tiktok, open_id)
+    connect_account(ann, fake_tiktok, open_id)
     first = ann.get("/api/tiktok/accounts").json()["accounts"][0]
-    connect(ann, fake_tiktok, open_id)
+    connect_account(ann, fake_tiktok, open_id)
     second = fake_tiktok.create_user(display_name="Second", username="second", avatar_url="x")
-    connect(ann, fake_tiktok, str(second["open_id"]))
+    connect_account(ann, fake_tiktok, str(second["open_id"]))
     accounts = ann.get("/api/tiktok/accounts").json()["accounts"]
     assert [a["open_id"] for a in accounts] == [open_id, second["open_id"]]
     assert accounts[0]["connected_at"] == first["connected_at"]
@@ -145,7 +126,7 @@ def test_scopes_the_user_did_not_grant_are_not_read(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
     open_id = str(creator["open_id"])
-    landed(connect(ann, fake_tiktok, open_id, granted_scopes="user.info.basic"), devserver)
+    landed(connect_account(ann, fake_tiktok, open_id, granted_scopes="user.info.basic"), devserver)
     [account] = ann.get("/api/tiktok/accounts").json()["accounts"]
     assert account["scopes"] == ["user.info.basic"]
     assert account["username"] is None
@@ -164,7 +145,7 @@ def test_scopes_the_user_did_not_grant_are_not_read(
 def test_denied_consent_is_a_friendly_redirect(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
-    response = connect(ann, fake_tiktok, str(creator["open_id"]), approve=False)
+    response = connect_account(ann, fake_tiktok, str(creator["open_id"]), approve=False)
     assert landed(response, devserver) == ("/accounts", {"error": ["access_denied"]})
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}
 
@@ -181,21 +162,21 @@ def test_missing_or_unknown_state_is_refused(
 def test_reused_state_is_refused(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
-    started = start(ann)
+    started = start_connect(ann)
     location = fake_tiktok.consent(started.headers["location"], str(creator["open_id"]))
-    assert "connected" in landed(callback(ann, location), devserver)[1]
-    assert landed(callback(ann, location), devserver)[1] == {"error": ["invalid_state"]}
+    assert "connected" in landed(follow_callback(ann, location), devserver)[1]
+    assert landed(follow_callback(ann, location), devserver)[1] == {"error": ["invalid_state"]}
 
 
 def test_expired_state_is_refused(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
-    started = start(ann)
+    started = start_connect(ann)
     db = runtime.firestore_client()
     [state] = list(db.collection("oauth_states").stream())
     state.reference.update({"expire_at": datetime.now(UTC) - timedelta(seconds=1)})
     location = fake_tiktok.consent(started.headers["location"], str(creator["open_id"]))
-    assert landed(callback(ann, location), devserver)[1] == {"error": ["invalid_state"]}
+    assert landed(follow_callback(ann, location), devserver)[1] == {"error": ["invalid_state"]}
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}
 
 
@@ -206,18 +187,18 @@ def test_another_users_state_is_refused_and_not_burnt(
     creator: dict[str, object],
     devserver: Stack,
 ) -> None:
-    started = start(ann)
+    started = start_connect(ann)
     location = fake_tiktok.consent(started.headers["location"], str(creator["open_id"]))
-    assert landed(callback(bob, location), devserver) == ("/", {"error": ["invalid_state"]})
+    assert landed(follow_callback(bob, location), devserver) == ("/", {"error": ["invalid_state"]})
     assert bob.get("/api/tiktok/accounts").json() == {"accounts": []}
-    assert "connected" in landed(callback(ann, location), devserver)[1]
+    assert "connected" in landed(follow_callback(ann, location), devserver)[1]
 
 
 @pytest.mark.parametrize(
     "return_to", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "accounts"]
 )
 def test_open_redirects_are_refused(ann: httpx.Client, return_to: str) -> None:
-    response = start(ann, return_to)
+    response = start_connect(ann, return_to)
     assert response.status_code == 400
     check_response("GET", "/api/tiktok/connect", response)
     assert "return_to must be a path" in response.json()["error"]["message"]
@@ -237,7 +218,7 @@ def test_users_cannot_see_or_touch_each_others_accounts(
 ) -> None:
     """P4 for every route of this issue."""
     open_id = str(creator["open_id"])
-    connect(ann, fake_tiktok, open_id)
+    connect_account(ann, fake_tiktok, open_id)
     assert bob.get("/api/tiktok/accounts").json() == {"accounts": []}
     for response in (
         bob.get(f"/api/tiktok/accounts/{open_id}/creator-info"),
@@ -255,7 +236,7 @@ def test_disconnect_deletes_even_when_tiktok_revoke_fails(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, object], devserver: Stack
 ) -> None:
     open_id = str(creator["open_id"])
-    connect(ann, fake_tiktok, open_id)
+    connect_account(ann, fake_tiktok, open_id)
     fake_tiktok.control(
         "POST",
         "fail",
