@@ -1,0 +1,1 @@
+"""Deploy to Google Cloud: `scripts/deploy` prints every command; `--apply` runs them."""

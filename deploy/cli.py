@@ -1,0 +1,99 @@
+"""`scripts/deploy`: print every command that deploys the project, or run them (`--apply`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from deploy.plan import PlanError, build_plan
+from deploy.runner import DeployError, apply_plan, print_plan
+from deploy.settings import DeploySettings, SettingsError, load
+from deploy.source import build_source
+from deploy.table import ROOT
+
+DRY_RUN_SOURCE = (
+    "<deploy source: built by --apply from main.py, functions/, shared/, requirements.txt>"
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="scripts/deploy",
+        description="Deploy the TikTok publisher to Google Cloud. Prints the commands (dry run) "
+        "unless --apply is given. Each flag falls back to the environment variable named.",
+    )
+    p.add_argument("--apply", action="store_true", help="run the commands instead of printing")
+    for flag, var in (
+        ("--project", "GOOGLE_CLOUD_PROJECT"),
+        ("--region", "DEPLOY_REGION; default: the region of firebase.json's rewrites"),
+        ("--app-origin", "APP_ORIGIN, the frontend's https origin"),
+        ("--tiktok-client-key", "TIKTOK_CLIENT_KEY"),
+        ("--redirect-uri", "TIKTOK_REDIRECT_URI; default: APP_ORIGIN/api/tiktok/callback"),
+        ("--kms-location", "KMS_LOCATION; default: the region"),
+        ("--keyring", "KMS_KEYRING; default: tiktok-publisher"),
+        ("--key", "KMS_KEY; default: token-wrap"),
+        ("--firestore-location", "FIRESTORE_LOCATION; default: the region"),
+        ("--schedule", "REFRESH_SCHEDULE; default: every 10 minutes"),
+    ):
+        p.add_argument(flag, help=var)
+    p.add_argument("--tiktok-client-secret-file", help="else TIKTOK_CLIENT_SECRET")
+    p.add_argument("--session-secrets-file", help="else SESSION_SECRETS")
+    p.add_argument("--source-dir", help="where --apply builds the upload (default: a temp dir)")
+    return p
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    args = parser().parse_args(argv)
+    out = out or sys.stdout
+    try:
+        settings = load(vars(args), os.environ if env is None else env)
+        if not args.apply:
+            print_plan(build_plan(settings, args.source_dir or DRY_RUN_SOURCE), out)
+            out.write("\n# Dry run: nothing was changed. Run again with --apply to deploy.\n")
+            return 0
+        return _apply(args, settings, out)
+    except (SettingsError, PlanError) as exc:
+        sys.stderr.write(f"deploy: {exc}\n")
+        return 2
+    except DeployError as exc:
+        sys.stderr.write(f"deploy: {exc}\n")
+        return 1
+
+
+def _apply(args: argparse.Namespace, settings: DeploySettings, out: TextIO) -> int:
+    missing = settings.missing_secrets()
+    if missing:
+        raise SettingsError(
+            "missing secrets: "
+            + "; ".join(f"{name} or --{name.lower().replace('_', '-')}-file" for name in missing)
+        )
+    for tool in ("gcloud", "firebase"):
+        if _tool(tool) is None:
+            raise SettingsError(f"{tool} is not on PATH (firebase: npm i -g firebase-tools)")
+    source = Path(args.source_dir or tempfile.mkdtemp(prefix="publisher-deploy-"))
+    build_source(source)
+    plan = build_plan(settings, str(source), firebase=str(_tool("firebase")))
+    if plan.warnings:
+        raise PlanError("; ".join(plan.warnings))
+    apply_plan(plan, settings, out)
+    out.write("\n# Deployed.\n")
+    return 0
+
+
+def _tool(name: str) -> str | None:
+    """A tool on PATH; firebase also from the local stack's pinned firebase-tools."""
+    found = shutil.which(name)
+    if found is None and name == "firebase":
+        pinned = ROOT / "emulator" / "node_modules" / ".bin" / "firebase"
+        return str(pinned) if pinned.exists() else None
+    return found
