@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIECE = 256 * 1024  # Bytes read from the caller and written to TikTok at a time.
+PIECE = 1024 * 1024  # Bytes read from the caller and written to TikTok at a time.
 CLAIM_TTL = timedelta(minutes=10)  # A claim outlives any healthy chunk transfer.
 
 

@@ -40,6 +40,7 @@ PROMISES: dict[str, list[str]] = {
         "tests.integration.test_rules::test_unauthenticated_client_is_refused_too",
         "tests.e2e.test_connect_http::test_users_cannot_see_or_touch_each_others_accounts",
         "tests.e2e.test_connect_http::test_another_users_state_is_refused_and_not_burnt",
+        "tests.e2e.test_publish_http::test_users_cannot_publish_through_or_touch_each_others_posts",
     ],
     "P5": [
         "tests.integration.test_refresh::test_rotation_stores_the_new_refresh_token_and_the_old_one_is_dead",
@@ -56,6 +57,23 @@ PROMISES: dict[str, list[str]] = {
         "tests.e2e.test_connect_http::test_scopes_the_user_did_not_grant_are_not_read",
         "tests.e2e.test_connect_http::test_disconnect_deletes_even_when_tiktok_revoke_fails",
     ],
+    "P8": [
+        "tests.e2e.test_publish_http::test_an_expired_draft_can_neither_be_read_nor_confirmed",
+        "tests.e2e.test_publish_http::test_a_draft_is_confirmed_once",
+    ],
+    "P9": [
+        "tests.e2e.test_publish_http::test_a_30_mb_video_is_relayed_in_chunks_and_posted",
+        "tests.e2e.test_relay_streaming::test_the_relay_reads_and_forwards_small_pieces_only",
+    ],
+    "P10": [
+        "tests.e2e.test_publish_http::test_each_publish_rule_refuses_before_tiktok_is_called",
+        "tests.e2e.test_publish_http::test_a_creator_who_cannot_post_now_is_refused",
+        "tests.unit.test_publish_rules::test_missing_privacy_level_is_refused_no_default_ever",
+        "tests.unit.test_publish_rules::test_privacy_level_not_offered_is_refused",
+        "tests.unit.test_publish_rules::test_interaction_the_creator_disabled_is_refused",
+        "tests.unit.test_publish_rules::test_video_longer_than_the_creator_may_post_is_refused",
+        "tests.unit.test_publish_rules::test_branded_content_cannot_be_private",
+    ],
     "P16": [
         "tests.unit.test_tiktok_client::test_plain_http_api_base_is_refused",
         "tests.unit.test_config::test_plain_http_tiktok_base_only_for_loopback_in_demo_project",
@@ -64,11 +82,8 @@ PROMISES: dict[str, list[str]] = {
 
 # Promise -> the issue whose work proves it (or the part of it still open).
 PENDING: dict[str, str] = {
-    "P4": "issues 5, 6: user A cannot publish through or poll user B's accounts or posts",
+    "P4": "issue 6: user A cannot poll user B's posts or list their videos",
     "P7": "issue 6 (post history)",
-    "P8": "issue 5 (drafts)",
-    "P9": "issue 5 (chunk relay)",
-    "P10": "issue 5 (publish rules)",
     "P11": "issue 6 (status)",
     "P12": "issue 6 (video list)",
     "P13": "issue 6 (authorization.removed)",

@@ -349,3 +349,35 @@ def test_users_cannot_publish_through_or_touch_each_others_posts(
     assert put_chunk(bob, post, 0).status_code == 404
     assert received(fake_tiktok, post["publish_id"])["received_bytes"] == 0
     assert init_calls(fake_tiktok) == 1
+
+
+def test_an_init_whose_outcome_is_unknown_is_recorded_and_never_sent_again(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any]
+) -> None:
+    """A gateway timeout at init: the post is kept as UNKNOWN and a repeat does not re-post."""
+    fake_tiktok.control(
+        "POST", "fail", json={"endpoint": "video_init", "status": 504, "code": "", "times": 1}
+    )
+    body = video_file(creator["open_id"], size=3_000_000)
+    headers = {"Idempotency-Key": "unknown-1"}
+    first = ann.post("/api/publish", json=body, headers=headers)
+    assert first.status_code == 504
+    check_response("POST", "/api/publish", first)
+    error = first.json()["error"]
+    assert error["reason"] == "publish.outcome_unknown"
+    again = ann.post("/api/publish", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["post"]["id"] == error["post_id"]
+    assert again.json()["post"]["status"] == "UNKNOWN"
+    assert init_calls(fake_tiktok) == 1
+
+
+def test_an_expired_upload_url_says_so(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any]
+) -> None:
+    post = ann.post("/api/publish", json=video_file(creator["open_id"])).json()["post"]
+    fake_tiktok.control("POST", "advance", json={"seconds": 3601})
+    response = put_chunk(ann, post, 0)
+    assert response.status_code == 400
+    assert response.json()["error"]["reason"] == "tiktok.upload_url_expired"
+    assert "expired" in response.json()["error"]["message"]
