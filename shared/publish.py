@@ -302,12 +302,19 @@ def _record_init(
     now: datetime,
 ) -> dict[str, Any]:
     """Store publish_id first, then the encrypted upload URL, then close the idempotency key."""
+    from shared.status_store import StatusStore
+    from shared.status_sweep import first_check
     from shared.vault import field_context
 
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
+    changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
     p.posts.update_post(uid, post_id, changes)
     doc.update(changes)
+    # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
+    StatusStore(p.posts.db).put_pointer(
+        result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
+    )
     if key_id:
         p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
     if result.upload_url:

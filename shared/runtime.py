@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from shared.publish import Publisher
     from shared.pubsub import PubSub
     from shared.sessions import SessionCodec
+    from shared.status import Tracker
+    from shared.status_store import StatusStore
     from shared.tiktok import TikTokClient
     from shared.vault import Vault
 
@@ -125,6 +127,21 @@ def publisher() -> Publisher:
 
 
 @functools.cache
+def status_store() -> StatusStore:
+    from shared.status_store import StatusStore
+
+    return StatusStore(firestore_client())
+
+
+@functools.cache
+def tracker() -> Tracker:
+    """Following posts (polling, the sweep); the webhook needs only :func:`status_store`."""
+    from shared.status import Tracker
+
+    return Tracker(status=status_store(), accounts=account_store(), vault=vault(), tiktok=tiktok())
+
+
+@functools.cache
 def pubsub() -> PubSub:
     from shared.pubsub import PubSub, make_publisher_client
 
@@ -143,6 +160,8 @@ def reset() -> None:
         tiktok,
         post_store,
         publisher,
+        status_store,
+        tracker,
         pubsub,
     ):
         builder.cache_clear()

@@ -31,6 +31,7 @@ from shared.errors import (
     ConfigError,
     Unavailable,
 )
+from shared.tiktok_display import DisplayCalls
 from shared.tiktok_errors import (
     ERRORS,
     envelope_data,
@@ -100,7 +101,7 @@ def make_http_client(api_base: str) -> httpx.Client:
     )
 
 
-class TikTokClient(PostingCalls):
+class TikTokClient(PostingCalls, DisplayCalls):
     """TikTok's OAuth, user info, creator info and publishing calls, raising our errors."""
 
     def __init__(

@@ -1,0 +1,89 @@
+"""How a post's status may change: one order for webhooks, polling and the sweep.
+
+TikTok's statuses (tiktok-api.md §3.6) plus our own ``INITIALIZING`` and ``UNKNOWN`` form a ladder;
+an observation moves a post only upward, so a late or replayed ``PROCESSING_UPLOAD`` after
+``PUBLISH_COMPLETE`` changes nothing, and the order in which events arrive does not matter.
+``PUBLISH_COMPLETE`` and ``FAILED`` are terminal. ``SEND_TO_USER_INBOX`` is final for polling (the
+user may take days to post the draft) but may still be followed by ``PUBLISH_COMPLETE`` (the user
+posted it: a ``post.publish.complete`` webhook) or ``FAILED``.
+
+The one exception to "terminal stays": when the sweep gave up (``fail_reason`` =
+:data:`GAVE_UP`), TikTok's own terminal answer, arriving later, replaces our guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+RANK: dict[str, int] = {
+    "INITIALIZING": 0,
+    "UNKNOWN": 0,
+    "PROCESSING_UPLOAD": 1,
+    "PROCESSING_DOWNLOAD": 1,
+    "SEND_TO_USER_INBOX": 2,
+    "PUBLISH_COMPLETE": 3,
+    "FAILED": 3,
+}
+TERMINAL = frozenset({"PUBLISH_COMPLETE", "FAILED"})
+# Statuses for which asking TikTok can still teach something (a publish_id exists, not final).
+POLLABLE = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
+# The sweep's final verdict when TikTok never told us how a publish ended (documented in openapi).
+GAVE_UP = "status_unknown_timeout"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What TikTok said about a publish, through a webhook or status/fetch.
+
+    ``status`` None means the observation carries no status (``publicly_available`` only adds a
+    post id). ``source`` is ``webhook``, ``poll`` or ``sweep``: kept on the post for operators.
+    """
+
+    source: str
+    status: str | None = None
+    fail_reason: str | None = None
+    post_ids: tuple[str, ...] = ()
+    withdrawn_post_ids: tuple[str, ...] = ()
+    uploaded_bytes: int | None = None
+    downloaded_bytes: int | None = None
+
+
+def may_move(current: str, current_reason: str | None, new: str) -> bool:
+    """Whether a post in ``current`` may take ``new``: upward only, terminal stays terminal."""
+    if new not in RANK:
+        return False
+    if current in TERMINAL:
+        return current == "FAILED" and current_reason == GAVE_UP and new in TERMINAL
+    return RANK[new] > RANK.get(current, 0)
+
+
+def _union(old: list[str], new: tuple[str, ...]) -> list[str]:
+    merged = list(old)
+    merged.extend(p for p in new if p not in merged)
+    return merged
+
+
+def merge(doc: dict[str, Any], seen: Observation, now: datetime) -> dict[str, Any]:
+    """The changes ``seen`` makes to the post ``doc`` (empty when it teaches nothing new)."""
+    changes: dict[str, Any] = {}
+    current = str(doc.get("status") or "INITIALIZING")
+    if seen.status is not None and may_move(current, doc.get("fail_reason"), seen.status):
+        changes["status"] = seen.status
+        changes["fail_reason"] = seen.fail_reason if seen.status == "FAILED" else None
+        changes["status_source"] = seen.source
+    ids = [str(p) for p in doc.get("post_ids") or []]
+    if seen.post_ids and _union(ids, seen.post_ids) != ids:
+        changes["post_ids"] = _union(ids, seen.post_ids)
+    withdrawn = [str(p) for p in doc.get("withdrawn_post_ids") or []]
+    if seen.withdrawn_post_ids and _union(withdrawn, seen.withdrawn_post_ids) != withdrawn:
+        changes["withdrawn_post_ids"] = _union(withdrawn, seen.withdrawn_post_ids)
+    for name in ("uploaded_bytes", "downloaded_bytes"):
+        value = getattr(seen, name)
+        # Progress only grows: an older poll answer must not shrink the progress bar.
+        if value is not None and value > (doc.get(name) or 0):
+            changes[name] = value
+    if changes:
+        changes["updated_at"] = now
+    return changes
