@@ -220,6 +220,11 @@ class Stack:
         return lambda: child.wait_ready(tcp_probe(HOST, self.ports.kms))
 
     def _start_tiktok(self) -> object:
+        # Only the fake needs the webhook URL: it POSTs TikTok's events to the functions.
+        env = {
+            **self._child_env(),
+            "TIKTOK_WEBHOOK_URL": f"{self.functions_url}/api/webhooks/tiktok",
+        }
         child = self._spawn(
             "tiktok",
             [
@@ -231,7 +236,7 @@ class Stack:
                 "--port",
                 str(self.ports.tiktok),
             ],
-            env=self._child_env(),
+            env=env,
             cwd=ROOT,
         )
         return lambda: child.wait_ready(http_probe(f"{self.tiktok_url}/_control/health"))
@@ -274,6 +279,22 @@ def _print_banner(stack: Stack) -> None:
     print("\nCtrl-C stops everything.", flush=True)
 
 
+def _seed_demo_creator(stack: Stack) -> None:
+    """A TikTok account on the fake's consent page, so connect works out of the box."""
+    import httpx
+
+    httpx.post(
+        f"{stack.tiktok_url}/_control/users",
+        json={
+            "display_name": "Demo Creator",
+            "username": "demo.creator",
+            "avatar_url": "https://example.com/demo-creator.png",
+            "bio_description": "A creator on the local fake TikTok",
+        },
+        timeout=10,
+    ).raise_for_status()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -291,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stack.start(COMPONENTS)
+        _seed_demo_creator(stack)
         env_file = stack.workdir / "env"
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env().items()))
         env_file.chmod(0o600)
