@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-from shared.store import USERS
+from shared.store import USERS, checked_id
 
 ACCOUNTS = "accounts"
 OAUTH_STATES = "oauth_states"
@@ -53,7 +53,7 @@ TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
 def account_path(uid: str, open_id: str) -> str:
-    return f"{USERS}/{uid}/{ACCOUNTS}/{open_id}"
+    return f"{USERS}/{uid}/{ACCOUNTS}/{checked_id(open_id, 'TikTok account')}"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.store import USERS
+from shared.store import USERS, checked_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -31,7 +31,7 @@ FINAL_STATUSES = frozenset({"PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED"})
 
 
 def post_path(uid: str, post_id: str) -> str:
-    return f"{USERS}/{uid}/{POSTS}/{post_id}"
+    return f"{USERS}/{uid}/{POSTS}/{checked_id(post_id, 'post')}"
 
 
 def idempotency_id(uid: str, key: str) -> str:
@@ -106,13 +106,14 @@ class PostStore:
         return draft_id
 
     def get_draft(self, uid: str, draft_id: str) -> dict[str, Any] | None:
-        return self.db.collection(USERS, uid, DRAFTS).document(draft_id).get().to_dict()
+        ref = self.db.collection(USERS, uid, DRAFTS).document(checked_id(draft_id, "draft"))
+        return ref.get().to_dict()
 
     def confirm_draft(self, uid: str, draft_id: str, post_id: str, now: datetime) -> None:
         """Mark the draft confirmed by ``post_id``, once; AlreadyClaimed if it already was."""
         from google.cloud import firestore
 
-        ref = self.db.collection(USERS, uid, DRAFTS).document(draft_id)
+        ref = self.db.collection(USERS, uid, DRAFTS).document(checked_id(draft_id, "draft"))
 
         @firestore.transactional
         def confirm(transaction: firestore.Transaction) -> None:
@@ -127,7 +128,7 @@ class PostStore:
         """Undo a confirmation whose publish never reached TikTok."""
         from google.cloud import firestore
 
-        ref = self.db.collection(USERS, uid, DRAFTS).document(draft_id)
+        ref = self.db.collection(USERS, uid, DRAFTS).document(checked_id(draft_id, "draft"))
         data = ref.get().to_dict() or {}
         if data.get("confirmed_post_id") == post_id:
             ref.update({"confirmed_post_id": firestore.DELETE_FIELD})

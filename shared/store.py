@@ -20,6 +20,24 @@ if TYPE_CHECKING:
 USERS = "users"
 
 
+def checked_id(value: str, what: str) -> str:
+    """``value`` if Firestore can use it as a document id; else NotFound (no such document exists).
+
+    Ids reach the store from URLs and bodies; one with a ``/`` would address another path.
+    """
+    from shared.errors import NotFound
+
+    if (
+        not value
+        or "/" in value
+        or value in (".", "..")
+        or (value.startswith("__") and value.endswith("__"))
+        or len(value.encode()) > 1500
+    ):
+        raise NotFound(f"no {what} {value[:64]!r}")
+    return value
+
+
 class UserDoc(TypedDict):
     uid: str
     email: str | None
