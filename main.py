@@ -2,8 +2,17 @@
 
 from functions.accounts import accounts
 from functions.publish_init import publish_init
+from functions.publish_status import publish_status
 from functions.refresh_tokens import refresh_batch, refresh_tokens
 from functions.session import session
 from functions.tiktok_oauth import tiktok_oauth
 
-__all__ = ["accounts", "publish_init", "refresh_batch", "refresh_tokens", "session", "tiktok_oauth"]
+__all__ = [
+    "accounts",
+    "publish_init",
+    "publish_status",
+    "refresh_batch",
+    "refresh_tokens",
+    "session",
+    "tiktok_oauth",
+]

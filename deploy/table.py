@@ -51,7 +51,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 # Collection groups whose documents carry ``expire_at``: a TTL policy deletes them after expiry.
 # The code never relies on TTL having run (every read checks ``expire_at`` itself).
 TTL_FIELD = "expire_at"
-TTL_COLLECTION_GROUPS = ("oauth_states", "drafts", "idempotency", "leases", "webhook_events")
+TTL_COLLECTION_GROUPS = (
+    "oauth_states",
+    "drafts",
+    "idempotency",
+    "leases",
+    "webhook_events",
+    "poll_budgets",
+)
 
 SECRETS = {
     # environment variable in the functions -> Secret Manager secret id

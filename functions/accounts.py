@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import flask
 
 from shared import runtime
-from shared.http import Call, Route, entrypoint, json_response
+from shared.http import Call, Route, entrypoint, json_response, read_json
 
 
 def _list(call: Call) -> flask.Response:
@@ -53,9 +53,41 @@ def _disconnect(call: Call) -> flask.Response:
     return json_response(body)
 
 
+def _videos(call: Call) -> flask.Response:
+    from shared.videos import list_videos, parse_cursor
+
+    page = list_videos(
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+        cursor=parse_cursor(call.request.args.get("cursor")),
+        now=datetime.now(UTC),
+    )
+    return json_response(page)
+
+
+def _videos_query(call: Call) -> flask.Response:
+    from shared.videos import parse_ids, query_videos
+
+    found = query_videos(
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+        ids=parse_ids(read_json(call.request)),
+        now=datetime.now(UTC),
+    )
+    return json_response(found)
+
+
 ROUTES = [
     Route("GET", "/api/tiktok/accounts", _list),
     Route("DELETE", "/api/tiktok/accounts/<open_id>", _disconnect),
     Route("GET", "/api/tiktok/accounts/<open_id>/creator-info", _creator_info),
+    Route("GET", "/api/tiktok/accounts/<open_id>/videos", _videos),
+    Route("POST", "/api/tiktok/accounts/<open_id>/videos/query", _videos_query),
 ]
 accounts = entrypoint(ROUTES)

@@ -30,6 +30,7 @@ PUBLIC_FIELDS = (
     "next_chunk",
     "upload_complete",
     "draft_id",
+    "status_source",  # webhook, poll or sweep: what last moved the status
 )
 
 
@@ -81,6 +82,7 @@ def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"id": post_id}
     body.update({name: doc.get(name) for name in PUBLIC_FIELDS})
     body["post_ids"] = [str(p) for p in doc.get("post_ids") or []]
+    body["withdrawn_post_ids"] = [str(p) for p in doc.get("withdrawn_post_ids") or []]
     body["upload"] = (
         {
             "video_size": plan["video_size"],
@@ -90,7 +92,7 @@ def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
         if plan
         else None
     )
-    for name in ("created_at", "updated_at"):
+    for name in ("created_at", "updated_at", "status_checked_at"):
         value = doc.get(name)
         body[name] = value.isoformat() if isinstance(value, datetime) else value
     return body

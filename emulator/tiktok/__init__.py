@@ -3,8 +3,8 @@
 ``python -m emulator.tiktok --host 127.0.0.1 --port N`` serves Login Kit (authorize page, token,
 revoke), the Display API's user info and the Content Posting API (creator info, publish init,
 chunk upload at ``/upload/``, status fetch), plus a control API under ``/_control/`` for tests.
-State is in memory. Each API area is a blueprint in its own module; later areas (cancel, video
-list and query, webhooks) are added the same way in :func:`create_app`.
+State is in memory. Each API area is a blueprint in its own module, added in :func:`create_app`:
+video list and query (videos.py) and webhook delivery (webhooks.py) included.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import flask
 from emulator.tiktok.state import App, World
 
 
-def create_app(app: App) -> flask.Flask:
-    """The fake's WSGI app for one registered developer app."""
+def create_app(app: App, webhook_url: str | None = None) -> flask.Flask:
+    """The fake's WSGI app for one registered developer app; webhooks go to ``webhook_url``."""
     from emulator.tiktok import (
         control,
         control_publish,
@@ -25,11 +25,25 @@ def create_app(app: App) -> flask.Flask:
         publish_init,
         publish_status,
         upload,
+        videos,
+        webhooks,
     )
 
     server = flask.Flask("emulator.tiktok")
-    server.extensions["tiktok_world"] = World(app)
-    modules = (oauth, display, posting, publish_init, upload, publish_status, control)
-    for module in (*modules, control_publish):
+    state = World(app)
+    hooks = webhooks.Deliverer(app, webhook_url)
+    shelf = videos.Shelf()
+
+    def wire() -> None:  # after every reset: a fresh PublishBook needs the listener again
+        hooks.reset()
+        shelf.reset()
+        state.publishes.listeners.append(hooks.on_status)
+
+    state.reset_hooks.append(wire)
+    wire()
+    server.extensions.update(tiktok_world=state, tiktok_webhooks=hooks, tiktok_videos=shelf)
+    modules = (oauth, display, posting, publish_init, upload, publish_status, videos, control)
+    for module in (*modules, control_publish, webhooks):
         server.register_blueprint(module.bp)
+    server.register_blueprint(videos.control)
     return server

@@ -1,8 +1,8 @@
 """Run the fake TikTok: ``python -m emulator.tiktok --host 127.0.0.1 --port N``.
 
-The registered app comes from flags or TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET and
-TIKTOK_REDIRECT_URI (the local stack sets them). Request lines are logged without their query
-string, and request bodies never, so no code, token or secret reaches the log.
+The registered app comes from flags or TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET,
+TIKTOK_REDIRECT_URI and TIKTOK_WEBHOOK_URL (the local stack sets them). Request lines are logged
+without their query string, and request bodies never, so no code, token or secret reaches the log.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-key", default=os.environ.get("TIKTOK_CLIENT_KEY"))
     parser.add_argument("--client-secret", default=os.environ.get("TIKTOK_CLIENT_SECRET"))
     parser.add_argument("--redirect-uri", default=os.environ.get("TIKTOK_REDIRECT_URI"))
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("TIKTOK_WEBHOOK_URL"),
+        help="the app's webhook callback URL (none: events are only logged)",
+    )
     args = parser.parse_args(argv)
     missing = [
         flag
@@ -50,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
     # httpx (the PULL_FROM_URL downloads) logs every URL at INFO; keep the log to request lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = create_app(App(args.client_key, args.client_secret, args.redirect_uri))
+    app = create_app(
+        App(args.client_key, args.client_secret, args.redirect_uri), webhook_url=args.webhook_url
+    )
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
     log.info("fake TikTok listening on http://%s:%d", args.host, args.port)
     try:

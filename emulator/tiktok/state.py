@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,8 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "inbox_init": 6,
     "content_init": 6,
     "status_fetch": 30,
+    "video_list": 600,
+    "video_query": 600,
 }
 WINDOW_SECONDS = 60.0
 
@@ -57,6 +60,8 @@ ENDPOINTS = (
     "content_init",
     "upload",
     "status_fetch",
+    "video_list",
+    "video_query",
 )
 
 
@@ -168,6 +173,7 @@ class World:
     def __init__(self, app: App) -> None:
         self.app = app
         self.lock = threading.RLock()
+        self.reset_hooks: list[Callable[[], None]] = []  # re-wire webhooks, clear videos
         self.reset()
 
     def reset(self) -> None:
@@ -187,6 +193,8 @@ class World:
             self.last_requests: dict[str, dict[str, Any]] = {}
             self.windows: dict[tuple[str, str], deque[float]] = defaultdict(deque)
             self.clock_offset = 0.0
+            for hook in self.reset_hooks:
+                hook()
 
     def now(self) -> float:
         return time.time() + self.clock_offset

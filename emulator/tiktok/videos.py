@@ -1,0 +1,184 @@
+"""The fake's Display API video calls: ``POST /v2/video/list/`` and ``/v2/video/query/`` (§2.2-2.4).
+
+Scope ``video.list``. The list returns only public videos, newest first, ``max_count`` at most 20,
+paged by ``cursor`` (Unix milliseconds: videos created before it) with ``has_more``; the query
+returns the named videos (1 to 20 ids) that belong to the token's user, others silently left out.
+Ids are int64 above 2**53, sent as strings like the real payloads quoted in tiktok-api.md §5.3.
+
+Control (not TikTok): ``POST /_control/users/<open_id>/videos {"videos": [...]} | {"count": n}``
+seeds a user's videos (``privacy``: public|private, ``create_time`` seconds);
+``GET /_control/users/<open_id>/videos`` lists them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Any
+
+import flask
+
+from emulator.tiktok.common import (
+    bearer_authorization,
+    begin,
+    envelope,
+    envelope_error,
+    rate_limited,
+    token_invalid,
+)
+
+bp = flask.Blueprint("videos", __name__)
+
+FIELDS = (
+    "id",
+    "create_time",
+    "cover_image_url",
+    "share_url",
+    "video_description",
+    "duration",
+    "height",
+    "width",
+    "title",
+    "embed_html",
+    "embed_link",
+    "like_count",
+    "comment_count",
+    "share_count",
+    "view_count",
+    "is_aigc",
+)
+
+
+class Shelf:
+    """Every user's videos; cleared with the world."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.videos: dict[str, list[dict[str, Any]]] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.videos = {}
+
+    def add(self, open_id: str, spec: dict[str, Any], index: int) -> dict[str, Any]:
+        video_id = str(2**53 + 1 + secrets.randbelow(2**62))
+        created = int(spec.get("create_time", time.time() - 3600 * (index + 1)))
+        video = {
+            "id": video_id,
+            "create_time": created,
+            "cover_image_url": f"https://p16-sign.tiktokcdn.example/{video_id}.jpeg?x-expires="
+            f"{int(time.time()) + 6 * 3600}",
+            "share_url": f"https://www.tiktok.com/@creator/video/{video_id}",
+            "video_description": str(spec.get("video_description", f"video {index + 1}")),
+            "duration": int(spec.get("duration", 15)),
+            "height": 1920,
+            "width": 1080,
+            "title": str(spec.get("title", f"video {index + 1}")),
+            "embed_html": f'<blockquote class="tiktok-embed" data-video-id="{video_id}">',
+            "embed_link": f"https://www.tiktok.com/player/v1/{video_id}",
+            "like_count": int(spec.get("like_count", index)),
+            "comment_count": int(spec.get("comment_count", 0)),
+            "share_count": int(spec.get("share_count", 0)),
+            "view_count": int(spec.get("view_count", 100 * index)),
+            "is_aigc": bool(spec.get("is_aigc", False)),
+            "privacy": str(spec.get("privacy", "public")),
+        }
+        with self.lock:
+            self.videos.setdefault(open_id, []).append(video)
+        return video
+
+
+def shelf() -> Shelf:
+    found: Shelf = flask.current_app.extensions["tiktok_videos"]
+    return found
+
+
+def _fields() -> list[str] | flask.Response:
+    fields = [f.strip() for f in flask.request.args.get("fields", "").split(",") if f.strip()]
+    unknown = [f for f in fields if f not in FIELDS]
+    if not fields or unknown:
+        return envelope_error(400, "invalid_params", f"Invalid fields: {','.join(unknown)}")
+    return fields
+
+
+def _begin(endpoint: str) -> tuple[str, list[str], dict[str, Any]] | flask.Response:
+    failure = begin(endpoint, oauth=False)
+    if failure is not None:
+        return failure
+    auth = bearer_authorization()
+    if auth is None:
+        return token_invalid()
+    if "video.list" not in auth.scopes:
+        return envelope_error(
+            401, "scope_not_authorized", "The user did not authorize the scope video.list."
+        )
+    limited = rate_limited(endpoint)
+    if limited is not None:
+        return limited
+    fields = _fields()
+    if isinstance(fields, flask.Response):
+        return fields
+    body = flask.request.get_json(silent=True)
+    return auth.open_id, fields, body if isinstance(body, dict) else {}
+
+
+@bp.post("/v2/video/list/")
+def video_list() -> flask.Response:
+    started = _begin("video_list")
+    if isinstance(started, flask.Response):
+        return started
+    open_id, fields, body = started
+    max_count = body.get("max_count", 10)
+    cursor = body.get("cursor")
+    if not isinstance(max_count, int) or not 1 <= max_count <= 20:
+        return envelope_error(400, "invalid_params", "max_count must be 1 to 20.")
+    if cursor is not None and (not isinstance(cursor, int) or cursor < 0):
+        return envelope_error(400, "invalid_params", "cursor must be int64 milliseconds.")
+    with shelf().lock:
+        public = [v for v in shelf().videos.get(open_id, []) if v["privacy"] == "public"]
+    public.sort(key=lambda v: (v["create_time"], v["id"]), reverse=True)
+    if cursor is not None:
+        public = [v for v in public if v["create_time"] * 1000 < cursor]
+    page = public[:max_count]
+    next_cursor = page[-1]["create_time"] * 1000 if page else (cursor or 0)
+    return envelope(
+        {
+            "videos": [{f: v[f] for f in fields} for v in page],
+            "cursor": next_cursor,
+            "has_more": len(public) > max_count,
+        }
+    )
+
+
+@bp.post("/v2/video/query/")
+def video_query() -> flask.Response:
+    started = _begin("video_query")
+    if isinstance(started, flask.Response):
+        return started
+    open_id, fields, body = started
+    filters = body.get("filters")
+    ids = filters.get("video_ids") if isinstance(filters, dict) else None
+    if not isinstance(ids, list) or not 1 <= len(ids) <= 20:
+        return envelope_error(400, "invalid_params", "filters.video_ids must hold 1 to 20 ids.")
+    wanted = {str(i) for i in ids}
+    with shelf().lock:
+        mine = [v for v in shelf().videos.get(open_id, []) if v["id"] in wanted]
+    return envelope({"videos": [{f: v[f] for f in fields} for v in mine]})
+
+
+control = flask.Blueprint("videos_control", __name__, url_prefix="/_control")
+
+
+@control.post("/users/<open_id>/videos")
+def seed(open_id: str) -> tuple[flask.Response, int]:
+    body = flask.request.get_json(silent=True) or {}
+    specs = body.get("videos") or [{} for _ in range(int(body.get("count", 0)))]
+    found = [shelf().add(open_id, dict(spec), i) for i, spec in enumerate(specs)]
+    return flask.jsonify({"videos": found}), 201
+
+
+@control.get("/users/<open_id>/videos")
+def seeded(open_id: str) -> flask.Response:
+    with shelf().lock:
+        return flask.jsonify({"videos": list(shelf().videos.get(open_id, []))})
