@@ -15,7 +15,7 @@ def _connect(call: Call) -> flask.Response:
 
     url = start_connect(
         runtime.account_store(),
-        runtime.tiktok(),
+        runtime.login_kit(),
         uid=call.uid,
         return_to=call.request.args.get("return_to"),
         scopes=runtime.settings().tiktok_scopes,

@@ -28,7 +28,7 @@ from shared.accounts_store import (
     StateInvalid,
     account_path,
 )
-from shared.tiktok import fields_for_scopes
+from shared.tiktok_models import LoginKit, fields_for_scopes
 
 if TYPE_CHECKING:
     from shared.tiktok import TikTokClient, TokenGrant
@@ -78,7 +78,7 @@ def safe_return_path(raw: str | None) -> str:
 
 def start_connect(
     store: AccountStore,
-    tiktok: TikTokClient,
+    login: LoginKit,
     *,
     uid: str,
     return_to: str | None,
@@ -90,7 +90,7 @@ def start_connect(
     state = secrets.token_urlsafe(32)  # 256 bits.
     logs.register_secret(state)
     store.put_state(state_hash(state), PendingConnect(uid, path, now + STATE_TTL), now)
-    return tiktok.authorize_url(state=state, scopes=scopes)
+    return login.authorize_url(state=state, scopes=scopes)
 
 
 @dataclass(frozen=True)

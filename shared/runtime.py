@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.status import Tracker
     from shared.status_store import StatusStore
     from shared.tiktok import TikTokClient
+    from shared.tiktok_models import LoginKit
     from shared.vault import Vault
 
 
@@ -83,6 +84,14 @@ def vault() -> Vault:
 
     config = settings()
     return Vault(make_kms_client(config.kms_emulator_host), config.kms_key_name)
+
+
+@functools.cache
+def login_kit() -> LoginKit:
+    from shared.tiktok_models import LoginKit
+
+    config = settings()
+    return LoginKit(config.tiktok_auth_url, config.tiktok_client_key, config.tiktok_redirect_uri)
 
 
 @functools.cache
@@ -158,6 +167,7 @@ def reset() -> None:
         account_store,
         vault,
         tiktok,
+        login_kit,
         post_store,
         publisher,
         status_store,

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -44,6 +44,7 @@ from shared.tiktok_models import (
     ChunkAck,
     CreatorInfo,
     InitResult,
+    LoginKit,
     MalformedValue,
     PublishStatus,
     TokenGrant,
@@ -136,16 +137,8 @@ class TikTokClient(PostingCalls, DisplayCalls):
     def authorize_url(self, *, state: str, scopes: Sequence[str]) -> str:
         """TikTok's consent page URL. Web apps send no PKCE parameters (§1.4)."""
         logs.register_secret(state)
-        query = urlencode(
-            {
-                "client_key": self._client_key,
-                "scope": ",".join(scopes),  # comma, not space (§1.2)
-                "redirect_uri": self._redirect_uri,
-                "state": state,
-                "response_type": "code",
-            }
-        )
-        return f"{self._auth_url}?{query}"
+        login = LoginKit(self._auth_url, self._client_key, self._redirect_uri)
+        return login.authorize_url(state=state, scopes=scopes)
 
     def exchange_code(self, code: str) -> TokenGrant:
         """Trade an authorization code for tokens; sent once, as a code is single-use."""

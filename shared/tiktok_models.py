@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
+from urllib.parse import urlencode
 
 # Which /v2/user/info/ fields each scope allows
 # (https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info; profile_web_link is named only on
@@ -40,6 +41,28 @@ _FIELD_TYPES: dict[str, type] = {
     "is_verified": bool,
     **{name: int for name in SCOPE_FIELDS["user.info.stats"]},
 }
+
+
+@dataclass(frozen=True)
+class LoginKit:
+    """TikTok's authorize page for this app: no HTTP client needed to send a user there."""
+
+    auth_url: str
+    client_key: str
+    redirect_uri: str
+
+    def authorize_url(self, *, state: str, scopes: Iterable[str]) -> str:
+        """The consent page URL. Web apps send no PKCE parameters (tiktok-api.md §1.4)."""
+        query = urlencode(
+            {
+                "client_key": self.client_key,
+                "scope": ",".join(scopes),  # comma, not space (§1.2)
+                "redirect_uri": self.redirect_uri,
+                "state": state,
+                "response_type": "code",
+            }
+        )
+        return f"{self.auth_url}?{query}"
 
 
 def fields_for_scopes(scopes: Iterable[str]) -> list[str]:

@@ -19,6 +19,7 @@ from shared import runtime
 from shared.accounts_store import AccountStore
 from shared.connect import finish_connect, start_connect
 from shared.tiktok import TikTokClient, make_http_client
+from shared.tiktok_models import LoginKit
 from shared.vault import Vault, make_kms_client
 
 pytestmark = [
@@ -53,8 +54,13 @@ def test_kms_outage_during_callback_stores_nothing(
 ) -> None:
     store = AccountStore(runtime.firestore_client())
     now = datetime.now(UTC)
+    login = LoginKit(
+        "https://www.tiktok.com/v2/auth/authorize/",
+        "ck",
+        "https://app.example.com/api/tiktok/callback",
+    )
     url = start_connect(
-        store, tiktok, uid="u1", return_to="/accounts", scopes=("user.info.basic",), now=now
+        store, login, uid="u1", return_to="/accounts", scopes=("user.info.basic",), now=now
     )
     state = parse_qs(urlsplit(url).query)["state"][0]
     httpx_mock.add_response(
