@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import flask
 
+from emulator.tiktok.publishes import PublishBook
 from emulator.tiktok.state import App, World
 
 
@@ -34,10 +35,16 @@ def create_app(app: App, webhook_url: str | None = None) -> flask.Flask:
     hooks = webhooks.Deliverer(app, webhook_url)
     shelf = videos.Shelf()
 
+    books: list[PublishBook] = []
+
     def wire() -> None:  # after every reset: a fresh PublishBook needs the listener again
+        for old in books:  # an old publish's late timer must not send into the next test
+            old.listeners.remove(hooks.on_status)
+        books.clear()
         hooks.reset()
         shelf.reset()
         state.publishes.listeners.append(hooks.on_status)
+        books.append(state.publishes)
 
     state.reset_hooks.append(wire)
     wire()

@@ -102,6 +102,14 @@ def webhooks(fake: FakeTikTok) -> list[dict[str, Any]]:
     return found
 
 
+def held(fake: FakeTikTok, publish_id: str) -> list[dict[str, Any]]:
+    return [
+        d
+        for d in webhooks(fake)
+        if d["state"] == "held" and json.loads(d["body"]["content"])["publish_id"] == publish_id
+    ]
+
+
 def signed_post(
     stack: Stack, body: bytes, *, secret: str | None = None, t: int | None = None
 ) -> httpx.Response:
@@ -130,7 +138,9 @@ def test_a_post_completes_by_webhook_alone(
 ) -> None:
     post = publish(ann, creator["open_id"], media)
     key = owner(ann, post)
-    doc = wait_for(lambda: (d := stored(key))["status"] == "PUBLISH_COMPLETE" and d)
+    # "complete" and "publicly_available" are two deliveries: wait for both to be applied.
+    doc = wait_for(lambda: (d := stored(key))["post_ids"] and d)
+    assert doc["status"] == "PUBLISH_COMPLETE"
     assert doc["status_source"] == "webhook"
     expected = at_tiktok(fake_tiktok, post["publish_id"])["post_ids"]
     assert expected
@@ -223,16 +233,21 @@ def test_duplicated_and_reordered_deliveries_leave_the_same_final_state(
 ) -> None:
     fake_tiktok.control("POST", "webhooks/config", json={"hold": True})
     post = publish(ann, creator["open_id"], media)
-    wait_for(lambda: len(webhooks(fake_tiktok)) >= 2)  # complete + publicly_available
-    sent = fake_tiktok.control("POST", "webhooks/release", json={"reverse": True, "duplicate": 3})
-    assert {s["status"] for s in sent["sent"]} == {200}
-    for delivery in webhooks(fake_tiktok):
+    mine = wait_for(lambda: len(ours := held(fake_tiktok, post["publish_id"])) >= 2 and ours)
+    assert [d["event"] for d in mine] == [
+        "post.publish.complete",
+        "post.publish.publicly_available",
+    ]
+    ids = [d["id"] for d in reversed(mine)]  # publicly_available first: reordered
+    sent = fake_tiktok.control("POST", "webhooks/release", json={"ids": ids, "duplicate": 3})
+    assert [s["status"] for s in sent["sent"]] == [200] * 6
+    for delivery in mine:
         assert fake_tiktok.control("POST", f"webhooks/{delivery['id']}/replay")["status"] == 200
     doc = stored(owner(ann, post))
     assert doc["status"] == "PUBLISH_COMPLETE"
     assert doc["post_ids"] == at_tiktok(fake_tiktok, post["publish_id"])["post_ids"]
     receipts = [d for d in all_documents(devserver) if "/webhook_events/" in d["name"]]
-    assert len(receipts) == len(webhooks(fake_tiktok))  # one receipt per distinct delivery
+    assert len(receipts) == 2  # one receipt per distinct delivery
 
     # A late failure (or any lower status) after completion changes nothing.
     late = event_body(devserver, "post.publish.failed", {"publish_id": post["publish_id"]})
