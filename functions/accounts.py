@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import flask
 
+from functions.me import ME_ROUTES
 from shared import runtime
 from shared.http import Call, Route, entrypoint, json_response, read_json
 
@@ -89,5 +90,6 @@ ROUTES = [
     Route("GET", "/api/tiktok/accounts/<open_id>/creator-info", _creator_info),
     Route("GET", "/api/tiktok/accounts/<open_id>/videos", _videos),
     Route("POST", "/api/tiktok/accounts/<open_id>/videos/query", _videos_query),
+    *ME_ROUTES,  # /api/me/** rewrites to this function too.
 ]
 accounts = entrypoint(ROUTES)

@@ -71,3 +71,15 @@ def _reason(exc: Exception) -> str:
 
 def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def delete_auth_user(uid: str, app: firebase_admin.App) -> None:
+    """Delete the Firebase Auth user record (email, name, photo, sign-in providers); repeatable."""
+    from firebase_admin import auth, exceptions
+
+    try:
+        auth.delete_user(uid, app=app)
+    except auth.UserNotFoundError:
+        return
+    except exceptions.FirebaseError as exc:
+        raise Unavailable("Firebase Auth could not delete the sign-in record now") from exc

@@ -1,0 +1,66 @@
+"""``/api/me/**`` handlers: data export and account deletion.
+
+Served by the ``accounts`` function (``firebase.json`` rewrites ``/api/me/**`` there); this module
+only holds their routes so ``functions/accounts.py`` stays about TikTok connections.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import flask
+
+from shared import errors, runtime
+from shared.http import Call, Route, clear_session_cookie, json_response
+
+_FORMATS = {
+    "json": ("application/json", "json"),
+    "csv": ("application/zip", "zip"),
+}
+
+
+def _export(call: Call) -> flask.Response:
+    from shared.data_rights import export_csv_zip, export_json
+
+    kind = call.request.args.get("format", "json")
+    if kind not in _FORMATS:
+        raise errors.InvalidArgument("format must be json or csv", reason="request.format")
+    now = datetime.now(UTC)
+    stream = (export_json if kind == "json" else export_csv_zip)(
+        runtime.firestore_client(), call.uid, now
+    )
+    mimetype, extension = _FORMATS[kind]
+    response = flask.Response(stream, mimetype=mimetype)
+    stamp = now.strftime("%Y%m%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="my-data-{stamp}.{extension}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _delete(call: Call) -> flask.Response:
+    from shared.data_rights import delete_user_data
+    from shared.identity import delete_auth_user
+
+    report = delete_user_data(
+        runtime.firestore_client(),
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        uid=call.uid,
+        delete_auth_user=lambda uid: delete_auth_user(uid, runtime.firebase_app()),
+    )
+    response = json_response(
+        {
+            "deleted": True,
+            "revoked_connections": report.revoked,
+            "revoke_failed": report.revoke_failed,
+        }
+    )
+    clear_session_cookie(response)
+    return response
+
+
+ME_ROUTES = [
+    Route("GET", "/api/me/export", _export),
+    Route("DELETE", "/api/me", _delete),
+]
