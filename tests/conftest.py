@@ -6,6 +6,7 @@ before each test); e2e tests also get the functions dev server, reached over rea
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,10 +16,16 @@ import httpx
 import pytest
 
 from emulator.stack import Stack
-from shared import runtime
+from shared import logs, runtime
 from tests.support import AuthEmulator, FakeTikTok, wipe_firestore
 
 BASE_COMPONENTS = ("firestore", "auth")
+LEDGER = "tiktok-secrets.txt"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``after_everything`` (the log scan) run once every other test has."""
+    items.sort(key=lambda item: item.get_closest_marker("after_everything") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +34,25 @@ def stack() -> Iterator[Stack]:
     from emulator.stack import Ports
 
     workdir = Path(tempfile.mkdtemp(prefix="publisher-stack-"))
+    (workdir / "logs").mkdir()
     # 10 MB chunks, so the e2e uploads (30 MB) go through the relay in several chunks.
     instance = Stack(
         ports=Ports.free(), workdir=workdir, extra_env={"PUBLISH_CHUNK_LIMIT_BYTES": "10000000"}
     )
     saved = dict(os.environ)
+    # Every secret the fake TikTok issues or receives, for the log scan (P15).
+    os.environ["FAKE_TIKTOK_SECRET_LEDGER"] = str(workdir / LEDGER)
+    # This process's own log lines (services called in-process), as Cloud Logging would get them.
+    handler = logging.FileHandler(workdir / "logs" / "tests.log", encoding="utf-8")
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
     yield instance
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
     instance.stop()
     os.environ.clear()
     os.environ.update(saved)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import flask
 from werkzeug.wrappers import Response as BaseResponse
 
+from emulator.tiktok import ledger
 from emulator.tiktok.common import begin, oauth_error, world
 from emulator.tiktok.state import SCOPES, Authorization, World
 
@@ -51,6 +52,7 @@ def authorize() -> flask.Response:
     if failure is not None:
         return failure
     values = dict(flask.request.args)
+    ledger.record(values.get("state"))
     if values.get("response_type") != "code":
         return _page("Invalid request", "<p>response_type must be code</p>", 400)
     checked = _check_request(values)

@@ -15,6 +15,7 @@ from typing import Any
 
 import flask
 
+from emulator.tiktok import ledger
 from emulator.tiktok.common import (
     bearer_authorization,
     begin,
@@ -166,6 +167,7 @@ def _accept(
                 chunk_size=plan.chunk_size,
                 total_chunk_count=plan.total_chunk_count,
             )
+            ledger.record(publish.upload.upload_token)
             data["upload_url"] = (
                 f"{flask.request.host_url}upload/?upload_id={publish.upload.upload_id}"
                 f"&upload_token={publish.upload.upload_token}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.tiktok import ledger
 from emulator.tiktok.publishes import PublishBook
 
 SCOPES = (
@@ -72,7 +73,9 @@ def log_id() -> str:
 
 def _token(prefix: str) -> str:
     alphabet = string.ascii_letters + string.digits
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(60))
+    token = prefix + "".join(secrets.choice(alphabet) for _ in range(60))
+    ledger.record(token)
+    return token
 
 
 @dataclass
@@ -221,6 +224,7 @@ class World:
     ) -> str:
         # Real codes carry characters that must be URL-decoded before the exchange (§1.3).
         code = secrets.token_urlsafe(40) + "*1!" + secrets.token_hex(4) + ".va"
+        ledger.record(code)
         with self.lock:
             self.codes[code] = AuthCode(
                 code=code,
