@@ -87,8 +87,8 @@ class Settings:
             project_id=project_id,
             app_origin=_origin(_required(env, "APP_ORIGIN"), "APP_ORIGIN", demo),
             session_keys=_session_keys(_required(env, "SESSION_SECRETS")),
-            session_ttl_seconds=_positive_int(
-                env, "SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL, maximum=400 * 24 * 3600
+            session_ttl_seconds=_bounded_int(
+                env, "SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL, 1, 400 * 24 * 3600
             ),
             tiktok_client_key=_required(env, "TIKTOK_CLIENT_KEY"),
             tiktok_client_secret=Secret(_required(env, "TIKTOK_CLIENT_SECRET")),
@@ -129,19 +129,6 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int, *, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number of seconds, got {raw!r}") from None
-    if not 0 < value <= maximum:
-        raise ConfigError(f"{name} must be between 1 and {maximum}, got {value}")
-    return value
-
-
 def _bounded_int(
     env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int
 ) -> int:
@@ -157,7 +144,8 @@ def _bounded_int(
     return value
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """A loopback host: where the local emulators and fakes listen."""
     if host == "localhost":
         return True
     try:
@@ -171,7 +159,7 @@ def _url(raw: str, name: str, demo: bool, *, path_ok: bool) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(f"{name} must be an absolute https URL, got {raw!r}")
-    if parts.scheme == "http" and not (demo and _is_loopback(parts.hostname)):
+    if parts.scheme == "http" and not (demo and is_loopback(parts.hostname)):
         raise ConfigError(
             f"{name} must use https (plain http is allowed only for a loopback emulator in a "
             f"demo- project), got {raw!r}"

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared import logs
+from shared.config import is_loopback
 from shared.errors import (
     AppError,
     ConfigError,
@@ -53,7 +54,7 @@ from shared.tiktok_models import (
     parse_creator_info,
     parse_user_info,
 )
-from shared.tiktok_posting import PostingCalls, Translate, is_loopback
+from shared.tiktok_posting import PostingCalls, Translate
 from shared.tiktok_retry import Retry, retry_delay
 
 __all__ = [

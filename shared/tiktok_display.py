@@ -7,15 +7,15 @@ like user info. ``cursor`` is int64 Unix milliseconds; ``max_count`` at most 20;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypedDict, TypeVar
 
 import httpx
 
 from shared import logs
 from shared.errors import InvalidArgument
-from shared.tiktok_errors import envelope_data, malformed, transport_error
-from shared.tiktok_posting import Translate
+from shared.tiktok_errors import envelope_data, malformed
+from shared.tiktok_posting import ClientCalls
 from shared.tiktok_retry import Retry
 
 T = TypeVar("T")
@@ -55,16 +55,8 @@ class VideoPage(TypedDict):
     has_more: bool
 
 
-class DisplayCalls:
+class DisplayCalls(ClientCalls):
     """Video list and query; mixed into TikTokClient."""
-
-    def _send(
-        self, method: str, path: str, *, translate: Translate = transport_error, **kwargs: Any
-    ) -> httpx.Response:
-        raise NotImplementedError
-
-    def _with_retries(self, call: Callable[[], T], retry: Retry, what: str) -> T:
-        raise NotImplementedError
 
     def video_list(
         self, access_token: str, *, cursor: int | None = None, max_count: int = MAX_COUNT

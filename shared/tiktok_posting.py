@@ -16,7 +16,6 @@ redaction and never put in an error or log line.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared import logs
+from shared.config import is_loopback
 from shared.errors import AppError, InvalidArgument
 from shared.tiktok_errors import (
     envelope_data,
@@ -58,10 +58,9 @@ UPLOAD_CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 Translate = Callable[[httpx.HTTPError, str], AppError]
 
 
-class PostingCalls:
-    """Publish init, chunk upload and status/fetch; mixed into TikTokClient."""
+class ClientCalls:
+    """What a mixin of TikTokClient calls through: one translated request, the retry loop."""
 
-    # Provided by TikTokClient: one request with failures translated, and the retry loop.
     def _send(
         self, method: str, path: str, *, translate: Translate = transport_error, **kwargs: Any
     ) -> httpx.Response:
@@ -69,6 +68,10 @@ class PostingCalls:
 
     def _with_retries(self, call: Callable[[], T], retry: Retry, what: str) -> T:
         raise NotImplementedError
+
+
+class PostingCalls(ClientCalls):
+    """Publish init, chunk upload and status/fetch; mixed into TikTokClient."""
 
     def init_video_direct(
         self,
@@ -229,15 +232,6 @@ def _check_upload_url(url: str) -> None:
         "the upload URL must be https (http only for a loopback emulator)",
         reason="tiktok.insecure_upload_url",
     )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _exactly(chunk: Iterable[bytes], length: int) -> Iterator[bytes]:

@@ -35,11 +35,6 @@ def ann(devserver: Stack, auth_emulator: AuthEmulator) -> httpx.Client:
 
 
 @pytest.fixture
-def bob(devserver: Stack, auth_emulator: AuthEmulator) -> httpx.Client:
-    return new_browser(devserver, auth_emulator, "bob@example.com")
-
-
-@pytest.fixture
 def creator(fake_tiktok: FakeTikTok) -> dict[str, object]:
     return fake_tiktok.create_user(
         display_name="Casey Creates",

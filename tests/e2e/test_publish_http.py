@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,12 +26,6 @@ VIDEO_SIZE = 30_000_000  # With the test stack's 10 MB chunk limit: three chunks
 INIT_ENDPOINTS = ("video_init", "inbox_init", "content_init")
 
 
-@pytest.fixture(scope="module")
-def media() -> Iterator[MediaServer]:
-    with MediaServer() as server:
-        yield server
-
-
 @pytest.fixture
 def creator(fake_tiktok: FakeTikTok, media: MediaServer) -> dict[str, Any]:
     fake_tiktok.control("POST", "config", json={"verified_url_prefixes": [media.base + "/media/"]})
@@ -43,15 +36,6 @@ def creator(fake_tiktok: FakeTikTok, media: MediaServer) -> dict[str, Any]:
         duet_disabled=True,
         max_video_post_duration_sec=180,
     )
-
-
-@pytest.fixture
-def ann(
-    devserver: Stack, auth_emulator: AuthEmulator, fake_tiktok: FakeTikTok, creator: dict[str, Any]
-) -> httpx.Client:
-    browser = new_browser(devserver, auth_emulator, "ann@example.com")
-    assert connect_account(browser, fake_tiktok, creator["open_id"]).status_code == 302
-    return browser
 
 
 def video_file(open_id: str, size: int = VIDEO_SIZE, **post: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,15 +21,9 @@ from shared import runtime
 from shared.status_sweep import run_sweep
 from tests.media_server import MediaServer
 from tests.openapi import check_response
-from tests.support import AuthEmulator, FakeTikTok, all_documents, connect_account, new_browser
+from tests.support import FakeTikTok, all_documents, connect_account
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def media() -> Iterator[MediaServer]:
-    with MediaServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -40,20 +34,6 @@ def creator(fake_tiktok: FakeTikTok, media: MediaServer) -> dict[str, Any]:
         json={"verified_url_prefixes": [media.base + "/media/"], "processing_seconds": 0.2},
     )
     return fake_tiktok.create_user(display_name="Casey", username="casey")
-
-
-@pytest.fixture
-def ann(
-    devserver: Stack, auth_emulator: AuthEmulator, fake_tiktok: FakeTikTok, creator: dict[str, Any]
-) -> httpx.Client:
-    browser = new_browser(devserver, auth_emulator, "ann@example.com")
-    assert connect_account(browser, fake_tiktok, creator["open_id"]).status_code == 302
-    return browser
-
-
-@pytest.fixture
-def bob(devserver: Stack, auth_emulator: AuthEmulator) -> httpx.Client:
-    return new_browser(devserver, auth_emulator, "bob@example.com")
 
 
 def publish(browser: httpx.Client, open_id: str, media: MediaServer) -> dict[str, Any]:

@@ -26,15 +26,6 @@ def creator(fake_tiktok: FakeTikTok) -> dict[str, Any]:
     return user
 
 
-@pytest.fixture
-def ann(
-    devserver: Stack, auth_emulator: AuthEmulator, fake_tiktok: FakeTikTok, creator: dict[str, Any]
-) -> httpx.Client:
-    browser = new_browser(devserver, auth_emulator, "ann@example.com")
-    assert connect_account(browser, fake_tiktok, creator["open_id"]).status_code == 302
-    return browser
-
-
 def test_public_videos_newest_first_with_cursor_paging_and_query(
     ann: httpx.Client, creator: dict[str, Any]
 ) -> None:
