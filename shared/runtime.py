@@ -147,7 +147,9 @@ def tracker() -> Tracker:
     """Following posts (polling, the sweep); the webhook needs only :func:`status_store`."""
     from shared.status import Tracker
 
-    return Tracker(status=status_store(), accounts=account_store(), vault=vault(), tiktok=tiktok())
+    return Tracker(
+        status=status_store(), accounts=account_store(), make_vault=vault, make_tiktok=tiktok
+    )
 
 
 @functools.cache

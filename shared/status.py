@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,12 +41,24 @@ PAGE_SIZE = 20
 
 @dataclass(frozen=True)
 class Tracker:
-    """The collaborators following a post needs, built once per instance by the composition."""
+    """The collaborators following a post needs, built once per instance by the composition.
+
+    The vault and the TikTok client are built on first use: answering a final or fresh status
+    never needs them, so that path does not load KMS or the HTTP client on a cold start.
+    """
 
     status: StatusStore
     accounts: AccountStore
-    vault: Vault
-    tiktok: TikTokClient
+    make_vault: Callable[[], Vault]
+    make_tiktok: Callable[[], TikTokClient]
+
+    @property
+    def vault(self) -> Vault:
+        return self.make_vault()
+
+    @property
+    def tiktok(self) -> TikTokClient:
+        return self.make_tiktok()
 
 
 def observation(answer: PublishStatus, source: str) -> Observation:
