@@ -120,3 +120,21 @@ def rate_limited(endpoint: str) -> flask.Response | None:
         "API rate limit was exceeded, please try again later.",
         retry_after=wait,
     )
+
+
+def open_call(endpoint: str, *, any_scope: tuple[str, ...] = ()) -> Authorization | flask.Response:
+    """The start every Bearer-authenticated v2 call shares: an injected failure, the token, one
+    of ``any_scope`` granted, the per-token rate limit. A Response means: answer with it."""
+    failure = begin(endpoint, oauth=False)
+    if failure is not None:
+        return failure
+    auth = bearer_authorization()
+    if auth is None:
+        return token_invalid()
+    if any_scope and not set(any_scope) & set(auth.scopes):
+        names = " or ".join(any_scope)
+        return envelope_error(401, "scope_not_authorized", f"The user did not authorize {names}.")
+    limited = rate_limited(endpoint)
+    if limited is not None:
+        return limited
+    return auth

@@ -12,12 +12,9 @@ from typing import Any
 import flask
 
 from emulator.tiktok.common import (
-    bearer_authorization,
-    begin,
     envelope,
     envelope_error,
-    rate_limited,
-    token_invalid,
+    open_call,
     world,
 )
 from emulator.tiktok.state import FakeUser
@@ -60,15 +57,9 @@ def _value(user: FakeUser, name: str) -> Any:
 
 @bp.get("/v2/user/info/")
 def user_info() -> flask.Response:
-    failure = begin("user_info", oauth=False)
-    if failure is not None:
-        return failure
-    auth = bearer_authorization()
-    if auth is None:
-        return token_invalid()
-    limited = rate_limited("user_info")
-    if limited is not None:
-        return limited
+    auth = open_call("user_info")
+    if isinstance(auth, flask.Response):
+        return auth
     fields = [f.strip() for f in flask.request.args.get("fields", "").split(",") if f.strip()]
     if not fields:
         return envelope_error(400, "invalid_params", "fields is required.")

@@ -8,12 +8,9 @@ from __future__ import annotations
 import flask
 
 from emulator.tiktok.common import (
-    bearer_authorization,
-    begin,
     envelope,
     envelope_error,
-    rate_limited,
-    token_invalid,
+    open_call,
     world,
 )
 
@@ -33,19 +30,9 @@ SPAM_ANSWERS: dict[str, str] = {
 
 @bp.post("/v2/post/publish/creator_info/query/")
 def creator_info() -> flask.Response:
-    failure = begin("creator_info", oauth=False)
-    if failure is not None:
-        return failure
-    auth = bearer_authorization()
-    if auth is None:
-        return token_invalid()
-    if "video.publish" not in auth.scopes:
-        return envelope_error(
-            401, "scope_not_authorized", "The user did not authorize the scope video.publish."
-        )
-    limited = rate_limited("creator_info")
-    if limited is not None:
-        return limited
+    auth = open_call("creator_info", any_scope=("video.publish",))
+    if isinstance(auth, flask.Response):
+        return auth
     state = world()
     with state.lock:
         user = state.users[auth.open_id]

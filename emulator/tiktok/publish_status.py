@@ -13,12 +13,9 @@ from typing import Any
 import flask
 
 from emulator.tiktok.common import (
-    bearer_authorization,
-    begin,
     envelope,
     envelope_error,
-    rate_limited,
-    token_invalid,
+    open_call,
     world,
 )
 from emulator.tiktok.publishes import FAILED
@@ -28,19 +25,9 @@ bp = flask.Blueprint("publish_status", __name__)
 
 @bp.post("/v2/post/publish/status/fetch/")
 def status_fetch() -> flask.Response:
-    failure = begin("status_fetch", oauth=False)
-    if failure is not None:
-        return failure
-    auth = bearer_authorization()
-    if auth is None:
-        return token_invalid()
-    if not {"video.upload", "video.publish"} & set(auth.scopes):
-        return envelope_error(
-            401, "scope_not_authorized", "The user did not authorize video.upload or video.publish."
-        )
-    limited = rate_limited("status_fetch")
-    if limited is not None:
-        return limited
+    auth = open_call("status_fetch", any_scope=("video.upload", "video.publish"))
+    if isinstance(auth, flask.Response):
+        return auth
     body = flask.request.get_json(silent=True)
     publish_id = body.get("publish_id") if isinstance(body, dict) else None
     if not isinstance(publish_id, str) or not publish_id:

@@ -20,12 +20,9 @@ from typing import Any
 import flask
 
 from emulator.tiktok.common import (
-    bearer_authorization,
-    begin,
     envelope,
     envelope_error,
-    rate_limited,
-    token_invalid,
+    open_call,
 )
 
 bp = flask.Blueprint("videos", __name__)
@@ -103,19 +100,9 @@ def _fields() -> list[str] | flask.Response:
 
 
 def _begin(endpoint: str) -> tuple[str, list[str], dict[str, Any]] | flask.Response:
-    failure = begin(endpoint, oauth=False)
-    if failure is not None:
-        return failure
-    auth = bearer_authorization()
-    if auth is None:
-        return token_invalid()
-    if "video.list" not in auth.scopes:
-        return envelope_error(
-            401, "scope_not_authorized", "The user did not authorize the scope video.list."
-        )
-    limited = rate_limited(endpoint)
-    if limited is not None:
-        return limited
+    auth = open_call(endpoint, any_scope=("video.list",))
+    if isinstance(auth, flask.Response):
+        return auth
     fields = _fields()
     if isinstance(fields, flask.Response):
         return fields
