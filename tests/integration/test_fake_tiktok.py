@@ -7,8 +7,6 @@ private and spam-flagged creators, the creator_info rate limit, and injected fai
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,44 +15,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from emulator.procs import Child, free_port, http_probe
 from shared import errors
 from shared.tiktok import TikTokClient, fields_for_scopes, make_http_client
+from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, running_fake
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT_KEY = "awfakeclientkey"
-CLIENT_SECRET = "fake-client-secret-0123456789"
-REDIRECT = "https://app.example.com/api/tiktok/callback"
 ALL_SCOPES = "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload"
 
 
 @pytest.fixture(scope="module")
 def fake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TIKTOK_CLIENT_KEY": CLIENT_KEY,
-        "TIKTOK_CLIENT_SECRET": CLIENT_SECRET,
-        "TIKTOK_REDIRECT_URI": REDIRECT,
-        "PYTHONUNBUFFERED": "1",
-    }
-    child = Child(
-        "tiktok",
-        [sys.executable, "-m", "emulator.tiktok", "--host", "127.0.0.1", "--port", str(port)],
-        log_dir=tmp_path_factory.mktemp("fake-tiktok"),
-        env=env,
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        child.wait_ready(http_probe(f"{url}/_control/health"), timeout=20)
+    with running_fake(tmp_path_factory.mktemp("fake-tiktok")) as url:
         yield url
-    finally:
-        child.stop()
-        log_text = child.log_path.read_text()
-        assert CLIENT_SECRET not in log_text
-        assert "act." not in log_text
-        assert "rft." not in log_text
 
 
 @pytest.fixture

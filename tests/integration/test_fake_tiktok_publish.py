@@ -8,8 +8,6 @@ limit and status errors. The fake's clock is moved instead of sleeping.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,45 +16,20 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator.procs import Child, free_port, http_probe
 from shared import errors
 from shared.tiktok import InitResult, TikTokClient, make_http_client
+from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, running_fake
 from tests.media_server import MediaServer, media_pieces, media_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT_KEY = "awfakeclientkey"
-CLIENT_SECRET = "fake-client-secret-0123456789"
-REDIRECT = "https://app.example.com/api/tiktok/callback"
 SCOPES = ["user.info.basic", "video.publish", "video.upload"]
 MB = 1_000_000
 
 
 @pytest.fixture(scope="module")
 def fake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TIKTOK_CLIENT_KEY": CLIENT_KEY,
-        "TIKTOK_CLIENT_SECRET": CLIENT_SECRET,
-        "TIKTOK_REDIRECT_URI": REDIRECT,
-        "PYTHONUNBUFFERED": "1",
-    }
-    child = Child(
-        "tiktok-publish",
-        [sys.executable, "-m", "emulator.tiktok", "--host", "127.0.0.1", "--port", str(port)],
-        log_dir=tmp_path_factory.mktemp("fake-tiktok-publish"),
-        env=env,
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        child.wait_ready(http_probe(f"{url}/_control/health"), timeout=20)
+    with running_fake(tmp_path_factory.mktemp("fake-tiktok-publish")) as url:
         yield url
-    finally:
-        child.stop()
-        log_text = child.log_path.read_text()
-        assert "upload_token" not in log_text
-        assert "act." not in log_text
 
 
 @pytest.fixture(scope="module")
