@@ -8,7 +8,6 @@ private and spam-flagged creators, the creator_info rate limit, and injected fai
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +18,6 @@ from shared import errors
 from shared.tiktok import TikTokClient, fields_for_scopes, make_http_client
 from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, running_fake
 
-ROOT = Path(__file__).resolve().parents[2]
 ALL_SCOPES = "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +20,6 @@ from shared.tiktok import InitResult, TikTokClient, make_http_client
 from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, running_fake
 from tests.media_server import MediaServer, media_pieces, media_sha256
 
-ROOT = Path(__file__).resolve().parents[2]
 SCOPES = ["user.info.basic", "video.publish", "video.upload"]
 MB = 1_000_000
 
