@@ -11,6 +11,8 @@ least 80% of the direct throughput.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -33,6 +35,17 @@ def proc_kb(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise KeyError(field)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def put_all(client: httpx.Client, url_for: object, plan: dict[str, int], name: str) -> float:
@@ -95,7 +108,9 @@ def run(stack: Stack, size: int) -> int:
 
     post = browser.post("/api/publish", json=body).json()["post"]
     plan = post["upload"]
+    fake_pid = stack.children["tiktok"].pid
     before = proc_kb(pid, "VmRSS")
+    cpu0 = (own_cpu(), cpu_seconds(pid), cpu_seconds(fake_pid))
     relay_s = put_all(
         browser,
         lambda i, f, last: (
@@ -106,6 +121,7 @@ def run(stack: Stack, size: int) -> int:
         "bench.mp4",
     )
     peak = proc_kb(pid, "VmHWM")
+    cpu1 = (own_cpu(), cpu_seconds(pid), cpu_seconds(fake_pid))
 
     # The same bytes PUT straight to the fake's upload URL, with the same plan.
     code = fake.control("POST", "codes", json={"open_id": creator["open_id"]})["code"]
@@ -139,6 +155,9 @@ def run(stack: Stack, size: int) -> int:
             "bench.mp4",
         )
 
+    cpu2 = (own_cpu(), cpu_seconds(pid), cpu_seconds(fake_pid))
+    relay_cpu = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+    direct_cpu = [b - a for a, b in zip(cpu1, cpu2, strict=True)]
     mb = size / 1e6
     growth = (peak - before) / 1024
     ratio = direct_s / relay_s
@@ -146,6 +165,11 @@ def run(stack: Stack, size: int) -> int:
     print(f"relay through the dev server: {relay_s:6.2f} s  {mb / relay_s:7.1f} MB/s")
     print(f"direct PUT to the fake:       {direct_s:6.2f} s  {mb / direct_s:7.1f} MB/s")
     print(f"relay throughput / direct:    {ratio * 100:5.1f} %   (target >= 80 %)")
+    print(
+        f"CPU seconds (sender, functions, fake) on {os.cpu_count()} cores: relay "
+        f"{relay_cpu[0]:.2f} + {relay_cpu[1]:.2f} + {relay_cpu[2]:.2f} over {relay_s:.2f} s wall; "
+        f"direct {direct_cpu[0]:.2f} + {direct_cpu[2]:.2f} over {direct_s:.2f} s wall"
+    )
     print(
         f"functions process RSS: {before / 1024:.1f} MB before, peak growth {growth:.1f} MB "
         "(target < 32 MB)"

@@ -71,31 +71,29 @@ class PostStore:
     def delete_post(self, uid: str, post_id: str) -> None:
         self.db.document(post_path(uid, post_id)).delete()
 
-    def claim_chunk(
-        self, uid: str, post_id: str, index: int, now: datetime, until: datetime
-    ) -> dict[str, Any]:
-        """Atomically mark chunk ``index`` as being relayed; returns the post as read.
+    def get_post_versioned(self, uid: str, post_id: str) -> tuple[dict[str, Any], Any] | None:
+        """The post and the update time it was read at (for :meth:`claim_chunk`)."""
+        snapshot = self.db.document(post_path(uid, post_id)).get()
+        data = snapshot.to_dict()
+        return (data, snapshot.update_time) if data is not None else None
 
-        Raises AlreadyClaimed when another request holds an unexpired claim or the chunk is not
-        the next one, so two requests never send bytes of one upload at once.
+    def claim_chunk(self, uid: str, post_id: str, read_at: Any, until: datetime) -> None:
+        """Mark the post's next chunk as being relayed, if the post is still as read at ``read_at``.
+
+        A write conditioned on the update time (one round trip, no transaction: the emulator
+        stalls contended transactions) makes two requests for one upload exclusive: the second
+        finds the document changed and gets AlreadyClaimed with the post as it is now.
         """
-        from google.cloud import firestore
+        from google.api_core import exceptions
 
         ref = self.db.document(post_path(uid, post_id))
-
-        @firestore.transactional
-        def claim(transaction: firestore.Transaction) -> dict[str, Any]:
-            data = ref.get(transaction=transaction).to_dict()
-            if data is None:
-                raise AlreadyClaimed({})
-            held = data.get("chunk_claim_until")
-            if data.get("next_chunk") != index or (held is not None and held > now):
-                raise AlreadyClaimed(data)
-            transaction.update(ref, {"chunk_claim_until": until})
-            return data
-
-        result: dict[str, Any] = claim(self.db.transaction())
-        return result
+        try:
+            ref.update(
+                {"chunk_claim_until": until},
+                option=self.db.write_option(last_update_time=read_at),
+            )
+        except (exceptions.FailedPrecondition, exceptions.NotFound, exceptions.Aborted):
+            raise AlreadyClaimed(ref.get().to_dict() or {}) from None
 
     # Drafts ----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PIECE = 1024 * 1024  # Bytes read from the caller and written to TikTok at a time.
 CLAIM_TTL = timedelta(minutes=10)  # A claim outlives any healthy chunk transfer.
+CLAIM_ATTEMPTS = 3
 
 
 def relay_chunk(
@@ -38,18 +39,54 @@ def relay_chunk(
     now: datetime,
 ) -> dict[str, Any]:
     """Relay chunk ``index``; returns ``{uploaded_bytes, total_bytes, complete}``."""
-    post = p.posts.get_post(uid, post_id)
-    if post is None:
-        raise errors.NotFound(f"no post {post_id!r}")
-    plan_doc = post.get("upload_plan")
-    if not plan_doc or post.get("source") != "FILE_UPLOAD":
+    for _ in range(CLAIM_ATTEMPTS):
+        found = p.posts.get_post_versioned(uid, post_id)
+        if found is None:
+            raise errors.NotFound(f"no post {post_id!r}")
+        post, read_at = found
+        plan = _plan(post)
+        if index < post["next_chunk"] or post.get("upload_complete"):
+            return _progress(post, plan)  # TikTok already has this chunk: a retry, answered as is.
+        first, last = _check(post, plan, index, content_length, now)
+        try:
+            p.posts.claim_chunk(uid, post_id, read_at, now + CLAIM_TTL)
+            break
+        except AlreadyClaimed:
+            continue  # The post changed since it was read (another request, a webhook): re-read.
+    else:
+        raise errors.Aborted("the post kept changing; retry the chunk", reason="upload.busy")
+    try:
+        uploaded, complete = _send(p, uid, post_id, post, body, first, last, plan)
+    except BaseException:
+        p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
+        raise
+    next_chunk = _chunks_covered(plan, uploaded)
+    changes = {
+        "uploaded_bytes": uploaded,
+        "next_chunk": next_chunk,
+        "upload_complete": complete,
+        "chunk_claim_until": None,
+        "updated_at": now,
+    }
+    p.posts.update_post(uid, post_id, changes)
+    post.update(changes)
+    return _progress(post, plan)
+
+
+def _plan(post: dict[str, Any]) -> ChunkPlan:
+    plan = post.get("upload_plan")
+    if not plan or post.get("source") != "FILE_UPLOAD":
         raise errors.FailedPrecondition(
             "this post has no file upload: its media is pulled by TikTok", reason="upload.none"
         )
-    plan = ChunkPlan(plan_doc["video_size"], plan_doc["chunk_size"], plan_doc["total_chunks"])
+    return ChunkPlan(plan["video_size"], plan["chunk_size"], plan["total_chunks"])
+
+
+def _check(
+    post: dict[str, Any], plan: ChunkPlan, index: int, content_length: int | None, now: datetime
+) -> tuple[int, int]:
+    """Chunk ``index`` may be sent now: its byte range, or an error saying why not."""
     first, last = plan.bounds(index)
-    if index < post["next_chunk"] or post.get("upload_complete"):
-        return _progress(post, plan)  # TikTok already has this chunk: a retry, answered as is.
     if index > post["next_chunk"]:
         raise errors.Aborted(
             f"chunks must be sent in order: send chunk {post['next_chunk']} next",
@@ -73,34 +110,14 @@ def relay_chunk(
             "TikTok's upload URL expired (uploads must finish within one hour); start a new post",
             reason="tiktok.upload_url_expired",
         )
-
-    try:
-        post = p.posts.claim_chunk(uid, post_id, index, now, now + CLAIM_TTL)
-    except AlreadyClaimed as claimed:
-        current = claimed.existing
-        if current.get("next_chunk", 0) > index:
-            return _progress(current, plan)
+    held = post.get("chunk_claim_until")
+    if held is not None and held > now:
         raise errors.Aborted(
             f"chunk {index} is already being uploaded by another request",
             reason="upload.in_progress",
-            expected_chunk=current.get("next_chunk"),
-        ) from None
-    try:
-        uploaded, complete = _send(p, uid, post_id, post, body, first, last, plan)
-    except BaseException:
-        p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
-        raise
-    next_chunk = _chunks_covered(plan, uploaded)
-    changes = {
-        "uploaded_bytes": uploaded,
-        "next_chunk": next_chunk,
-        "upload_complete": complete,
-        "chunk_claim_until": None,
-        "updated_at": now,
-    }
-    p.posts.update_post(uid, post_id, changes)
-    post.update(changes)
-    return _progress(post, plan)
+            expected_chunk=post["next_chunk"],
+        )
+    return first, last
 
 
 def _send(
