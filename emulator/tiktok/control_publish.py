@@ -35,6 +35,11 @@ def apply_config(cfg: Config, body: dict[str, Any]) -> None:
         if not isinstance(seconds, int | float) or seconds < 0:
             raise ValueError("processing_seconds must be a non-negative number")
         cfg.processing_seconds = float(seconds)
+    if "ingress_mbps" in body:
+        mbps = body["ingress_mbps"]
+        if not isinstance(mbps, int | float) or mbps < 0:
+            raise ValueError("ingress_mbps must be a non-negative number (0: unlimited)")
+        cfg.ingress_mbps = float(mbps)
     if "verified_url_prefixes" in body:
         prefixes = body["verified_url_prefixes"]
         if not isinstance(prefixes, list) or not all(isinstance(p, str) and p for p in prefixes):

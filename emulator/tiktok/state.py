@@ -159,6 +159,8 @@ class Config:
     pending_share_cap: int = 5
     verified_url_prefixes: list[str] = field(default_factory=list)
     processing_seconds: float = 0.5
+    # TikTok's media ingress is "up to ~100 Mbps" (tiktok-api.md §7); 0 leaves uploads unlimited.
+    ingress_mbps: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 import flask
 from werkzeug.exceptions import HTTPException
@@ -78,10 +79,18 @@ def upload() -> flask.Response:
         return _refuse(refusal)
     digest = task.digest.copy()  # committed only if the whole chunk arrives
     received = 0
+    with state.lock:
+        mbps = state.config.ingress_mbps
+    started = time.monotonic()
     try:
         while piece := flask.request.stream.read(PIECE):
             digest.update(piece)
             received += len(piece)
+            if mbps:
+                # Read no faster than TikTok's ingress: the sender's TCP window backs off.
+                ahead = received * 8 / (mbps * 1e6) - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
     except HTTPException:
         pass  # fewer bytes than Content-Length: refused below
     with state.lock:
