@@ -13,7 +13,7 @@ _KEY_MAX = 255
 
 
 def _create_draft(call: Call) -> flask.Response:
-    from shared.publish import create_draft
+    from shared.drafts import create_draft
 
     draft = create_draft(
         runtime.post_store(),
@@ -27,7 +27,7 @@ def _create_draft(call: Call) -> flask.Response:
 
 
 def _get_draft(call: Call) -> flask.Response:
-    from shared.publish import get_draft
+    from shared.drafts import get_draft
 
     draft = get_draft(
         runtime.post_store(), uid=call.uid, draft_id=call.params["draft_id"], now=datetime.now(UTC)

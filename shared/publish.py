@@ -1,4 +1,4 @@
-"""Publishing: drafts, and ``POST /api/publish`` from validation to TikTok's init.
+"""Publishing: ``POST /api/publish`` from validation to TikTok's init (drafts live in drafts.py).
 
 Never a duplicate post (DESIGN.md, data safety): the post is recorded before init is sent,
 TikTok's ``publish_id`` is stored the moment init returns, an init whose outcome is unknown is
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.accounts import get_account, mark_if_unusable
 from shared.chunks import plan_chunks
+from shared.drafts import live_draft
 from shared.posts import new_post_doc, public_post
 from shared.posts_store import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.publish_rules import PublishRequest, check_against_creator, parse_request
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DRAFT_TTL = timedelta(minutes=30)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 UPLOAD_URL_TTL = timedelta(hours=1)  # TikTok's upload_url is valid for one hour (§3.2).
 _SCOPE_FOR_MODE = {"direct": "video.publish", "inbox": "video.upload"}
@@ -46,49 +46,6 @@ class Publisher:
     tiktok: TikTokClient
     chunk_limit: int
     loopback_media: bool = False
-
-
-# Drafts --------------------------------------------------------------------------------------
-
-
-def create_draft(
-    posts: PostStore,
-    accounts: AccountStore,
-    *,
-    uid: str,
-    body: Mapping[str, Any],
-    now: datetime,
-    loopback_media: bool = False,
-) -> dict[str, Any]:
-    """Store a complete publish request for the user to confirm within 30 minutes."""
-    request = parse_request(body, loopback_http=loopback_media)
-    get_account(accounts, uid, request.open_id)
-    stored = {k: body[k] for k in ("open_id", "mode", "media", "post", "duration_sec") if k in body}
-    doc = {"uid": uid, "request": stored, "created_at": now, "expire_at": now + DRAFT_TTL}
-    draft_id = posts.create_draft(uid, doc)
-    return _public_draft(draft_id, doc)
-
-
-def get_draft(posts: PostStore, *, uid: str, draft_id: str, now: datetime) -> dict[str, Any]:
-    return _public_draft(draft_id, _live_draft(posts, uid, draft_id, now))
-
-
-def _live_draft(posts: PostStore, uid: str, draft_id: str, now: datetime) -> dict[str, Any]:
-    doc = posts.get_draft(uid, draft_id)
-    if doc is None or doc["expire_at"] <= now:
-        # TTL deletion runs late (and not at all in the emulator): expiry is enforced here.
-        raise errors.NotFound(f"draft {draft_id!r} does not exist or has expired", reason="draft")
-    return doc
-
-
-def _public_draft(draft_id: str, doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": draft_id,
-        **doc["request"],
-        "created_at": doc["created_at"].isoformat(),
-        "expire_at": doc["expire_at"].isoformat(),
-        "confirmed_post_id": doc.get("confirmed_post_id"),
-    }
 
 
 # Publish -------------------------------------------------------------------------------------
@@ -169,7 +126,7 @@ def _with_draft(
     p: Publisher, uid: str, draft_id: str, body: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
     """The draft's request with the confirming body's choices on top."""
-    draft = _live_draft(p.posts, uid, draft_id, now)
+    draft = live_draft(p.posts, uid, draft_id, now)
     if draft.get("confirmed_post_id"):
         raise errors.Aborted(
             "this draft was already confirmed",
