@@ -115,6 +115,7 @@ class Vault:
         self._current: _DataKey | None = None
         self._cache: OrderedDict[bytes, tuple[AESGCM, float]] = OrderedDict()
         self._primary: tuple[str, float] | None = None
+        self._unwrapping: dict[bytes, threading.Lock] = {}  # DEKs being unwrapped right now
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -206,27 +207,46 @@ class Vault:
             key.uses += 1
             return key
 
-    def _unwrap(self, wrapped: bytes) -> AESGCM:
+    def _cached(self, wrapped: bytes) -> AESGCM | None:
         now = self._clock()
         with self._lock:
             hit = self._cache.get(wrapped)
             if hit and now - hit[1] < self._cache_ttl:
                 self._cache.move_to_end(wrapped)
                 return hit[0]
-        # Not under the lock: a slow KMS must not stall requests whose DEK is cached. Two threads
-        # missing the same DEK at once both ask KMS, which is harmless.
+        return None
+
+    def _unwrap(self, wrapped: bytes) -> AESGCM:
+        aead = self._cached(wrapped)
+        if aead is not None:
+            return aead
+        # One KMS Decrypt per DEK however many threads miss it at once (a fresh instance under
+        # load would otherwise ask once per thread). The shared lock is not held meanwhile: a
+        # slow KMS stalls only the requests that need this very DEK.
+        with self._lock:
+            unwrapping = self._unwrapping.setdefault(wrapped, threading.Lock())
+        with unwrapping:
+            try:
+                aead = self._cached(wrapped)
+                if aead is None:
+                    aead = self._unwrap_with_kms(wrapped)
+                    with self._lock:
+                        self._remember(wrapped, aead)
+                return aead
+            finally:
+                with self._lock:
+                    self._unwrapping.pop(wrapped, None)
+
+    def _unwrap_with_kms(self, wrapped: bytes) -> AESGCM:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         try:
-            aead = AESGCM(self._kms.unwrap(wrapped))
+            return AESGCM(self._kms.unwrap(wrapped))
         except WrappedKeyInvalid:
             raise VaultError(
                 "a stored value failed to decrypt: its data key was altered or is not ours",
                 reason="vault.decrypt_failed",
             ) from None
-        with self._lock:
-            self._remember(wrapped, aead)
-        return aead
 
     def _remember(self, wrapped: bytes, aead: AESGCM) -> None:
         """Cache an unwrapped DEK (caller holds the lock), evicting the least recently used."""

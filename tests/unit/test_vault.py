@@ -8,6 +8,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,25 @@ def test_one_thousand_writes_and_reads_cost_at_most_five_kms_calls(
         assert writer.decrypt(value, context=CONTEXT) == f"{SECRET}-{i}"
         assert reader.decrypt(value, context=CONTEXT) == f"{SECRET}-{i}"
     assert control.calls() == {"Encrypt": 1, "Decrypt": 1}
+
+
+def test_threads_missing_the_same_data_key_unwrap_it_once(
+    client: Any, key_name: str, control: KmsControl
+) -> None:
+    """A fresh instance under load asks KMS once per DEK, not once per thread."""
+    stored = Vault(client, key_name).encrypt(SECRET, context=CONTEXT)
+    control.reset()
+    reader = Vault(client, key_name)
+    start = threading.Barrier(16)
+
+    def read() -> str:
+        start.wait()
+        return reader.decrypt(stored, context=CONTEXT)
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda _: read(), range(16)))
+    assert results == [SECRET] * 16
+    assert control.calls() == {"Decrypt": 1}
 
 
 def test_dek_reuse_is_bounded_by_count_and_age(
