@@ -115,7 +115,8 @@ class Stack:
 
     def start(self, components: Iterable[str] = COMPONENTS) -> None:
         """Start the named components (all at once, then wait for each to answer)."""
-        wanted = [c for c in COMPONENTS if c in set(components)]
+        # Components already running are kept: starting one twice would orphan the first process.
+        wanted = [c for c in COMPONENTS if c in set(components) and c not in self.children]
         waits = []
         try:
             for name in wanted:
