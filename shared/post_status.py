@@ -29,6 +29,8 @@ RANK: dict[str, int] = {
 TERMINAL = frozenset({"PUBLISH_COMPLETE", "FAILED"})
 # Statuses for which asking TikTok can still teach something (a publish_id exists, not final).
 POLLABLE = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
+# What the sweep looks at: the pollable ones, and posts whose init never recorded an outcome.
+SWEPT = (*POLLABLE, "INITIALIZING")
 # The sweep's final verdict when TikTok never told us how a publish ended (documented in openapi).
 GAVE_UP = "status_unknown_timeout"
 

@@ -22,6 +22,7 @@ from shared.drafts import live_draft
 from shared.posts import new_post_doc, public_post
 from shared.posts_store import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.publish_rules import PublishRequest, check_against_creator, parse_request
+from shared.status_sweep import stalled_init_check
 from shared.tokens import fresh_access_token
 
 if TYPE_CHECKING:
@@ -99,6 +100,8 @@ def publish(
         plan = plan_chunks(request.media.size, p.chunk_limit) if request.media.size else None
         doc = new_post_doc(uid, post_id, request, plan=plan.public() if plan else None, now=now)
         doc["draft_id"] = draft_id
+        doc["idempotency_id"] = key_id
+        doc["status_check_at"] = stalled_init_check(now)  # if this instance dies during init
         p.posts.create_post(uid, post_id, doc)
     except BaseException:
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import re
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts_store import ACCOUNTS, REVOKED
-from shared.post_status import POLLABLE, Observation, merge
-from shared.posts_store import POSTS, post_path
+from shared.post_status import SWEPT, Observation, merge
+from shared.posts_store import IDEMPOTENCY, POSTS, post_path
 from shared.store import USERS
 
 if TYPE_CHECKING:
@@ -101,6 +102,35 @@ class StatusStore:
     def get_post(self, uid: str, post_id: str) -> dict[str, Any] | None:
         return self.db.document(post_path(uid, post_id)).get().to_dict()
 
+    def settle_stalled_init(self, uid: str, post_id: str, now: datetime) -> bool:
+        """Mark a post still INITIALIZING as UNKNOWN (and close its idempotency key); False if
+        it moved on meanwhile. Conditional on the update time read, like :meth:`apply`."""
+        from google.api_core import exceptions
+
+        ref = self.db.document(post_path(uid, post_id))
+        snapshot = ref.get()
+        doc = snapshot.to_dict()
+        if doc is None or doc.get("status") != "INITIALIZING":
+            return False
+        changes = {
+            "status": "UNKNOWN",
+            "fail_reason": "init_outcome_unknown",
+            "status_source": "sweep",
+            "status_checked_at": now,
+            "updated_at": now,
+        }
+        try:
+            ref.update(changes, option=self.db.write_option(last_update_time=snapshot.update_time))
+        except (exceptions.FailedPrecondition, exceptions.Aborted, exceptions.NotFound):
+            return False
+        key_id = doc.get("idempotency_id")
+        if key_id:
+            with contextlib.suppress(exceptions.NotFound):
+                self.db.collection(IDEMPOTENCY).document(key_id).update(
+                    {"state": "done", "post_id": post_id}
+                )
+        return True
+
     def apply(
         self,
         uid: str,
@@ -144,12 +174,12 @@ class StatusStore:
         )
 
     def due_posts_query(self, now: datetime, limit: int) -> Any:
-        """Posts still processing whose next sweep check is due, oldest check first."""
+        """Posts still processing (or stuck initialising) whose sweep check is due, oldest first."""
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         return (
             self.db.collection_group(POSTS)
-            .where(filter=FieldFilter("status", "in", list(POLLABLE)))
+            .where(filter=FieldFilter("status", "in", list(SWEPT)))
             .where(filter=FieldFilter("status_check_at", "<=", now))
             .order_by("status_check_at")
             .limit(limit)

@@ -26,7 +26,16 @@ log = logging.getLogger(__name__)
 FIRST_CHECK = timedelta(minutes=2)  # Webhooks normally arrive well within this.
 MAX_INTERVAL = timedelta(hours=2)
 GIVE_UP_AFTER = timedelta(hours=24)
+# A post still INITIALIZING this long after it was recorded lost its instance during TikTok's init
+# (whose read timeout is far shorter): TikTok may or may not have the post, so it becomes UNKNOWN,
+# and is never initialised again.
+STALLED_INIT = timedelta(minutes=10)
 SWEEP_LIMIT = 200  # posts per run; the rest wait for the next run (every 15 minutes)
+
+
+def stalled_init_check(now: datetime) -> datetime:
+    """When the sweep should look at a post being initialised, should its init never return."""
+    return now + STALLED_INIT
 
 
 def first_check(now: datetime) -> datetime:
@@ -61,6 +70,11 @@ def run_sweep(t: Tracker, *, now: datetime, limit: int = SWEEP_LIMIT) -> Counter
 def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
     uid = doc["uid"]
     created = doc.get("created_at") or now
+    if doc.get("status") == "INITIALIZING":
+        settled = t.status.settle_stalled_init(uid, post_id, now)
+        if settled:
+            log.warning("an init never recorded its outcome", extra={"post_id": post_id})
+        return "init_unknown" if settled else "unchanged"
     if now - created >= GIVE_UP_AFTER:
         seen = Observation(source="sweep", status="FAILED", fail_reason=GAVE_UP)
         t.status.apply(uid, post_id, seen, now, extra={"status_checked_at": now})

@@ -6,6 +6,7 @@ its control API holds, drops, reorders, duplicates and replays them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -18,7 +19,9 @@ import pytest
 from emulator.stack import Stack
 from emulator.tiktok.webhooks import sign
 from shared import runtime
+from shared.publish import publish as publish_post
 from shared.status_sweep import run_sweep
+from shared.tiktok import TikTokClient, make_http_client
 from tests.media_server import MediaServer
 from tests.openapi import check_response
 from tests.support import FakeTikTok, all_documents, connect_account
@@ -367,3 +370,61 @@ def test_users_cannot_poll_or_list_each_others_posts(
     anonymous = httpx.get(f"{str(ann.base_url).rstrip('/')}/api/posts")
     assert anonymous.status_code == 401
     assert ann.get(f"/api/publish/{post['id']}/status").status_code == 200
+
+
+class DiesDuringInit(TikTokClient):
+    """The instance is lost while TikTok's init is in flight (nothing is recorded after it)."""
+
+    def init_video_direct(self, *args: Any, **kwargs: Any) -> Any:
+        raise SystemExit("instance stopped")
+
+
+def test_the_sweep_settles_a_post_whose_init_never_recorded_an_outcome(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+) -> None:
+    """Never initialised twice: it becomes UNKNOWN, and its Idempotency-Key returns it."""
+    uid = ann.get("/api/session").json()["user"]["uid"]
+    body = {
+        "open_id": creator["open_id"],
+        "mode": "direct",
+        "media": {"type": "video", "source": "file", "size": 1000},
+        "post": {"privacy_level": "SELF_ONLY"},
+        "duration_sec": 3,
+    }
+    runtime.reset()
+    real = runtime.publisher()
+    settings = runtime.settings()
+    dying = DiesDuringInit(
+        make_http_client(settings.tiktok_api_base),
+        client_key=settings.tiktok_client_key,
+        client_secret=settings.tiktok_client_secret,
+        redirect_uri=settings.tiktok_redirect_uri,
+        auth_url=settings.tiktok_auth_url,
+    )
+    now = datetime.now(UTC)
+    with pytest.raises(SystemExit):
+        publish_post(
+            dataclasses.replace(real, tiktok=dying),
+            uid=uid,
+            body=body,
+            idempotency_key="lost-1",
+            now=now,
+        )
+    [stuck] = [
+        d.to_dict() for d in runtime.firestore_client().collection(f"users/{uid}/posts").stream()
+    ]
+    assert stuck["status"] == "INITIALIZING"
+
+    assert run_sweep(runtime.tracker(), now=now + timedelta(minutes=5))["init_unknown"] == 0
+    assert run_sweep(runtime.tracker(), now=now + timedelta(minutes=11))["init_unknown"] == 1
+    again = ann.post("/api/publish", json=body, headers={"Idempotency-Key": "lost-1"})
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["post"]["status"] == "UNKNOWN"
+    assert again.json()["post"]["fail_reason"] == "init_outcome_unknown"
+    assert at_tiktok_inits(fake_tiktok) == 0
+
+
+def at_tiktok_inits(fake: FakeTikTok) -> int:
+    counts = fake.calls()
+    return sum(counts.get(name, 0) for name in ("video_init", "inbox_init", "content_init"))
