@@ -137,17 +137,23 @@ def _client_refused(form: dict[str, str]) -> flask.Response | None:
     return None
 
 
-@bp.post("/v2/oauth/token/")
-def token() -> flask.Response:
-    failure = begin("token", oauth=True)
+def _client_form(endpoint: str) -> dict[str, str] | flask.Response:
+    """The form of an app-authenticated OAuth call, or the answer refusing it."""
+    failure = begin(endpoint, oauth=True)
     if failure is not None:
         return failure
     if flask.request.mimetype != FORM:
         return oauth_error(400, "invalid_request", "Content-Type must be " + FORM + ".")
     form = dict(flask.request.form)
     refused = _client_refused(form)
-    if refused is not None:
-        return refused
+    return refused if refused is not None else form
+
+
+@bp.post("/v2/oauth/token/")
+def token() -> flask.Response:
+    form = _client_form("token")
+    if isinstance(form, flask.Response):
+        return form
     grant_type = form.get("grant_type")
     if grant_type == "authorization_code":
         return _exchange(form)
@@ -192,15 +198,9 @@ def _refresh(form: dict[str, str]) -> flask.Response:
 @bp.post("/v2/oauth/revoke/")
 def revoke() -> flask.Response:
     """Revoke by access token (§1.9); an unknown token is already as revoked as it gets."""
-    failure = begin("revoke", oauth=True)
-    if failure is not None:
-        return failure
-    if flask.request.mimetype != FORM:
-        return oauth_error(400, "invalid_request", "Content-Type must be " + FORM + ".")
-    form = dict(flask.request.form)
-    refused = _client_refused(form)
-    if refused is not None:
-        return refused
+    form = _client_form("revoke")
+    if isinstance(form, flask.Response):
+        return form
     if not form.get("token"):
         return oauth_error(400, "invalid_request", "token is required.")
     state = world()
