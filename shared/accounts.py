@@ -77,24 +77,33 @@ def disconnect(
 ) -> Disconnected:
     """Revoke at TikTok, then delete tokens and profile whatever TikTok answered."""
     account = get_account(store, uid, open_id)
-    revoked = False
+    revoked = revoke_at_tiktok(vault, tiktok, account)
+    store.delete(uid, open_id)
+    return Disconnected(open_id=open_id, revoked_at_tiktok=revoked)
+
+
+def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> bool:
+    """Revoke the account's authorization at TikTok; False (logged) when that was not possible.
+
+    KMS being down raises Unavailable and changes nothing, so a retry can still revoke. A token
+    that no longer decrypts (VaultError), or TikTok failing or refusing, cannot be helped: the
+    caller deletes the connection anyway.
+    """
     try:
-        # KMS being down raises Unavailable here and changes nothing, so a retry can still revoke.
-        # A value that no longer decrypts (VaultError) cannot be revoked: deletion goes ahead.
         token = vault.decrypt(
             account.access_token_enc, context=field_context(account.path, "access_token")
         )
-        tiktok.revoke(token)
-        revoked = True
-    except errors.Unavailable as exc:
-        if exc.reason and exc.reason.startswith("tiktok."):
-            _log_revoke_failure(uid, exc)
-        else:
-            raise
+    except errors.Unavailable:
+        raise
     except errors.AppError as exc:
-        _log_revoke_failure(uid, exc)
-    store.delete(uid, open_id)
-    return Disconnected(open_id=open_id, revoked_at_tiktok=revoked)
+        _log_revoke_failure(account.uid, exc)
+        return False
+    try:
+        tiktok.revoke(token)
+    except errors.AppError as exc:
+        _log_revoke_failure(account.uid, exc)
+        return False
+    return True
 
 
 def _log_revoke_failure(uid: str, exc: errors.AppError) -> None:

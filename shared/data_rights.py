@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import errors
 from shared.accounts_store import AccountStore
 from shared.store import USERS
 
@@ -212,25 +211,14 @@ def delete_user_data(
     A KMS outage stops the deletion before anything is deleted (so a retry can still revoke);
     TikTok refusing or failing a revoke is logged and the deletion goes ahead.
     """
-    from shared.vault import field_context
+    from shared.accounts import revoke_at_tiktok
 
     revoked = failed = 0
     for account in accounts.list(uid):
-        try:
-            token = vault.decrypt(
-                account.access_token_enc, context=field_context(account.path, "access_token")
-            )
-        except errors.Unavailable:
-            raise
-        except errors.AppError:
-            failed += 1  # No usable token to revoke with (already revoked or unreadable).
-            continue
-        try:
-            tiktok.revoke(token)
+        if revoke_at_tiktok(vault, tiktok, account):
             revoked += 1
-        except errors.AppError as exc:
+        else:
             failed += 1
-            log.warning("revoke failed during deletion", extra={"uid": uid, "code": exc.code})
 
     deleted = 0
     for related in RELATED:
