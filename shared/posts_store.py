@@ -82,7 +82,7 @@ class PostStore:
 
         A write conditioned on the update time (one round trip, no transaction: the emulator
         stalls contended transactions) makes two requests for one upload exclusive: the second
-        finds the document changed and gets AlreadyClaimed with the post as it is now.
+        finds the document changed and gets AlreadyClaimed (the caller re-reads the post).
         """
         from google.api_core import exceptions
 
@@ -93,7 +93,7 @@ class PostStore:
                 option=self.db.write_option(last_update_time=read_at),
             )
         except (exceptions.FailedPrecondition, exceptions.NotFound, exceptions.Aborted):
-            raise AlreadyClaimed(ref.get().to_dict() or {}) from None
+            raise AlreadyClaimed({}) from None
 
     # Drafts ----------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from emulator.tiktok.common import (
     begin,
     envelope,
     envelope_error,
+    open_call,
     rate_limited,
     world,
 )
@@ -81,13 +82,9 @@ def _options(auth: Authorization) -> list[str]:
 
 @bp.post("/v2/post/publish/video/init/")
 def video_init() -> flask.Response:
-    early = begin("video_init", oauth=False)
-    if early is not None:
-        return early
-    auth = _caller("video.publish")
-    limited = rate_limited("video_init")
-    if limited is not None:
-        return limited
+    auth = open_call("video_init", any_scope=("video.publish",))
+    if isinstance(auth, flask.Response):
+        return auth
     body = _body()
     post_info = video_post_info(body, _options(auth))
     source, plan = video_source(body)
@@ -96,13 +93,9 @@ def video_init() -> flask.Response:
 
 @bp.post("/v2/post/publish/inbox/video/init/")
 def inbox_init() -> flask.Response:
-    early = begin("inbox_init", oauth=False)
-    if early is not None:
-        return early
-    auth = _caller("video.upload")
-    limited = rate_limited("inbox_init")
-    if limited is not None:
-        return limited
+    auth = open_call("inbox_init", any_scope=("video.upload",))
+    if isinstance(auth, flask.Response):
+        return auth
     source, plan = video_source(_body())
     return _accept(auth, "video", INBOX, {}, source, plan)
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from emulator.procs import Child, free_port, http_probe
+from shared.tiktok import TikTokClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_KEY = "awfakeclientkey"
@@ -47,3 +50,17 @@ def running_fake(log_dir: Path) -> Iterator[str]:
         log_text = child.log_path.read_text()
         for secret in (CLIENT_SECRET, "act.", "rft.", "upload_token"):
             assert secret not in log_text, f"the fake logged {secret!r}"
+
+
+def client_for(
+    http: httpx.Client, fake_url: str, sleep: Callable[[float], None] = lambda _: None
+) -> TikTokClient:
+    """The real TikTok client, configured for the app :func:`running_fake` knows."""
+    return TikTokClient(
+        http,
+        client_key=CLIENT_KEY,
+        client_secret=CLIENT_SECRET,
+        redirect_uri=REDIRECT,
+        auth_url=f"{fake_url}/v2/auth/authorize/",
+        sleep=sleep,
+    )

@@ -16,7 +16,7 @@ import pytest
 
 from shared import errors
 from shared.tiktok import TikTokClient, fields_for_scopes, make_http_client
-from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, running_fake
+from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, client_for, running_fake
 
 ALL_SCOPES = "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload"
 
@@ -42,14 +42,7 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def tiktok(fake_url: str, control: httpx.Client, sleeps: list[float]) -> Iterator[TikTokClient]:
     with make_http_client(fake_url) as http:
-        yield TikTokClient(
-            http,
-            client_key=CLIENT_KEY,
-            client_secret=CLIENT_SECRET,
-            redirect_uri=REDIRECT,
-            auth_url=f"{fake_url}/v2/auth/authorize/",
-            sleep=sleeps.append,
-        )
+        yield client_for(http, fake_url, sleeps.append)
 
 
 def new_user(control: httpx.Client, **fields: Any) -> str:

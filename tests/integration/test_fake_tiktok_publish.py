@@ -17,7 +17,7 @@ import pytest
 
 from shared import errors
 from shared.tiktok import InitResult, TikTokClient, make_http_client
-from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, running_fake
+from tests.integration.fake_app import client_for, running_fake
 from tests.media_server import MediaServer, media_pieces, media_sha256
 
 SCOPES = ["user.info.basic", "video.publish", "video.upload"]
@@ -50,14 +50,7 @@ def control(fake_url: str, media: MediaServer) -> Iterator[httpx.Client]:
 @pytest.fixture
 def tiktok(fake_url: str, control: httpx.Client) -> Iterator[TikTokClient]:
     with make_http_client(fake_url) as http:
-        yield TikTokClient(
-            http,
-            client_key=CLIENT_KEY,
-            client_secret=CLIENT_SECRET,
-            redirect_uri=REDIRECT,
-            auth_url=f"{fake_url}/v2/auth/authorize/",
-            sleep=lambda _: None,
-        )
+        yield client_for(http, fake_url)
 
 
 @pytest.fixture
