@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from deploy.settings import DeploySettings
 from deploy.table import (
     BATCH_TOPIC,
+    BUILD_ACCOUNT,
     EVENTS_ACCOUNT,
     FUNCTIONS,
     ROOT,
@@ -42,7 +43,20 @@ APIS = (
     "secretmanager.googleapis.com",
     "firestore.googleapis.com",
     "firebasehosting.googleapis.com",
+    # firebase-admin verifies ID tokens with check_revoked and deletes users through Identity
+    # Toolkit; the IAM grants below go through IAM and Resource Manager.
+    "identitytoolkit.googleapis.com",
+    "iam.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "logging.googleapis.com",
 )
+# What the runtime account may do with Firebase Auth users: verify_id_token(check_revoked=True)
+# reads the user (firebaseauth.users.get) and account deletion deletes it (firebaseauth.users.
+# delete). firebaseauth.viewer lacks the delete; firebaseauth.admin is the least role with both.
+FIREBASE_AUTH_ROLE = "roles/firebaseauth.admin"
+# The Cloud Build role a user-specified build service account needs to build a function.
+BUILD_ROLE = "roles/cloudbuild.builds.builder"
+LOG_BUCKET = "_Default"  # where Cloud Run (the functions) writes its request and stdout logs
 
 
 class PlanError(ValueError):
@@ -131,11 +145,7 @@ def build_plan(
     s = settings
     steps = [
         Step("Enable the APIs", (_g(s, "services enable", *APIS),)),
-        Step(
-            "Firestore database (default), native mode",
-            (_g(s, "firestore databases create", f"--location={s.firestore_location}"),),
-            check=_check(s, "firestore databases describe", "--database=(default)"),
-        ),
+        _firestore(s),
         *_kms(s),
         *_secrets(s),
         *_service_accounts(s),
@@ -148,8 +158,11 @@ def build_plan(
             for topic in TOPICS
         ),
         _grants(s),
+        _build_grant(s),
+        _push_token_grant(s),
         *(_function(s, spec, source_dir) for spec in functions),
         _scheduler(s),
+        _log_retention(s),
         Step(
             "Firestore rules and indexes (firestore.indexes.json also declares the TTL policies)",
             (_firebase(s, firebase, "firestore:rules,firestore:indexes"),),
@@ -228,6 +241,7 @@ def _service_accounts(s: DeploySettings) -> list[Step]:
     accounts = (
         (RUNTIME_ACCOUNT, s.runtime_account, "TikTok publisher functions (runtime)"),
         (EVENTS_ACCOUNT, s.events_account, "TikTok publisher Pub/Sub triggers (invoker)"),
+        (BUILD_ACCOUNT, s.build_account, "TikTok publisher function builds"),
     )
     return [
         Step(
@@ -263,6 +277,14 @@ def _grants(s: DeploySettings) -> Step:
             ),
             _g(
                 s,
+                "projects add-iam-policy-binding",
+                s.project,
+                member,
+                f"--role={FIREBASE_AUTH_ROLE}",
+                "--condition=None",
+            ),
+            _g(
+                s,
                 "pubsub topics add-iam-policy-binding",
                 BATCH_TOPIC,
                 member,
@@ -282,12 +304,84 @@ def _grants(s: DeploySettings) -> Step:
     )
 
 
+def _firestore(s: DeploySettings) -> Step:
+    """Delete protection and point-in-time recovery on, for a new database and an existing one."""
+    safety = ("--delete-protection", "--enable-pitr")
+    return Step(
+        "Firestore database (default), native mode, delete protection and point-in-time recovery",
+        (
+            _g(
+                s,
+                "firestore databases create",
+                f"--location={s.firestore_location}",
+                "--database=(default)",
+                *safety,
+            ),
+        ),
+        check=_check(s, "firestore databases describe", "--database=(default)"),
+        otherwise=(_g(s, "firestore databases update", "--database=(default)", *safety),),
+    )
+
+
+def _build_grant(s: DeploySettings) -> Step:
+    """Builds run as their own account: on newer projects the default one may not build."""
+    return Step(
+        f"Grant the build service account {BUILD_ROLE}",
+        (
+            _g(
+                s,
+                "projects add-iam-policy-binding",
+                s.project,
+                f"--member=serviceAccount:{s.build_account}",
+                f"--role={BUILD_ROLE}",
+                "--condition=None",
+            ),
+        ),
+    )
+
+
+def _push_token_grant(s: DeploySettings) -> Step:
+    """Pub/Sub's agent mints the events account's tokens for authenticated push (Eventarc).
+
+    Projects created before April 2021 do not grant it that; granting it on the one account it
+    signs as is narrower than the project-wide grant and harmless where it is already implied.
+    """
+    return Step(
+        f"Let Pub/Sub's service agent sign pushes as {EVENTS_ACCOUNT}",
+        (
+            _g(
+                s,
+                "iam service-accounts add-iam-policy-binding",
+                s.events_account,
+                f"--member=serviceAccount:{s.pubsub_agent}",
+                "--role=roles/iam.serviceAccountTokenCreator",
+            ),
+        ),
+    )
+
+
+def _log_retention(s: DeploySettings) -> Step:
+    return Step(
+        f"Keep logs {s.log_retention_days} days (the {LOG_BUCKET} bucket the functions write to)",
+        (
+            _g(
+                s,
+                "logging buckets update",
+                LOG_BUCKET,
+                "--location=global",
+                f"--retention-days={s.log_retention_days}",
+            ),
+        ),
+    )
+
+
 def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
     args = [
         spec.name, "--gen2", f"--runtime={RUNTIME}", f"--entry-point={spec.name}",
         f"--source={source_dir}", f"--region={s.region}", f"--memory={spec.memory}",
         f"--cpu={spec.cpu}", f"--timeout={spec.timeout}", f"--concurrency={spec.concurrency}",
         f"--max-instances={spec.max_instances}", f"--service-account={s.runtime_account}",
+        f"--build-service-account=projects/{s.project}/serviceAccounts/{s.build_account}",
         f"--set-env-vars={_env_arg(s.function_env())}",
         "--set-secrets=" + ",".join(f"{var}={sid}:latest" for var, sid in SECRETS.items()),
     ]  # fmt: skip
@@ -331,7 +425,10 @@ def _env_arg(env: Mapping[str, str]) -> str:
 
 def _scheduler(s: DeploySettings) -> Step:
     flags = (
-        f"--location={s.region}", f"--schedule={s.schedule}", f"--topic={RUN_TOPIC}",
+        f"--location={s.region}", f"--schedule={s.schedule}",
+        # The full path: gcloud resolves a bare topic name before it reads --project, against
+        # the default project (or fails when there is none).
+        f"--topic=projects/{s.project}/topics/{RUN_TOPIC}",
         "--message-body={}", "--time-zone=Etc/UTC",
     )  # fmt: skip
     return Step(

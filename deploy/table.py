@@ -36,16 +36,31 @@ class FunctionSpec:
         return self.trigger == HTTP
 
 
+# Firebase Hosting ends a rewritten request after 60 seconds, whatever the function's own timeout
+# (docs/deploy.md), so an HTTP function behind it gains nothing
+# from a longer one: past 60 s the caller already has Hosting's 504.
+HOSTING_TIMEOUT = "60s"
+# A Pub/Sub-triggered function's run is bounded by TikTok, not by us: a batch of 100 accounts at
+# concurrency 16 is 7 waves of token calls; each call is cut at 25 s (5 s connect + 20 s read,
+# shared/tiktok.py), so 7 x 25 s = 175 s when every first attempt hangs, and 300 s leaves room for
+# one retry wave and the Firestore writes. Measured healthy: 1,000 accounts in 11.3 s.
+EVENT_TIMEOUT = "300s"
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("session", HTTP),
-    FunctionSpec("tiktok_oauth", HTTP),
-    FunctionSpec("accounts", HTTP, timeout="300s"),  # DELETE /api/me revokes every account.
-    # Chunk relays hold up to PUBLISH_CHUNK_LIMIT_BYTES (32 MB) in flight per request.
-    FunctionSpec("publish_init", HTTP, memory="1Gi", timeout="300s", concurrency=8),
-    FunctionSpec("publish_status", HTTP),
+    FunctionSpec("session", HTTP, timeout=HOSTING_TIMEOUT),
+    FunctionSpec("tiktok_oauth", HTTP, timeout=HOSTING_TIMEOUT),
+    FunctionSpec("accounts", HTTP, timeout=HOSTING_TIMEOUT),
+    # A chunk relay streams one chunk (at most PUBLISH_CHUNK_LIMIT_BYTES) in 1 MiB pieces; the
+    # chunk plan keeps every chunk small enough to arrive within Hosting's 60 s at 5 Mbps.
+    FunctionSpec("publish_init", HTTP, memory="1Gi", timeout=HOSTING_TIMEOUT, concurrency=8),
+    FunctionSpec("publish_status", HTTP, timeout=HOSTING_TIMEOUT),
     # One scheduled run at a time; batches are few and each refresh is I/O bound.
-    FunctionSpec("refresh_tokens", RUN_TOPIC, timeout="300s", concurrency=1, max_instances=1),
-    FunctionSpec("refresh_batch", BATCH_TOPIC, timeout="300s", concurrency=4, max_instances=10),
+    FunctionSpec(
+        "refresh_tokens", RUN_TOPIC, timeout=EVENT_TIMEOUT, concurrency=1, max_instances=1
+    ),
+    FunctionSpec(
+        "refresh_batch", BATCH_TOPIC, timeout=EVENT_TIMEOUT, concurrency=4, max_instances=10
+    ),
 )
 
 # Collection groups whose documents carry ``expire_at``: a TTL policy deletes them after expiry.
@@ -68,6 +83,7 @@ SECRETS = {
 
 RUNTIME_ACCOUNT = "publisher-functions"  # what the functions run as
 EVENTS_ACCOUNT = "publisher-events"  # what Eventarc pushes Pub/Sub messages as
+BUILD_ACCOUNT = "publisher-build"  # what Cloud Build builds the functions' images as
 SCHEDULER_JOB = "token-refresh"
 
 # Upload exactly these: the deploy entry module, the functions, their library, the pins.
