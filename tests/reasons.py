@@ -65,8 +65,8 @@ class _Code:
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call):
                     func = node.func
-                    called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                    if called == name:
+                    attr = func.attr if isinstance(func, ast.Attribute) else None
+                    if (attr or getattr(func, "id", "")) == name:
                         yield node
 
     def values(self, expr: ast.expr, depth: int = 0) -> set[str]:
@@ -106,9 +106,12 @@ class _Code:
 
     def _loop_over(self, func: ast.FunctionDef, name: str) -> ast.expr | None:
         for node in ast.walk(func):
-            if isinstance(node, ast.For | ast.comprehension) and isinstance(node.target, ast.Name):
-                if node.target.id == name:
-                    return node.iter
+            if (
+                isinstance(node, ast.For | ast.comprehension)
+                and isinstance(node.target, ast.Name)
+                and node.target.id == name
+            ):
+                return node.iter
         return None
 
     def _assigned_locally(self, func: ast.FunctionDef, name: str) -> bool:
