@@ -37,7 +37,7 @@ class FunctionSpec:
 
 
 # Firebase Hosting ends a rewritten request after 60 seconds, whatever the function's own timeout
-# (docs/deploy.md), so an HTTP function behind it gains nothing
+# (https://firebase.google.com/docs/hosting/functions), so an HTTP function behind it gains nothing
 # from a longer one: past 60 s the caller already has Hosting's 504.
 HOSTING_TIMEOUT = "60s"
 # A Pub/Sub-triggered function's run is bounded by TikTok, not by us: a batch of 100 accounts at

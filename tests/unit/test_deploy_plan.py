@@ -337,3 +337,11 @@ def test_table_and_main_must_agree() -> None:
     functions, warnings = deployed_functions(exports=["session"], rewrites=["session"])
     assert [spec.name for spec in functions] == ["session"]
     assert len(warnings) == len(FUNCTIONS) - 1
+
+
+def test_readme_names_every_ttl_collection_and_the_log_retention() -> None:
+    deploy_section = (ROOT / "README.md").read_text().split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    for group in TTL_COLLECTION_GROUPS:
+        assert f"`{group}`" in deploy_section, group
+    assert "LOG_RETENTION_DAYS" in deploy_section
+    assert "30 days" in deploy_section
