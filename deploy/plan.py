@@ -1,10 +1,5 @@
-"""The deploy plan: every ``gcloud`` and ``firebase`` command, in order, as data.
-
-A :class:`Step` creates one resource (or a few of a kind). Where gcloud has no create-or-update,
-a step carries a read-only :class:`Check`; when the check finds the resource, the step runs its
-``otherwise`` commands (often none) instead of creating it. The plan never holds a secret value:
-a command that needs one names the environment variable whose value is piped to its stdin.
-"""
+"""The deploy plan: every ``gcloud`` and ``firebase`` command, in order, as data (deploy.steps);
+the service accounts and their grants are in deploy.iam."""
 
 from __future__ import annotations
 
@@ -12,15 +7,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from deploy.iam import build_grant, grants, push_token_grant, service_accounts
 from deploy.settings import DeploySettings
+from deploy.steps import Command, Step, check, firebase_deploy, gcloud
 from deploy.table import (
-    BATCH_TOPIC,
-    BUILD_ACCOUNT,
-    EVENTS_ACCOUNT,
     FUNCTIONS,
     ROOT,
     RUN_TOPIC,
-    RUNTIME_ACCOUNT,
     SCHEDULER_JOB,
     SECRETS,
     TOPICS,
@@ -50,40 +43,11 @@ APIS = (
     "cloudresourcemanager.googleapis.com",
     "logging.googleapis.com",
 )
-# What the runtime account may do with Firebase Auth users: verify_id_token(check_revoked=True)
-# reads the user (firebaseauth.users.get) and account deletion deletes it (firebaseauth.users.
-# delete). firebaseauth.viewer lacks the delete; firebaseauth.admin is the least role with both.
-FIREBASE_AUTH_ROLE = "roles/firebaseauth.admin"
-# The Cloud Build role a user-specified build service account needs to build a function.
-BUILD_ROLE = "roles/cloudbuild.builds.builder"
 LOG_BUCKET = "_Default"  # where Cloud Run (the functions) writes its request and stdout logs
 
 
 class PlanError(ValueError):
     """The function table, ``main.py`` and ``firebase.json`` disagree."""
-
-
-@dataclass(frozen=True)
-class Command:
-    argv: tuple[str, ...]
-    stdin_secret: str | None = None  # the environment variable whose value goes to stdin
-
-
-@dataclass(frozen=True)
-class Check:
-    """A read-only command; the resource exists when it succeeds with an accepted output."""
-
-    argv: tuple[str, ...]
-    accept: frozenset[str] | None = None  # accepted stdout (stripped); None accepts any
-    same_secret: str | None = None  # stdout must equal this secret's value
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    commands: tuple[Command, ...]
-    check: Check | None = None
-    otherwise: tuple[Command, ...] = ()  # run instead of ``commands`` when the check passes
 
 
 @dataclass(frozen=True)
@@ -144,56 +108,33 @@ def build_plan(
         functions, warnings = deployed_functions()
     s = settings
     steps = [
-        Step("Enable the APIs", (_g(s, "services enable", *APIS),)),
+        Step("Enable the APIs", (gcloud(s, "services enable", *APIS),)),
         _firestore(s),
         *_kms(s),
         *_secrets(s),
-        *_service_accounts(s),
+        *service_accounts(s),
         *(
             Step(
                 f"Pub/Sub topic {topic}",
-                (_g(s, "pubsub topics create", topic),),
-                check=_check(s, "pubsub topics describe", topic),
+                (gcloud(s, "pubsub topics create", topic),),
+                check=check(s, "pubsub topics describe", topic),
             )
             for topic in TOPICS
         ),
-        _grants(s),
-        _build_grant(s),
-        _push_token_grant(s),
+        grants(s),
+        build_grant(s),
+        push_token_grant(s),
         *(_function(s, spec, source_dir) for spec in functions),
         _scheduler(s),
         _log_retention(s),
         Step(
             "Firestore rules and indexes (firestore.indexes.json also declares the TTL policies)",
-            (_firebase(s, firebase, "firestore:rules,firestore:indexes"),),
+            (firebase_deploy(s, firebase, "firestore:rules,firestore:indexes"),),
         ),
         *_ttl(s),
-        Step("Firebase Hosting with the /api rewrites", (_firebase(s, firebase, "hosting"),)),
+        Step("Firebase Hosting with the /api rewrites", (firebase_deploy(s, firebase, "hosting"),)),
     ]
     return Plan(tuple(steps), functions, warnings)
-
-
-def _g(s: DeploySettings, words: str, *args: str, stdin_secret: str | None = None) -> Command:
-    """``gcloud <words> <args>`` in the project, never prompting."""
-    return Command(
-        ("gcloud", *words.split(), *args, f"--project={s.project}", "--quiet"), stdin_secret
-    )
-
-
-def _check(
-    s: DeploySettings,
-    words: str,
-    *args: str,
-    accept: frozenset[str] | None = None,
-    same_secret: str | None = None,
-) -> Check:
-    return Check(("gcloud", *words.split(), *args, f"--project={s.project}"), accept, same_secret)
-
-
-def _firebase(s: DeploySettings, firebase: str, only: str) -> Command:
-    return Command(
-        (firebase, "deploy", "--only", only, "--project", s.project, "--non-interactive")
-    )
 
 
 def _kms(s: DeploySettings) -> list[Step]:
@@ -202,13 +143,13 @@ def _kms(s: DeploySettings) -> list[Step]:
     return [
         Step(
             f"KMS key ring {s.keyring}",
-            (_g(s, "kms keyrings create", s.keyring, f"--location={s.kms_location}"),),
-            check=_check(s, "kms keyrings describe", s.keyring, f"--location={s.kms_location}"),
+            (gcloud(s, "kms keyrings create", s.keyring, f"--location={s.kms_location}"),),
+            check=check(s, "kms keyrings describe", s.keyring, f"--location={s.kms_location}"),
         ),
         Step(
             f"KMS key {s.key}: wraps the data keys, rotated every 90 days",
-            (_g(s, "kms keys create", s.key, *where, "--purpose=encryption", *rotation),),
-            check=_check(s, "kms keys describe", s.key, *where),
+            (gcloud(s, "kms keys create", s.key, *where, "--purpose=encryption", *rotation),),
+            check=check(s, "kms keys describe", s.key, *where),
         ),
     ]
 
@@ -219,12 +160,12 @@ def _secrets(s: DeploySettings) -> list[Step]:
         steps.append(
             Step(
                 f"Secret Manager secret {secret_id} ({env_var})",
-                (_g(s, "secrets create", secret_id, "--replication-policy=automatic"),),
-                check=_check(s, "secrets describe", secret_id),
+                (gcloud(s, "secrets create", secret_id, "--replication-policy=automatic"),),
+                check=check(s, "secrets describe", secret_id),
             )
         )
-        add = _g(s, "secrets versions add", secret_id, "--data-file=-", stdin_secret=env_var)
-        latest = _check(
+        add = gcloud(s, "secrets versions add", secret_id, "--data-file=-", stdin_secret=env_var)
+        latest = check(
             s, "secrets versions access latest", f"--secret={secret_id}", same_secret=env_var
         )
         steps.append(
@@ -237,80 +178,13 @@ def _secrets(s: DeploySettings) -> list[Step]:
     return steps
 
 
-def _service_accounts(s: DeploySettings) -> list[Step]:
-    accounts = (
-        (RUNTIME_ACCOUNT, s.runtime_account, "TikTok publisher functions (runtime)"),
-        (EVENTS_ACCOUNT, s.events_account, "TikTok publisher Pub/Sub triggers (invoker)"),
-        (BUILD_ACCOUNT, s.build_account, "TikTok publisher function builds"),
-    )
-    return [
-        Step(
-            f"Service account {email}",
-            (_g(s, "iam service-accounts create", name, f"--display-name={title}"),),
-            check=_check(s, "iam service-accounts describe", email),
-        )
-        for name, email, title in accounts
-    ]
-
-
-def _grants(s: DeploySettings) -> Step:
-    """Least privilege for the runtime account: only what the functions call."""
-    member = f"--member=serviceAccount:{s.runtime_account}"
-    key = (s.key, f"--keyring={s.keyring}", f"--location={s.kms_location}")
-    return Step(
-        "Grant the runtime service account what the functions use, and nothing else",
-        (
-            _g(
-                s,
-                "kms keys add-iam-policy-binding",
-                *key,
-                member,
-                "--role=roles/cloudkms.cryptoKeyEncrypterDecrypter",
-            ),
-            _g(
-                s,
-                "projects add-iam-policy-binding",
-                s.project,
-                member,
-                "--role=roles/datastore.user",
-                "--condition=None",
-            ),
-            _g(
-                s,
-                "projects add-iam-policy-binding",
-                s.project,
-                member,
-                f"--role={FIREBASE_AUTH_ROLE}",
-                "--condition=None",
-            ),
-            _g(
-                s,
-                "pubsub topics add-iam-policy-binding",
-                BATCH_TOPIC,
-                member,
-                "--role=roles/pubsub.publisher",
-            ),
-            *(
-                _g(
-                    s,
-                    "secrets add-iam-policy-binding",
-                    secret_id,
-                    member,
-                    "--role=roles/secretmanager.secretAccessor",
-                )
-                for secret_id in SECRETS.values()
-            ),
-        ),
-    )
-
-
 def _firestore(s: DeploySettings) -> Step:
     """Delete protection and point-in-time recovery on, for a new database and an existing one."""
     safety = ("--delete-protection", "--enable-pitr")
     return Step(
         "Firestore database (default), native mode, delete protection and point-in-time recovery",
         (
-            _g(
+            gcloud(
                 s,
                 "firestore databases create",
                 f"--location={s.firestore_location}",
@@ -318,45 +192,8 @@ def _firestore(s: DeploySettings) -> Step:
                 *safety,
             ),
         ),
-        check=_check(s, "firestore databases describe", "--database=(default)"),
-        otherwise=(_g(s, "firestore databases update", "--database=(default)", *safety),),
-    )
-
-
-def _build_grant(s: DeploySettings) -> Step:
-    """Builds run as their own account: on newer projects the default one may not build."""
-    return Step(
-        f"Grant the build service account {BUILD_ROLE}",
-        (
-            _g(
-                s,
-                "projects add-iam-policy-binding",
-                s.project,
-                f"--member=serviceAccount:{s.build_account}",
-                f"--role={BUILD_ROLE}",
-                "--condition=None",
-            ),
-        ),
-    )
-
-
-def _push_token_grant(s: DeploySettings) -> Step:
-    """Pub/Sub's agent mints the events account's tokens for authenticated push (Eventarc).
-
-    Projects created before April 2021 do not grant it that; granting it on the one account it
-    signs as is narrower than the project-wide grant and harmless where it is already implied.
-    """
-    return Step(
-        f"Let Pub/Sub's service agent sign pushes as {EVENTS_ACCOUNT}",
-        (
-            _g(
-                s,
-                "iam service-accounts add-iam-policy-binding",
-                s.events_account,
-                f"--member=serviceAccount:{s.pubsub_agent}",
-                "--role=roles/iam.serviceAccountTokenCreator",
-            ),
-        ),
+        check=check(s, "firestore databases describe", "--database=(default)"),
+        otherwise=(gcloud(s, "firestore databases update", "--database=(default)", *safety),),
     )
 
 
@@ -364,7 +201,7 @@ def _log_retention(s: DeploySettings) -> Step:
     return Step(
         f"Keep logs {s.log_retention_days} days (the {LOG_BUCKET} bucket the functions write to)",
         (
-            _g(
+            gcloud(
                 s,
                 "logging buckets update",
                 LOG_BUCKET,
@@ -392,7 +229,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
         args += ["--trigger-http", "--allow-unauthenticated", "--ingress-settings=all"]
         return Step(
             f"Function {spec.name} (HTTP, public: called by Hosting)",
-            (_g(s, "functions deploy", *args),),
+            (gcloud(s, "functions deploy", *args),),
         )
     # Only Eventarc, pushing Pub/Sub messages as the events account, may call it. --retry:
     # a failed run is redelivered, which the refresh services make harmless.
@@ -401,7 +238,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
         "--ingress-settings=internal-only", f"--trigger-service-account={s.events_account}",
         "--retry",
     ]  # fmt: skip
-    invoker = _g(
+    invoker = gcloud(
         s,
         "functions add-invoker-policy-binding",
         spec.name,
@@ -410,7 +247,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
     )
     return Step(
         f"Function {spec.name} (Pub/Sub topic {spec.trigger}, private)",
-        (_g(s, "functions deploy", *args), invoker),
+        (gcloud(s, "functions deploy", *args), invoker),
     )
 
 
@@ -433,9 +270,9 @@ def _scheduler(s: DeploySettings) -> Step:
     )  # fmt: skip
     return Step(
         f"Cloud Scheduler job {SCHEDULER_JOB}: publishes to {RUN_TOPIC} ({s.schedule})",
-        (_g(s, "scheduler jobs create pubsub", SCHEDULER_JOB, *flags),),
-        check=_check(s, "scheduler jobs describe", SCHEDULER_JOB, f"--location={s.region}"),
-        otherwise=(_g(s, "scheduler jobs update pubsub", SCHEDULER_JOB, *flags),),
+        (gcloud(s, "scheduler jobs create pubsub", SCHEDULER_JOB, *flags),),
+        check=check(s, "scheduler jobs describe", SCHEDULER_JOB, f"--location={s.region}"),
+        otherwise=(gcloud(s, "scheduler jobs update pubsub", SCHEDULER_JOB, *flags),),
     )
 
 
@@ -445,7 +282,7 @@ def _ttl(s: DeploySettings) -> list[Step]:
         Step(
             f"TTL policy: {group}.{TTL_FIELD}",
             (
-                _g(
+                gcloud(
                     s,
                     "firestore fields ttls update",
                     TTL_FIELD,
@@ -454,7 +291,7 @@ def _ttl(s: DeploySettings) -> list[Step]:
                     "--async",
                 ),
             ),
-            check=_check(
+            check=check(
                 s,
                 "firestore indexes fields describe",
                 TTL_FIELD,
