@@ -23,8 +23,8 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from shared.accounts_store import ACTIVE, NEEDS_RECONNECT, REVOKED
-from shared.tiktok_errors import _UPLOAD_ANSWERS, ERRORS
+from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED
+from shared.tiktok.errors import _UPLOAD_ANSWERS, ERRORS
 from tests.openapi import SPEC_PATH, spec
 from tests.reasons import HOLE, reasons
 
