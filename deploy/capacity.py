@@ -22,7 +22,7 @@ TOKEN_OPS_PER_KMS_CALL = 1_000  # bench/vault_kms.py: 1 KMS call per 1,000 token
 WEBHOOK_EVENTS_PER_SECOND = 119  # bench/webhooks.py: one dev-server process, p99 461 ms
 
 # --- The code's own settings ---------------------------------------------------------------------
-RUNS_PER_DAY = 24 * 6  # Cloud Scheduler publishes token-refresh every 10 minutes
+RUNS_PER_DAY = 24 * 6  # Cloud Scheduler starts the refresh and the sweep every 10 minutes
 LOCAL_LIMIT = 200  # refresh_tokens refreshes this many itself (shared refresh scheduler) ...
 BATCH_SIZE = 100  # ... and fans the rest out in batches of 100 to refresh_batch
 ACCESS_TOKEN_HOURS = 24  # TikTok's access token lifetime (docs: 24 h; newer pages say 2 h)
@@ -156,7 +156,8 @@ def cost(accounts: int, posts_per_day: int) -> Cost:
     refreshes = r.per_day * DAYS
     chunks = math.ceil(VIDEO_BYTES / CHUNK_LIMIT_BYTES)
     per_post_requests = 1 + chunks + STATUS_POLLS_PER_POST + WEBHOOKS_PER_POST
-    requests = posts * per_post_requests + DAYS * (RUNS_PER_DAY + r.batches * RUNS_PER_DAY)
+    # One push per refresh run, per batch, and per sweep run.
+    requests = posts * per_post_requests + DAYS * RUNS_PER_DAY * (2 + r.batches)
     # Uploads share an instance only when they overlap (publish_init's concurrency).
     sharing = min(UPLOADS.concurrency, max(1.0, p.concurrent_uploads))
     upload_s = posts * p.upload_seconds / sharing
@@ -180,7 +181,7 @@ def cost(accounts: int, posts_per_day: int) -> Cost:
     kms_calls = (refreshes * TOKEN_OPS_PER_REFRESH + posts * TOKEN_OPS_PER_POST) / (
         TOKEN_OPS_PER_KMS_CALL
     )
-    messages = DAYS * RUNS_PER_DAY * (1 + r.batches)  # each published once, delivered once
+    messages = DAYS * RUNS_PER_DAY * (2 + r.batches)  # each published once, delivered once
     pubsub_gib = messages * 2 * PUBSUB_MESSAGE_BYTES / GIB
     pubsub = max(0.0, pubsub_gib - PUBSUB_FREE_GIB) / 1024 * PUBSUB_PER_TIB
     egress_gib = posts * VIDEO_BYTES / GIB  # the relay sends every uploaded byte on to TikTok

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from deploy.settings import DeploySettings
 from deploy.steps import Step, check, gcloud
-from deploy.table import BATCH_TOPIC, BUILD_ACCOUNT, EVENTS_ACCOUNT, RUNTIME_ACCOUNT, SECRETS
+from deploy.table import (
+    BUILD_ACCOUNT,
+    EVENTS_ACCOUNT,
+    PUBLISHED_TOPICS,
+    RUNTIME_ACCOUNT,
+    SECRETS,
+)
 
 # What the runtime account may do with Firebase Auth users: verify_id_token(check_revoked=True)
 # reads the user (firebaseauth.users.get) and account deletion deletes it (firebaseauth.users.
@@ -60,12 +66,15 @@ def grants(s: DeploySettings) -> Step:
                 f"--role={FIREBASE_AUTH_ROLE}",
                 "--condition=None",
             ),
-            gcloud(
-                s,
-                "pubsub topics add-iam-policy-binding",
-                BATCH_TOPIC,
-                member,
-                "--role=roles/pubsub.publisher",
+            *(
+                gcloud(
+                    s,
+                    "pubsub topics add-iam-policy-binding",
+                    topic,
+                    member,
+                    "--role=roles/pubsub.publisher",
+                )
+                for topic in PUBLISHED_TOPICS
             ),
             *(
                 gcloud(

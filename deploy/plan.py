@@ -13,8 +13,6 @@ from deploy.steps import Command, Step, check, firebase_deploy, gcloud
 from deploy.table import (
     FUNCTIONS,
     ROOT,
-    RUN_TOPIC,
-    SCHEDULER_JOB,
     SECRETS,
     TOPICS,
     TTL_COLLECTION_GROUPS,
@@ -125,7 +123,7 @@ def build_plan(
         build_grant(s),
         push_token_grant(s),
         *(_function(s, spec, source_dir) for spec in functions),
-        _scheduler(s),
+        *(_scheduler(s, spec) for spec in functions if spec.schedule),
         _log_retention(s),
         Step(
             "Firestore rules and indexes (firestore.indexes.json also declares the TTL policies)",
@@ -260,19 +258,22 @@ def _env_arg(env: Mapping[str, str]) -> str:
     return f"^{delimiter}^" + delimiter.join(f"{k}={v}" for k, v in env.items())
 
 
-def _scheduler(s: DeploySettings) -> Step:
+def _scheduler(s: DeploySettings, spec: FunctionSpec) -> Step:
+    """A Cloud Scheduler job (named after its topic) publishing to the function's topic."""
+    schedule = s.schedule if spec.name == "refresh_tokens" else spec.schedule
     flags = (
-        f"--location={s.region}", f"--schedule={s.schedule}",
+        f"--location={s.region}", f"--schedule={schedule}",
         # The full path: gcloud resolves a bare topic name before it reads --project, against
         # the default project (or fails when there is none).
-        f"--topic=projects/{s.project}/topics/{RUN_TOPIC}",
+        f"--topic=projects/{s.project}/topics/{spec.trigger}",
         "--message-body={}", "--time-zone=Etc/UTC",
     )  # fmt: skip
+    name = spec.trigger
     return Step(
-        f"Cloud Scheduler job {SCHEDULER_JOB}: publishes to {RUN_TOPIC} ({s.schedule})",
-        (gcloud(s, "scheduler jobs create pubsub", SCHEDULER_JOB, *flags),),
-        check=check(s, "scheduler jobs describe", SCHEDULER_JOB, f"--location={s.region}"),
-        otherwise=(gcloud(s, "scheduler jobs update pubsub", SCHEDULER_JOB, *flags),),
+        f"Cloud Scheduler job {name}: starts {spec.name} ({schedule})",
+        (gcloud(s, "scheduler jobs create pubsub", name, *flags),),
+        check=check(s, "scheduler jobs describe", name, f"--location={s.region}"),
+        otherwise=(gcloud(s, "scheduler jobs update pubsub", name, *flags),),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from deploy.table import BUILD_ACCOUNT, EVENTS_ACCOUNT, ROOT, RUNTIME_ACCOUNT, SECRETS
 from shared.config import Secret, Settings
 from shared.errors import ConfigError
+from shared.jobs import job
 
 # Function settings the operator may set; passed through unchanged when present.
 OPTIONAL_ENV = (
@@ -156,7 +157,7 @@ def load(flags: Mapping[str, str | None], env: Mapping[str, str]) -> DeploySetti
         keyring=pick("--keyring", "KMS_KEYRING", "tiktok-publisher"),
         key=pick("--key", "KMS_KEY", "token-wrap"),
         firestore_location=pick("--firestore-location", "FIRESTORE_LOCATION", region),
-        schedule=pick("--schedule", "REFRESH_SCHEDULE", "*/10 * * * *"),
+        schedule=pick("--schedule", "REFRESH_SCHEDULE", job("refresh_tokens").schedule or ""),
         log_retention_days=_retention(
             pick("--log-retention-days", "LOG_RETENTION_DAYS", LOG_RETENTION_DAYS)
         ),

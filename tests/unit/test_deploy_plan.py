@@ -16,6 +16,9 @@ from deploy.plan import PlanError, build_plan, deployed_functions
 from deploy.runner import render
 from deploy.settings import DeploySettings, SettingsError, load
 from deploy.table import FUNCTIONS, HTTP, TOPICS, TTL_COLLECTION_GROUPS
+from emulator import trigger
+from emulator.pubsub import EVENT_FUNCTIONS
+from shared.jobs import event_jobs
 from shared.tokens import scheduler as refresh_scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +40,10 @@ DESIGNED_TRIGGERS = {
     "publish_status": HTTP,
     "refresh_tokens": "token-refresh",
     "refresh_batch": "token-refresh-batch",
+    "sweep_status": "status-sweep",
 }
+# What Cloud Scheduler starts, and how often.
+DESIGNED_SCHEDULES = {"token-refresh": "*/10 * * * *", "status-sweep": "*/10 * * * *"}
 
 
 @pytest.fixture
@@ -71,10 +77,11 @@ def test_plan_has_one_command_per_resource(settings: DeploySettings) -> None:
         assert len(find(commands, "gcloud", "secrets", "versions", "add", secret_id)) == 1
     for topic in TOPICS:
         assert len(find(commands, "gcloud", "pubsub", "topics", "create", topic)) == 1
-    (job,) = find(commands, "gcloud", "scheduler", "jobs", "create", "pubsub")
-    # The full path: gcloud resolves a bare name against the default project, not --project.
-    assert flag(job, "--topic") == "projects/acme-publisher/topics/token-refresh"
-    assert flag(job, "--schedule") == "*/10 * * * *"
+    jobs = find(commands, "gcloud", "scheduler", "jobs", "create", "pubsub")
+    assert {argv[5]: flag(argv, "--schedule") for argv in jobs} == DESIGNED_SCHEDULES
+    for argv in jobs:
+        # The full path: gcloud resolves a bare name against the default project, not --project.
+        assert flag(argv, "--topic") == f"projects/acme-publisher/topics/{argv[5]}"
     deployed = find(commands, "gcloud", "functions", "deploy")
     assert sorted(argv[3] for argv in deployed) == sorted(main.__all__)
     firebase = [argv[1:4] for argv in find(commands, "firebase")]
@@ -104,7 +111,7 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
         ("secrets", "roles/secretmanager.secretAccessor"),
     ]
     (publisher,) = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
-    assert publisher[4] == "token-refresh-batch"
+    assert publisher[4] == "token-refresh-batch"  # the only topic a function publishes to
     for argv in find(commands, "gcloud", "functions", "deploy"):
         assert flag(argv, "--service-account") == settings.runtime_account
 
@@ -226,7 +233,13 @@ def test_every_exported_function_is_deployed_with_its_trigger(settings: DeploySe
 
 def test_table_matches_the_design_and_the_code() -> None:
     assert {spec.name: spec.trigger for spec in FUNCTIONS} == DESIGNED_TRIGGERS
-    assert (refresh_scheduler.RUN_TOPIC, refresh_scheduler.BATCH_TOPIC) == TOPICS
+    assert {refresh_scheduler.RUN_TOPIC, refresh_scheduler.BATCH_TOPIC} <= set(TOPICS)
+    assert {spec.name for spec in FUNCTIONS} == set(main.__all__)
+    assert {j.function: j.topic for j in event_jobs()} == EVENT_FUNCTIONS
+    assert trigger.JOBS == {
+        "refresh": "token-refresh",
+        "sweep": "status-sweep",
+    }
 
 
 def test_functions_get_the_environment_and_secrets_by_reference(
