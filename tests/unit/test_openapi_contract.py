@@ -253,6 +253,8 @@ def test_a_python_client_generates_from_the_spec(tmp_path: Path) -> None:
             str(SPEC_PATH),
             "--meta",
             "none",
+            "--config",
+            str(ROOT / "tools" / "openapi-python-client.yaml"),
             "--output-path",
             str(tmp_path / "client"),
         ],
@@ -270,6 +272,11 @@ def test_a_python_client_generates_from_the_spec(tmp_path: Path) -> None:
     operations_made = {p.stem for p in (generated / "api" / "default").glob("*.py")}
     expected = {snake(op["operationId"]) for *_, op in operations()}
     assert expected == operations_made - {"__init__"}
+    # The zip's own operation is read as bytes, never parsed as JSON.
+    csv_zip = (generated / "api" / "default" / "export_my_data_csv.py").read_text()
+    ok_branch = csv_zip.split("if response.status_code == 200:", 1)[1].split("if ", 1)[0]
+    assert "File(" in ok_branch
+    assert ".json()" not in ok_branch
     compiled = subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(generated)],
         capture_output=True,
