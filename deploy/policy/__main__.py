@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write here instead of standard output")
     args = parser.parse_args(argv)
     try:
-        # --local: the local stack; otherwise the settings scripts/deploy reads, from the environment
+        # --local: the local stack; otherwise the settings scripts/deploy reads from the environment
         facts = local_stack() if args.local else from_deploy(load({}, os.environ))
         text = render(facts, Operator.load(args.operator), fmt=args.format, results=args.results)
     except (PolicyError, SettingsError) as exc:
