@@ -33,7 +33,9 @@ from emulator.tiktok.publishes import PUBLISH_COMPLETE, Publish
 
 bp = flask.Blueprint("videos", __name__)
 
-TEXT_LIMIT = 150  # the Video Object's title and video_description (§2.4)
+# The Video Object caps title and video_description at 150 characters
+# (https://developers.tiktok.com/doc/tiktok-api-v2-video-object).
+TEXT_LIMIT = 150
 
 FIELDS = (
     "id",
