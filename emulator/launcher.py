@@ -17,7 +17,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from emulator.stack import COMPONENTS, DEFAULT_PROJECT, ROOT, Ports, PortsInUse, Stack
+from emulator.stack import COMPONENTS, DEFAULT_PROJECT, HOST, ROOT, Ports, PortsInUse, Stack
 
 PORT_NAMES = tuple(f.name for f in dataclasses.fields(Ports))
 EXIT_PORTS_IN_USE = 2
@@ -36,6 +36,8 @@ def print_banner(stack: Stack) -> None:
     env = stack.env()
     masked = {"SESSION_SECRETS", "TIKTOK_CLIENT_SECRET"}
     print(f"\nLocal stack is up (logs in {stack.workdir / 'logs'}).\n")
+    print(f"  Web app: {stack.functions_url}/ (open it at {HOST}, not localhost: cookies are")
+    print(f"           kept per host name, and TikTok's redirect comes back to {HOST})")
     print(f"  API (every function, routed by firebase.json): {stack.functions_url}/api/")
     print(f"  Firestore emulator:  http://{env['FIRESTORE_EMULATOR_HOST']}")
     print(f"  Auth emulator:       http://{env['FIREBASE_AUTH_EMULATOR_HOST']}")
