@@ -19,9 +19,9 @@ import pytest
 from emulator.stack import Stack
 from emulator.tiktok.webhooks import sign
 from shared import runtime
-from shared.publish import publish as publish_post
-from shared.status_sweep import run_sweep
-from shared.tiktok import TikTokClient, make_http_client
+from shared.publishing.publish import publish as publish_post
+from shared.status.sweep import run_sweep
+from shared.tiktok.client import TikTokClient, make_http_client
 from tests.media_server import MediaServer
 from tests.openapi import check_response
 from tests.support import FakeTikTok, all_documents, connect_account
