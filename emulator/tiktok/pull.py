@@ -61,7 +61,8 @@ def _pull(book: PublishBook, publish: Publish, urls: list[str], processing: floa
         )
         log.info("pull failed for %s: %s", publish.publish_id, detail)
         with book.lock:
-            publish.fail_detail = detail
+            if publish.status not in FINAL:  # a cancelled publish keeps its own reason
+                publish.fail_detail = detail
         book.fail(publish, reason)
         return
     with book.lock:

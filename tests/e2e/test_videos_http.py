@@ -127,7 +127,9 @@ def post_file_video(
     deadline = time.monotonic() + 20
     while True:
         status = browser.get(f"/api/publish/{post['id']}/status").json()["post"]
-        if status["status"] == "PUBLISH_COMPLETE":
+        # A public post's id comes with its own event, which may follow the completion.
+        public = privacy == "PUBLIC_TO_EVERYONE"
+        if status["status"] == "PUBLISH_COMPLETE" and (status["post_ids"] or not public):
             found: dict[str, Any] = status
             return found
         assert time.monotonic() < deadline, status
