@@ -97,6 +97,9 @@ def test_the_readme_sdk_settings_are_the_stacks() -> None:
     (snippet,) = blocks(section(README.read_text(), "Signing in locally"), "js")
     ports = Ports.from_firebase_json()
     assert f'projectId: "{DEFAULT_PROJECT}"' in snippet
+    # The SDK asserts apiKey and authDomain before it opens a sign-in popup, emulator or not.
+    assert 'apiKey: "' in snippet
+    assert 'authDomain: "' in snippet
     assert f'connectAuthEmulator(auth, "http://{HOST}:{ports.auth}"' in snippet
     assert snippet.index("getAuth(app)") < snippet.index("connectAuthEmulator(")
     assert snippet.index("connectAuthEmulator(") < snippet.index("signInWithPopup(auth")
