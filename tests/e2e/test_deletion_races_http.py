@@ -1,0 +1,91 @@
+"""Deletion against requests in flight, over real HTTP: whatever was running, nothing is left.
+
+A TikTok account disconnected while a publish waits on TikTok, and a chunk still streaming when
+``DELETE /api/me`` runs, each end in a clear 4xx, never a 500, and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator.stack import Stack
+from tests.e2e.test_publish_http import put_chunk, received, video_file
+from tests.support import FakeTikTok, all_documents
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def creator(fake_tiktok: FakeTikTok) -> dict[str, Any]:
+    return fake_tiktok.create_user(display_name="Rae", username="rae")
+
+
+class InFlight(threading.Thread):
+    """A request sent from another thread, so the test can act while it runs."""
+
+    def __init__(self, send: Callable[[], httpx.Response]) -> None:
+        super().__init__(daemon=True)
+        self.send = send
+        self.response: httpx.Response | None = None
+
+    def run(self) -> None:
+        self.response = self.send()
+
+    def answer(self) -> httpx.Response:
+        self.join(timeout=60)
+        assert self.response is not None, "the request never answered"
+        return self.response
+
+
+def uid_of(browser: httpx.Client) -> str:
+    uid: str = browser.get("/api/session").json()["user"]["uid"]
+    return uid
+
+
+def of_user(stack: Stack, uid: str) -> list[str]:
+    return [d["name"] for d in all_documents(stack) if uid in json.dumps(d)]
+
+
+def test_disconnect_while_a_publish_waits_on_tiktok_answers_a_clear_404(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+) -> None:
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"creator_info": 2000}})
+    body = video_file(creator["open_id"], size=3_000_000)
+    publishing = InFlight(
+        lambda: ann.post("/api/publish", json=body, headers={"Idempotency-Key": "d-1"})
+    )
+    publishing.start()
+    time.sleep(0.6)
+    assert ann.delete(f"/api/tiktok/accounts/{creator['open_id']}").status_code == 200
+    response = publishing.answer()
+    assert response.status_code == 404, response.text
+    error = response.json()["error"]
+    assert error["reason"] == "account.disconnected"
+    assert "disconnected" in error["message"]
+    uid = uid_of(ann)
+    assert [n for n in of_user(devserver, uid) if "/posts/" in n or "idempotency" in n] == []
+
+
+def test_a_chunk_finishing_during_account_deletion_answers_404_and_leaves_nothing(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+) -> None:
+    post = ann.post("/api/publish", json=video_file(creator["open_id"])).json()["post"]
+    uid = uid_of(ann)
+    fake_tiktok.control("POST", "config", json={"ingress_mbps": 40})  # 10 MB: about 2 s
+    chunk = InFlight(lambda: put_chunk(ann, post, 0))
+    chunk.start()
+    time.sleep(0.6)
+    deleted = ann.delete("/api/me")
+    assert deleted.status_code == 200, deleted.text
+    response = chunk.answer()
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["reason"] == "post.gone"
+    assert of_user(devserver, uid) == []
+    assert received(fake_tiktok, post["publish_id"])["status"] == "FAILED"  # cancelled at TikTok
