@@ -21,10 +21,13 @@ _FORMATS = {
 
 def _export(call: Call) -> flask.Response:
     from shared.users.data_rights import export_csv_zip, export_json
+    from shared.users.deletion import user_deleted, user_is_live
 
     kind = call.request.args.get("format", "json")
     if kind not in _FORMATS:
         raise errors.InvalidArgument("format must be json or csv", reason="request.format")
+    if not user_is_live(runtime.firestore_client(), call.uid):  # being deleted
+        raise user_deleted()
     now = datetime.now(UTC)
     stream = (export_json if kind == "json" else export_csv_zip)(
         runtime.firestore_client(), call.uid, now
@@ -54,6 +57,10 @@ def _delete(call: Call) -> flask.Response:
             "deleted": True,
             "revoked_connections": report.revoked,
             "revoke_failed": report.revoke_failed,
+            "cancelled_publishes": report.cancelled,
+            # False: the rest of a very large account is deleted by the scheduled job within
+            # minutes; nothing of it is reachable meanwhile.
+            "complete": report.complete,
         }
     )
     clear_session_cookie(response)

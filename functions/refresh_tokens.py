@@ -35,14 +35,26 @@ def refresh_tokens(event: Any) -> None:
 
 
 def _sweep() -> None:
-    """The same schedule also follows posts whose webhooks never came (shared/status/sweep.py);
-    its failure is logged, not raised, so a redelivery does not repeat the whole refresh."""
+    """The same schedule also follows posts whose webhooks never came (shared/status/sweep.py)
+    and finishes account deletions (shared/users/deletion.py); a failure of either is logged,
+    not raised, so a redelivery does not repeat the whole refresh."""
     from shared.status.sweep import run_sweep
+    from shared.users.deletion import finish_deletions
 
     try:
         run_sweep(runtime.tracker(), now=datetime.now(UTC))
     except errors.AppError as exc:
         log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})
+    try:  # account deletions left to the schedule: big accounts, the final in-flight sweep
+        finish_deletions(
+            runtime.firestore_client(),
+            runtime.account_store(),
+            runtime.vault(),
+            runtime.tiktok(),
+            now=datetime.now(UTC),
+        )
+    except errors.AppError as exc:
+        log.error("deletion sweep failed: %s", exc.message, extra={"reason": exc.reason})
 
 
 @functions_framework.cloud_event

@@ -194,6 +194,10 @@ def list_posts(
         raise errors.InvalidArgument(
             "open_id must be a TikTok account's open_id", reason="request.open_id"
         )
+    from shared.users.deletion import user_deleted, user_is_live
+
+    if not user_is_live(store.db, uid):  # a deletion under way: nothing of it is served
+        raise user_deleted()
     after = decode_cursor(cursor) if cursor else None
     query = store.history_query(uid, page_size + 1, after, status=status, open_id=open_id)
     snapshots = list(query.stream())

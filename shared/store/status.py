@@ -67,6 +67,9 @@ class StatusStore:
             {"publish_id": publish_id, "uid": uid, "post_id": post_id, "open_id": open_id}
         )
 
+    def drop_pointer(self, publish_id: str) -> None:
+        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).delete()
+
     def find_post(self, publish_id: str) -> tuple[str, str] | None:
         """(uid, post_id) of the post TikTok's ``publish_id`` belongs to, or None."""
         data = self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).get().to_dict()

@@ -78,7 +78,7 @@ def test_a_chunk_finishing_during_account_deletion_answers_404_and_leaves_nothin
 ) -> None:
     post = ann.post("/api/publish", json=video_file(creator["open_id"])).json()["post"]
     uid = uid_of(ann)
-    fake_tiktok.control("POST", "config", json={"ingress_mbps": 40})  # 10 MB: about 2 s
+    fake_tiktok.control("POST", "config", json={"ingress_mbps": 16})  # 10 MB: about 5 s
     chunk = InFlight(lambda: put_chunk(ann, post, 0))
     chunk.start()
     time.sleep(0.6)
@@ -87,5 +87,48 @@ def test_a_chunk_finishing_during_account_deletion_answers_404_and_leaves_nothin
     response = chunk.answer()
     assert response.status_code == 404, response.text
     assert response.json()["error"]["reason"] == "post.gone"
-    assert of_user(devserver, uid) == []
+    assert [n.rsplit("/documents/", 1)[1] for n in of_user(devserver, uid)] == [f"users/{uid}"]
     assert received(fake_tiktok, post["publish_id"])["status"] == "FAILED"  # cancelled at TikTok
+    finish_later()
+    assert of_user(devserver, uid) == []
+
+
+def finish_later() -> None:
+    """The scheduled job's deletion step, once no request can still be in flight."""
+    from datetime import UTC, datetime
+
+    from shared import runtime
+    from shared.users.deletion import IN_FLIGHT_BOUND, finish_deletions
+
+    finish_deletions(
+        runtime.firestore_client(),
+        runtime.account_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+        now=datetime.now(UTC) + IN_FLIGHT_BOUND,
+    )
+
+
+def test_deletion_during_two_publishes_leaves_nothing_and_cancels_what_tiktok_received(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+) -> None:
+    """Issue 12's race: creator_info takes 6 s, two publishes wait on it, the user deletes."""
+    uid = uid_of(ann)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"creator_info": 6000}})
+    body = video_file(creator["open_id"])
+    publishes = [InFlight(lambda: ann.post("/api/publish", json=body)) for _ in range(2)]
+    for request in publishes:
+        request.start()
+    time.sleep(0.6)
+    deleted = ann.delete("/api/me")
+    assert deleted.status_code == 200, deleted.text
+    answers = [request.answer() for request in publishes]
+    assert all(400 <= a.status_code < 500 for a in answers), [a.text for a in answers]
+    # Nothing the in-flight requests wrote survives them: no post, no upload URL, no pointer.
+    assert [n for n in of_user(devserver, uid) if "/users/" + uid + "/" in n] == []
+    assert [n for n in of_user(devserver, uid) if "publish_ids" in n] == []
+    at_tiktok = fake_tiktok.control("GET", "publishes", params={"open_id": creator["open_id"]})
+    assert all(p["status"] == "FAILED" for p in at_tiktok["publishes"]), at_tiktok
+
+    finish_later()
+    assert of_user(devserver, uid) == []  # the tombstone too, once nothing can be in flight
