@@ -109,12 +109,27 @@ def finish_later() -> None:
     )
 
 
+@pytest.mark.parametrize("slow", ["creator_info", "video_init"])
 def test_deletion_during_two_publishes_leaves_nothing_and_cancels_what_tiktok_received(
-    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+    ann: httpx.Client,
+    fake_tiktok: FakeTikTok,
+    creator: dict[str, Any],
+    devserver: Stack,
+    slow: str,
 ) -> None:
-    """Issue 12's race: creator_info takes 6 s, two publishes wait on it, the user deletes."""
+    """Issue 12's race: a TikTok call takes 6 s, two publishes wait on it, the user deletes.
+
+    TikTok's revoke fails (deletion goes ahead, as it must), so the publishes' tokens still work
+    when their calls return: creator_info slow means the posts would be written after deletion
+    swept; video_init slow means TikTok holds two inits whose records deletion already removed.
+    """
     uid = uid_of(ann)
-    fake_tiktok.control("POST", "config", json={"latency_ms": {"creator_info": 6000}})
+    fake_tiktok.control("POST", "config", json={"latency_ms": {slow: 6000}})
+    fake_tiktok.control(
+        "POST",
+        "fail",
+        json={"endpoint": "revoke", "status": 503, "code": "temporarily_unavailable", "times": 20},
+    )
     body = video_file(creator["open_id"])
     publishes = [InFlight(lambda: ann.post("/api/publish", json=body)) for _ in range(2)]
     for request in publishes:
