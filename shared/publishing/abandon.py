@@ -3,7 +3,7 @@
 An upload is unfinished while TikTok's ``upload_url`` still waits for chunks (status
 ``PROCESSING_UPLOAD``, not every chunk in). ``DELETE /api/publish/{id}`` ends it at once; the
 sweep ends one whose chunks stopped arriving once the URL's hour is over (TikTok's upload URL is
-valid one hour: docs/tiktok-api.md). Either way the post becomes ``FAILED`` with ``fail_reason``
+valid one hour: tiktok-api.md §3.2). Either way the post becomes ``FAILED`` with ``fail_reason``
 ``upload_abandoned`` first, then TikTok's cancel is asked, best effort: TikTok may answer
 ``publish_not_cancellable`` (already final, or processing), and a connection since removed
 cannot be used; the post stays abandoned here either way. TikTok's ``publish_cancelled`` webhook
