@@ -57,13 +57,18 @@ def creator_info(
 def mark_if_unusable(
     store: AccountStore, account: Account, exc: errors.AppError, now: datetime
 ) -> None:
-    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect."""
+    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect.
+
+    The account may have been disconnected (or the user deleted) while the call ran: then that
+    is the answer, a 404 naming it, and nothing is written back.
+    """
     if exc.reason in RECONNECT_REASONS:
-        store.update(
-            account.uid,
-            account.open_id,
-            {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now},
-        )
+        changes = {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now}
+        if not store.update_if_exists(account.uid, account.open_id, changes):
+            raise errors.NotFound(
+                f"TikTok account {account.open_id!r} was disconnected while this request ran",
+                reason="account.disconnected",
+            ) from exc
 
 
 @dataclass(frozen=True)

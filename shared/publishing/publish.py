@@ -24,6 +24,7 @@ from shared.publishing.rules import PublishRequest, check_against_creator, parse
 from shared.status.sweep import stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.tokens.fresh import fresh_access_token
+from shared.users.deletion import user_deleted, user_is_live
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -107,6 +108,10 @@ def publish(
     except BaseException:
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise
+    if not user_is_live(p.posts.db, uid):  # written, then re-checked: shared/users/deletion.py
+        p.posts.delete_post(uid, post_id)
+        _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
+        raise user_deleted()
 
     try:
         result = _init(p.tiktok, token, request, plan.public() if plan else None)
@@ -123,7 +128,30 @@ def publish(
         _release(p, uid, key_id, draft_id, post_id)
         mark_if_unusable(p.accounts, account, exc, now)
         raise
-    return False, _record_init(p, uid, key_id, post_id, doc, result, now)
+    try:
+        recorded = _record_init(p, uid, key_id, post_id, doc, result, now)
+        if not user_is_live(p.posts.db, uid):
+            raise user_deleted()
+    except errors.NotFound:  # the user was deleted while TikTok's init ran
+        _undo_init(p, token, uid, post_id, result.publish_id)
+        raise user_deleted() from None
+    return False, recorded
+
+
+def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str) -> None:
+    """Take back an init recorded for a user being deleted: cancel it at TikTok where TikTok
+    still allows (best effort: the token may be revoked already), and remove what was written."""
+    from shared.store.status import StatusStore
+
+    try:
+        p.tiktok.cancel_publish(token, publish_id)
+    except errors.AppError as exc:
+        log.warning(
+            "cancel at TikTok failed for a deleted user's post",
+            extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
+        )
+    StatusStore(p.posts.db).drop_pointer(publish_id)
+    p.posts.delete_post(uid, post_id)
 
 
 def _with_draft(

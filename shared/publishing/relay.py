@@ -9,6 +9,7 @@ recorded progress, or from TikTok's own ``Content-Range`` on a 416, and never se
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -58,7 +59,8 @@ def relay_chunk(
     try:
         uploaded, complete = _send(p, uid, post_id, post, body, first, last, plan)
     except BaseException:
-        p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
+        with contextlib.suppress(errors.NotFound):  # a deleted post has no claim to release
+            p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
         raise
     next_chunk = _chunks_covered(plan, uploaded)
     changes = {
@@ -86,6 +88,15 @@ def _check(
     post: dict[str, Any], plan: ChunkPlan, index: int, content_length: int | None, now: datetime
 ) -> tuple[int, int]:
     """Chunk ``index`` may be sent now: its byte range, or an error saying why not."""
+    if post.get("status") not in ("INITIALIZING", "PROCESSING_UPLOAD"):
+        reason = post.get("fail_reason")
+        raise errors.Aborted(
+            f"this upload is closed ({post.get('status')}"
+            + (f": {reason}" if reason else "")
+            + "); start a new post",
+            reason="upload.closed",
+            status=post.get("status"),
+        )
     first, last = plan.bounds(index)
     if index > post["next_chunk"]:
         raise errors.Aborted(
