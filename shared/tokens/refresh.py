@@ -10,8 +10,8 @@ TikTok rotates the refresh token on every refresh and the previous one stops wor
 (tiktok-api.md §1.7), so the answer is written before anything else happens: new access and refresh
 tokens (vault ciphertext bound to this document and field) and both expiry times computed from
 ``expires_in`` and ``refresh_expires_in`` of the answer, counted from before the call so they err
-early. The data key is made ready before TikTok is called, so a KMS outage cannot lose a rotated
-refresh token after TikTok issued it.
+early. The encryptions of the answer are reserved (:meth:`~shared.crypto.vault.Vault.reserve`)
+before TikTok is called, so a KMS outage cannot lose a rotated refresh token after TikTok issued it.
 
 Failures: a refresh token TikTok rejects (``tiktok.invalid_grant`` and the other reasons in
 :data:`~shared.store.accounts.RECONNECT_REASONS`), an expired one, or one that no longer decrypts
@@ -46,9 +46,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Longer than the TikTok client's worst case for one refresh (3 attempts of a 20 s read timeout
-# with up to 10 s between them), so a live holder never loses its lease mid-call; short enough
-# that a dead holder's account is refreshed again within minutes.
+# The TikTok client's worst case for one refresh: 3 attempts of a 5 s connect and 20 s read
+# timeout with up to 10 s between them.
+TIKTOK_WORST_CASE = timedelta(seconds=95)
+# Longer than that, so a live holder never loses its lease mid-call; short enough that a dead
+# holder's account is refreshed again within minutes.
 LEASE_TTL = timedelta(minutes=2)
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -156,7 +158,10 @@ def _refresh_held(
     refresh_context = field_context(account.path, "refresh_token")
     try:
         refresh_token = vault.decrypt(account.refresh_token_enc, context=refresh_context)
-        vault.encrypt("", context=access_context)  # Data key ready before TikTok rotates.
+        # Both encryptions of the answer are reserved before TikTok rotates the refresh token:
+        # a KMS outage stops the refresh here, not after TikTok has issued tokens we then cannot
+        # store (a data key that would age out during the call is replaced first).
+        sealer = vault.reserve(2, hold=TIKTOK_WORST_CASE.total_seconds())
         grant = tiktok.refresh(refresh_token)
     except VaultError as exc:
         return _needs_reconnect(store, account, exc, started)
@@ -165,8 +170,8 @@ def _refresh_held(
             return _needs_reconnect(store, account, exc, started)
         return _back_off(store, account, exc, clock())
     changes: dict[str, Any] = {
-        "access_token_enc": vault.encrypt(grant.access_token, context=access_context),
-        "refresh_token_enc": vault.encrypt(grant.refresh_token, context=refresh_context),
+        "access_token_enc": sealer.encrypt(grant.access_token, context=access_context),
+        "refresh_token_enc": sealer.encrypt(grant.refresh_token, context=refresh_context),
         "access_expires_at": started + timedelta(seconds=grant.expires_in),
         "refresh_expires_at": started + timedelta(seconds=grant.refresh_expires_in),
         "scopes": list(grant.scopes),

@@ -1,0 +1,219 @@
+"""A refresh never loses the refresh token TikTok rotated, nor writes over what changed meanwhile.
+
+Real processes: the Firestore emulator, the fake KMS (real google-cloud-kms client, refusing on
+command) and the fake TikTok with latency on its token endpoint. Scenarios: KMS failing around a
+refresh whose data key would age out mid-call, an ``authorization.removed`` webhook arriving while
+a refresh is in flight, and a second instance taking over a lease whose holder is still calling
+TikTok.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from emulator.kms.control import KmsControl
+from emulator.stack import Stack
+from emulator.tiktok.webhooks import sign
+from shared import errors, runtime
+from shared.crypto.vault import Vault, field_context, make_kms_client
+from shared.store.accounts import ACTIVE, REVOKED, Account, AccountStore
+from shared.store.leases import Leases
+from shared.tiktok.client import TikTokClient
+from shared.tokens.refresh import Due, Outcome, RefreshResult, ensure_fresh, refresh_account
+from tests.integration.test_refresh import decrypt, seed, token_calls
+from tests.integration.test_refresh import store as store  # the fixtures, re-exported
+from tests.integration.test_refresh import tiktok as tiktok
+from tests.support import FakeTikTok
+
+pytestmark = pytest.mark.emulators
+
+MARGIN = timedelta(minutes=5)
+
+
+@pytest.fixture
+def kms(devserver: Stack) -> Iterator[KmsControl]:
+    control = KmsControl(devserver.env()["KMS_EMULATOR_HOST"])
+    yield control
+    control.refuse(False)
+    control.close()
+
+
+def young_vault(stack: Stack) -> Vault:
+    """A vault of a fresh instance whose data keys age out after one second (scaled from 10 min)."""
+    env = stack.env()
+    client = make_kms_client(env["KMS_EMULATOR_HOST"])
+    return Vault(client, env["KMS_KEY_NAME"], max_dek_age=1, kms_timeout=1)
+
+
+def warm(vault: Vault, account: Account) -> None:
+    """The instance has served a request: it holds a DEK and the account's key is unwrapped."""
+    vault.decrypt(account.refresh_token_enc, context=field_context(account.path, "refresh_token"))
+    vault.encrypt("warm-up", context="warm/up#field")
+
+
+def still_works(tiktok: TikTokClient, account: Account) -> bool:
+    """The refresh token stored for ``account`` is the one TikTok currently accepts."""
+    return bool(tiktok.refresh(decrypt(account, "refresh_token")).access_token)
+
+
+def test_kms_refusing_before_a_refresh_stops_it_before_tiktok_rotates(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+    kms: KmsControl,
+    devserver: Stack,
+) -> None:
+    [(account, _)] = seed(fake_tiktok, 1)
+    vault = young_vault(devserver)
+    warm(vault, account)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 1500}})
+    time.sleep(0.8)  # The DEK is 0.8 s old: still usable for 0.2 s, not for TikTok's 1.5 s.
+    kms.refuse(True)
+
+    with pytest.raises(errors.Unavailable) as refused:
+        ensure_fresh(store, Leases(store.db), vault, tiktok, account, margin=MARGIN)
+    kms.refuse(False)
+
+    assert refused.value.reason == "kms.unavailable"
+    assert token_calls(fake_tiktok) == 0  # TikTok was never asked, so nothing was rotated.
+    stored = store.get(account.uid, account.open_id)
+    assert stored is not None
+    assert stored.status == ACTIVE
+    assert stored.refresh_token_enc == account.refresh_token_enc
+    assert still_works(tiktok, stored)
+
+
+def test_kms_refusing_during_a_refresh_still_stores_the_rotated_token(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+    kms: KmsControl,
+    devserver: Stack,
+) -> None:
+    [(account, grant)] = seed(fake_tiktok, 1)
+    vault = young_vault(devserver)
+    warm(vault, account)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 1500}})
+    outage = threading.Timer(0.8, kms.refuse)  # KMS goes down while TikTok is answering.
+    outage.start()
+    try:
+        refreshed = ensure_fresh(store, Leases(store.db), vault, tiktok, account, margin=MARGIN)
+    finally:
+        outage.join()
+    assert kms.calls()  # (counters still answer while refusing)
+    kms.refuse(False)
+
+    stored = store.get(account.uid, account.open_id)
+    assert stored is not None
+    assert refreshed.refresh_token_enc == stored.refresh_token_enc != account.refresh_token_enc
+    assert token_calls(fake_tiktok) == 1
+    assert decrypt(stored, "refresh_token") != grant["refresh_token"]
+    assert still_works(tiktok, stored)
+
+
+def signed_revoke(stack: Stack, open_id: str) -> httpx.Response:
+    """TikTok's ``authorization.removed`` webhook, signed with the app's secret, to our route."""
+    body = json.dumps(
+        {
+            "client_key": stack.tiktok_client_key,
+            "event": "authorization.removed",
+            "create_time": int(time.time()),
+            "user_openid": open_id,
+            "content": json.dumps({"reason": 1}),
+        }
+    ).encode()
+    return httpx.post(
+        f"{stack.functions_url}/api/webhooks/tiktok",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "TikTok-Signature": sign(stack.tiktok_client_secret, body, int(time.time())),
+        },
+    )
+
+
+def in_background(call: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(call())
+        except BaseException as exc:
+            out.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_a_webhook_revoking_the_account_mid_refresh_keeps_it_revoked_without_tokens(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+    devserver: Stack,
+) -> None:
+    [(account, _)] = seed(fake_tiktok, 1)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
+    leases = Leases(store.db)
+    thread, out = in_background(
+        lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
+    )
+    time.sleep(1.0)
+    answer = signed_revoke(devserver, account.open_id)
+    thread.join(30)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "revoked"
+    [result] = out
+    assert isinstance(result, RefreshResult), result
+    assert result.outcome is Outcome.INACTIVE
+    doc = store.db.document(account.path).get().to_dict() or {}
+    assert doc["status"] == REVOKED
+    assert doc["status_reason"] == "tiktok.authorization_removed.user_disconnected"
+    assert "access_token_enc" not in doc
+    assert "refresh_token_enc" not in doc
+
+
+def test_a_lease_taken_over_mid_call_ends_with_the_valid_tokens_and_an_active_account(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+) -> None:
+    [(account, _)] = seed(fake_tiktok, 1)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
+    leases = Leases(store.db)
+    vault = runtime.vault()
+
+    def attempt() -> RefreshResult:
+        return refresh_account(
+            store, leases, vault, tiktok, account, due=Due(MARGIN), lease_ttl=timedelta(seconds=1)
+        )
+
+    first, first_out = in_background(attempt)
+    time.sleep(1.3)  # The first holder's lease expired; its TikTok call is still running.
+    second, second_out = in_background(attempt)
+    first.join(30)
+    second.join(30)
+
+    [first_result], [second_result] = first_out, second_out
+    assert isinstance(first_result, RefreshResult), first_result
+    assert isinstance(second_result, RefreshResult), second_result
+    assert first_result.outcome is Outcome.REFRESHED
+    # The taker-over used the refresh token the first call had rotated: TikTok refused it, and
+    # that refusal says nothing about the account, which holds newer tokens by then.
+    assert second_result.outcome is Outcome.ALREADY_FRESH
+    assert token_calls(fake_tiktok) == 2
+    stored = store.get(account.uid, account.open_id)
+    assert stored is not None
+    assert (stored.status, stored.status_reason) == (ACTIVE, None)
+    assert stored.refresh_token_enc == first_result.account.refresh_token_enc  # type: ignore[union-attr]
+    assert stored.access_expires_at > datetime.now(UTC) + timedelta(hours=1)
+    assert still_works(tiktok, stored)
