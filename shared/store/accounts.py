@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+from shared import errors
 from shared.store.users import USERS, checked_id
 
 ACCOUNTS = "accounts"
@@ -74,6 +76,9 @@ class Account:
     # before ``refresh_retry_at``; ``refresh_failures`` counts failures in a row.
     refresh_retry_at: datetime | None = None
     refresh_failures: int = 0
+    # The earliest a user's request may try again after such a failure (a few seconds, or
+    # TikTok's Retry-After): the scheduled backoff does not hold back someone waiting.
+    refresh_user_retry_at: datetime | None = None
 
     @property
     def path(self) -> str:
@@ -96,6 +101,7 @@ class Account:
             refresh_token_enc=data.get("refresh_token_enc", ""),
             refresh_retry_at=data.get("refresh_retry_at"),
             refresh_failures=data.get("refresh_failures", 0),
+            refresh_user_retry_at=data.get("refresh_user_retry_at"),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -114,6 +120,7 @@ class Account:
             "refresh_token_enc": self.refresh_token_enc,
             "refresh_retry_at": self.refresh_retry_at,
             "refresh_failures": self.refresh_failures,
+            "refresh_user_retry_at": self.refresh_user_retry_at,
         }
         return doc
 
@@ -183,6 +190,46 @@ class AccountStore:
         except NotFound:
             return False
         return True
+
+    def update_checked(
+        self,
+        uid: str,
+        open_id: str,
+        decide: Callable[[Account], dict[str, Any] | None],
+        *,
+        attempts: int = 5,
+    ) -> tuple[Account | None, dict[str, Any] | None]:
+        """Write what ``decide`` makes of the account as stored now, and only onto that version.
+
+        The update carries a precondition on the update time read, so a write that raced another
+        (a webhook, a refresh, a reconnect) is not applied but decided again on a fresh read.
+        Returns the account as last read (None once deleted) and the changes written (None when
+        ``decide`` declined or the account is gone).
+        """
+        from google.api_core import exceptions as gexc
+
+        ref = self.db.document(account_path(uid, open_id))
+        for _ in range(attempts):
+            snapshot = ref.get()
+            data = snapshot.to_dict()
+            if not data:
+                return None, None
+            account = Account.from_doc(data)
+            changes = decide(account)
+            if changes is None:
+                return account, None
+            option = self.db.write_option(last_update_time=snapshot.update_time)
+            try:
+                ref.update(changes, option=option)
+            except gexc.NotFound:
+                return None, None
+            except (gexc.FailedPrecondition, gexc.Aborted):
+                continue
+            return account, changes
+        raise errors.Aborted(
+            "the TikTok account kept changing during the update; try again",
+            reason="account.contended",
+        )
 
     def delete(self, uid: str, open_id: str) -> None:
         self.db.document(account_path(uid, open_id)).delete()

@@ -23,11 +23,13 @@ from emulator.kms.control import KmsControl
 from emulator.stack import Stack
 from emulator.tiktok.webhooks import sign
 from shared import errors, runtime
+from shared.accounts.service import mark_if_unusable
 from shared.crypto.vault import Vault, field_context, make_kms_client
-from shared.store.accounts import ACTIVE, REVOKED, Account, AccountStore
+from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED, Account, AccountStore
 from shared.store.leases import Leases
 from shared.tiktok.client import TikTokClient
-from shared.tokens.refresh import Due, Outcome, RefreshResult, ensure_fresh, refresh_account
+from shared.tokens.fresh import ensure_fresh
+from shared.tokens.refresh import Due, Outcome, RefreshResult, refresh_account
 from tests.integration.test_refresh import decrypt, seed, token_calls
 from tests.integration.test_refresh import store as store  # the fixtures, re-exported
 from tests.integration.test_refresh import tiktok as tiktok
@@ -161,13 +163,14 @@ def test_a_webhook_revoking_the_account_mid_refresh_keeps_it_revoked_without_tok
     devserver: Stack,
 ) -> None:
     [(account, _)] = seed(fake_tiktok, 1)
-    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 4000}})
     leases = Leases(store.db)
     thread, out = in_background(
         lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
     )
-    time.sleep(1.0)
+    time.sleep(0.5)
     answer = signed_revoke(devserver, account.open_id)
+    assert thread.is_alive()  # Handled while TikTok was still answering the refresh.
     thread.join(30)
 
     assert answer.status_code == 200, answer.text
@@ -216,4 +219,61 @@ def test_a_lease_taken_over_mid_call_ends_with_the_valid_tokens_and_an_active_ac
     assert (stored.status, stored.status_reason) == (ACTIVE, None)
     assert stored.refresh_token_enc == first_result.account.refresh_token_enc  # type: ignore[union-attr]
     assert stored.access_expires_at > datetime.now(UTC) + timedelta(hours=1)
+    assert still_works(tiktok, stored)
+
+
+def test_the_user_removing_the_app_mid_refresh_leaves_it_revoked_not_needs_reconnect(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+) -> None:
+    [(account, _)] = seed(fake_tiktok, 1)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
+    leases = Leases(store.db)
+    thread, out = in_background(
+        lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
+    )
+    time.sleep(0.5)
+    # At TikTok: every authorization revoked, so the refresh in flight is refused, and TikTok's
+    # own signed authorization.removed webhook goes to our route.
+    fake_tiktok.control("POST", f"users/{account.open_id}/deauthorize", json={"reason": 1})
+    thread.join(30)
+
+    [result] = out
+    assert isinstance(result, RefreshResult), result
+    assert result.outcome is Outcome.INACTIVE
+    doc = store.db.document(account.path).get().to_dict() or {}
+    assert (doc["status"], doc["status_reason"]) == (
+        REVOKED,
+        "tiktok.authorization_removed.user_disconnected",
+    )
+    assert not {"access_token_enc", "refresh_token_enc"} & set(doc)
+
+
+def test_a_refusal_of_the_old_token_during_a_refresh_is_lifted_by_its_answer(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+) -> None:
+    [(account, _)] = seed(fake_tiktok, 1)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
+    leases = Leases(store.db)
+    thread, out = in_background(
+        lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
+    )
+    time.sleep(1.0)
+    # Meanwhile a request using the old access token was refused by TikTok (as a post's init
+    # would be), and marked the account for reconnecting.
+    stale = errors.Unauthenticated("token expired", reason="tiktok.access_token_invalid")
+    mark_if_unusable(store, account, stale, datetime.now(UTC))
+    assert store.get(account.uid, account.open_id).status == NEEDS_RECONNECT  # type: ignore[union-attr]
+    thread.join(30)
+
+    [result] = out
+    assert isinstance(result, RefreshResult), result
+    assert result.outcome is Outcome.REFRESHED
+    stored = store.get(account.uid, account.open_id)
+    assert stored is not None
+    assert (stored.status, stored.status_reason) == (ACTIVE, None)
+    assert stored.refresh_token_enc == result.account.refresh_token_enc  # type: ignore[union-attr]
     assert still_works(tiktok, stored)
