@@ -54,6 +54,10 @@ def _delete(call: Call) -> flask.Response:
             "deleted": True,
             "revoked_connections": report.revoked,
             "revoke_failed": report.revoke_failed,
+            "accounts": [
+                {"open_id": open_id, "tiktok_revoked": outcome}
+                for open_id, outcome in report.accounts
+            ],
         }
     )
     clear_session_cookie(response)

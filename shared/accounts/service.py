@@ -66,10 +66,20 @@ def mark_if_unusable(
         )
 
 
+# What became of an account's authorization at TikTok when it was disconnected or deleted.
+REVOKED_NOW = "revoked"
+NOT_NEEDED = "not_needed"  # no tokens left: TikTok had already removed the authorization
+REVOKE_FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Disconnected:
     open_id: str
-    revoked_at_tiktok: bool
+    tiktok_revoked: str  # REVOKED_NOW, NOT_NEEDED or REVOKE_FAILED
+
+    @property
+    def revoked_at_tiktok(self) -> bool:
+        return self.tiktok_revoked == REVOKED_NOW
 
 
 def disconnect(
@@ -79,16 +89,20 @@ def disconnect(
     account = get_account(store, uid, open_id)
     revoked = revoke_at_tiktok(vault, tiktok, account)
     store.delete(uid, open_id)
-    return Disconnected(open_id=open_id, revoked_at_tiktok=revoked)
+    return Disconnected(open_id=open_id, tiktok_revoked=revoked)
 
 
-def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> bool:
-    """Revoke the account's authorization at TikTok; False (logged) when that was not possible.
+def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> str:
+    """Revoke the account's authorization at TikTok: :data:`REVOKED_NOW`, :data:`NOT_NEEDED`
+    (it holds no tokens: TikTok's ``authorization.removed`` deleted them), or
+    :data:`REVOKE_FAILED` (logged) when that was not possible.
 
     KMS being down raises Unavailable and changes nothing, so a retry can still revoke. A token
     that no longer decrypts (VaultError), or TikTok failing or refusing, cannot be helped: the
     caller deletes the connection anyway.
     """
+    if not account.access_token_enc:
+        return NOT_NEEDED
     try:
         token = vault.decrypt(
             account.access_token_enc, context=field_context(account.path, "access_token")
@@ -97,13 +111,13 @@ def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> bo
         raise
     except errors.AppError as exc:
         _log_revoke_failure(account.uid, exc)
-        return False
+        return REVOKE_FAILED
     try:
         tiktok.revoke(token)
     except errors.AppError as exc:
         _log_revoke_failure(account.uid, exc)
-        return False
-    return True
+        return REVOKE_FAILED
+    return REVOKED_NOW
 
 
 def _log_revoke_failure(uid: str, exc: errors.AppError) -> None:

@@ -195,6 +195,8 @@ class DeletionReport:
     revoked: int
     revoke_failed: int
     deleted_documents: int
+    # (open_id, what became of it at TikTok: "revoked", "not_needed" or "failed") per account
+    accounts: tuple[tuple[str, str], ...] = ()
 
 
 def delete_user_data(
@@ -211,14 +213,14 @@ def delete_user_data(
     A KMS outage stops the deletion before anything is deleted (so a retry can still revoke);
     TikTok refusing or failing a revoke is logged and the deletion goes ahead.
     """
-    from shared.accounts.service import revoke_at_tiktok
+    from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW, revoke_at_tiktok
 
-    revoked = failed = 0
-    for account in accounts.list(uid):
-        if revoke_at_tiktok(vault, tiktok, account):
-            revoked += 1
-        else:
-            failed += 1
+    outcomes = tuple(
+        (account.open_id, revoke_at_tiktok(vault, tiktok, account))
+        for account in accounts.list(uid)
+    )
+    revoked = sum(1 for _, outcome in outcomes if outcome == REVOKED_NOW)
+    failed = sum(1 for _, outcome in outcomes if outcome == REVOKE_FAILED)
 
     deleted = 0
     for related in RELATED:
@@ -231,7 +233,9 @@ def delete_user_data(
         deleted += 1
     delete_auth_user(uid)
     log.info("user data deleted", extra={"uid": uid, "documents": deleted})
-    return DeletionReport(revoked=revoked, revoke_failed=failed, deleted_documents=deleted)
+    return DeletionReport(
+        revoked=revoked, revoke_failed=failed, deleted_documents=deleted, accounts=outcomes
+    )
 
 
 def _delete_all(snapshots: Iterable[Any]) -> int:
