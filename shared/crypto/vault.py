@@ -25,7 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.crypto.kms import KeyService, KeyServiceError, WrappedKeyInvalid, make_kms_client
+from shared.crypto.kms import (
+    KMS_TIMEOUT,
+    KeyService,
+    KeyServiceError,
+    WrappedKeyInvalid,
+    make_kms_client,
+)
 from shared.errors import Internal
 
 if TYPE_CHECKING:
@@ -124,7 +130,7 @@ class Vault:
         key_name: str,
         *,
         clock: Callable[[], float] = time.monotonic,
-        kms_timeout: float = 10.0,
+        kms_timeout: float = KMS_TIMEOUT,
         max_dek_uses: int = MAX_DEK_USES,
         max_dek_age: float = MAX_DEK_AGE,
         cache_size: int = CACHE_SIZE,

@@ -6,6 +6,7 @@ import base64
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ import pytest
 
 from emulator.kms.control import KmsControl, start
 from emulator.procs import Child, free_port
+from shared.crypto.kms import KMS_RETRY_AFTER
 from shared.crypto.vault import KeyServiceError, Vault, VaultError, field_context, make_kms_client
 from shared.errors import Internal, Unavailable
 
@@ -320,6 +322,20 @@ def test_kms_refusing_or_gone_is_unavailable(
     nobody = make_kms_client(f"127.0.0.1:{free_port()}")
     with pytest.raises(Unavailable):
         Vault(nobody, key_name, kms_timeout=0.3).encrypt(SECRET, context=CONTEXT)
+
+
+def test_kms_refusing_fails_within_a_couple_of_seconds_and_says_when_to_retry(
+    client: Any, key_name: str, control: KmsControl
+) -> None:
+    control.refuse()
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        Vault(client, key_name).encrypt(SECRET, context=CONTEXT)  # the default budget
+    elapsed = time.monotonic() - started
+    assert elapsed < 3.5
+    assert control.calls()["Encrypt"] >= 2  # retried within that budget, not given up at once
+    assert caught.value.retry_after == KMS_RETRY_AFTER
+    assert caught.value.reason == "kms.unavailable"
 
 
 def test_corrupted_kms_responses_fail_closed(
