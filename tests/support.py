@@ -16,7 +16,8 @@ from emulator.stack import Stack
 def wipe_firestore(stack: Stack) -> None:
     host = stack.env()["FIRESTORE_EMULATOR_HOST"]
     response = httpx.delete(
-        f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents"
+        f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents",
+        timeout=60,  # the emulator can take seconds on a busy machine
     )
     response.raise_for_status()
 
