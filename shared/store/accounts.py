@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +55,10 @@ PROFILE_FIELDS = (
 TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
+def new_token_generation() -> str:
+    return uuid.uuid4().hex
+
+
 def account_path(uid: str, open_id: str) -> str:
     return f"{USERS}/{uid}/{ACCOUNTS}/{checked_id(open_id, 'TikTok account')}"
 
@@ -79,6 +84,10 @@ class Account:
     # The earliest a user's request may try again after such a failure (a few seconds, or
     # TikTok's Retry-After): the scheduled backoff does not hold back someone waiting.
     refresh_user_retry_at: datetime | None = None
+    # Which issue of tokens the account holds: new with every connect and every refresh, never
+    # with a re-wrap (the same tokens sealed anew), so a refresh's answer is written only onto
+    # the tokens it was made from (shared/tokens/refresh.py). None on accounts stored before it.
+    token_generation: str | None = field(default_factory=new_token_generation)
 
     @property
     def path(self) -> str:
@@ -102,6 +111,7 @@ class Account:
             refresh_retry_at=data.get("refresh_retry_at"),
             refresh_failures=data.get("refresh_failures", 0),
             refresh_user_retry_at=data.get("refresh_user_retry_at"),
+            token_generation=data.get("token_generation"),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -121,6 +131,7 @@ class Account:
             "refresh_retry_at": self.refresh_retry_at,
             "refresh_failures": self.refresh_failures,
             "refresh_user_retry_at": self.refresh_user_retry_at,
+            "token_generation": self.token_generation,
         }
         return doc
 

@@ -15,7 +15,7 @@ before TikTok is called, so a KMS outage cannot lose a rotated refresh token aft
 
 Every write of an attempt's outcome is fenced on the account as stored
 (:meth:`~shared.store.accounts.AccountStore.update_checked`): it lands only while the account
-still holds the refresh token the attempt used and was not revoked meanwhile (see
+still holds the tokens the attempt started from and was not revoked meanwhile (see
 ``_refresh_held`` for why the fence is the token, not the lease).
 
 Failures: a refresh token TikTok rejects (``tiktok.invalid_grant`` and the other reasons in
@@ -50,6 +50,7 @@ from shared.store.accounts import (
     REVOKED,
     Account,
     AccountStore,
+    new_token_generation,
 )
 from shared.store.leases import Leases, lease_key
 
@@ -216,6 +217,7 @@ def _refresh_held(
         "refresh_failures": 0,
         "refresh_user_retry_at": None,
         "refresh_error": None,
+        "token_generation": new_token_generation(),
     }
 
     # The write is fenced on the account, not on the lease. TikTok rotates the refresh token on
@@ -224,13 +226,14 @@ def _refresh_held(
     # still work. Had we lost the lease mid-call (a call slower than the lease), the instance that
     # took it over refreshes with the token we just rotated and is refused: dropping our answer
     # because the lease is gone would leave the account with dead tokens. So the answer is stored
-    # whenever the account still holds the refresh token it was made from (the instance refused
-    # meanwhile then finds a newer token stored and drops its refusal, see ``_settle``), and
-    # never onto an account revoked meanwhile (its authorization is gone at TikTok, these tokens
-    # with it) or one whose tokens changed (a reconnect stored newer ones). A needs_reconnect
-    # recorded meanwhile from a refusal of the old tokens is contradicted by this answer and lifted.
+    # whenever the account still holds the tokens it was made from (the same token generation:
+    # a re-wrap meanwhile re-sealed the same tokens and does not count; the instance refused
+    # meanwhile then finds newer tokens stored and drops its refusal, see ``_settle``), and never
+    # onto an account revoked meanwhile (its authorization is gone at TikTok, these tokens with
+    # it) or one whose tokens were replaced (a reconnect). A needs_reconnect recorded meanwhile
+    # from a refusal of the old tokens is contradicted by this answer and lifted.
     def decide(current: Account) -> dict[str, Any] | None:
-        if current.status == REVOKED or current.refresh_token_enc != account.refresh_token_enc:
+        if current.status == REVOKED or current.token_generation != account.token_generation:
             return None
         if current.status == NEEDS_RECONNECT and current.status_reason in STALE_TOKEN_REASONS:
             return {**tokens, "status": ACTIVE, "status_reason": None}
@@ -258,16 +261,17 @@ def _refresh_held(
         refresh_retry_at=None,
         refresh_failures=0,
         refresh_user_retry_at=None,
+        token_generation=tokens["token_generation"],
     )
     return RefreshResult(Outcome.REFRESHED, refreshed)
 
 
 def _still_current(seen: Account, changes: dict[str, Any]) -> Callable[[Account], Any]:
     """A decision for :meth:`AccountStore.update_checked` writing ``changes`` only while the
-    account is active and holds the refresh token the attempt used."""
+    account is active and holds the tokens the attempt used."""
 
     def decide(current: Account) -> dict[str, Any] | None:
-        if current.status != ACTIVE or current.refresh_token_enc != seen.refresh_token_enc:
+        if current.status != ACTIVE or current.token_generation != seen.token_generation:
             return None
         return changes
 

@@ -277,3 +277,34 @@ def test_a_refusal_of_the_old_token_during_a_refresh_is_lifted_by_its_answer(
     assert (stored.status, stored.status_reason) == (ACTIVE, None)
     assert stored.refresh_token_enc == result.account.refresh_token_enc  # type: ignore[union-attr]
     assert still_works(tiktok, stored)
+
+
+def test_a_rewrap_mid_refresh_does_not_make_the_refresh_drop_its_rotated_token(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+) -> None:
+    [(account, grant)] = seed(fake_tiktok, 1)
+    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
+    leases = Leases(store.db)
+    vault = runtime.vault()
+    thread, out = in_background(
+        lambda: refresh_account(store, leases, vault, tiktok, account, due=Due(MARGIN))
+    )
+    time.sleep(1.0)
+    # What the re-wrap job writes after a key rotation: the same tokens, sealed anew.
+    resealed = {
+        f"{name}_enc": vault.encrypt(grant[name], context=field_context(account.path, name))
+        for name in ("access_token", "refresh_token")
+    }
+    store.update(account.uid, account.open_id, resealed)
+    thread.join(30)
+
+    [result] = out
+    assert isinstance(result, RefreshResult), result
+    assert result.outcome is Outcome.REFRESHED
+    stored = store.get(account.uid, account.open_id)
+    assert stored is not None
+    assert stored.refresh_token_enc == result.account.refresh_token_enc  # type: ignore[union-attr]
+    assert decrypt(stored, "refresh_token") != grant["refresh_token"]
+    assert still_works(tiktok, stored)
