@@ -10,11 +10,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.crypto.vault import field_context
-from shared.store.accounts import NEEDS_RECONNECT, RECONNECT_REASONS, Account, AccountStore
+from shared.store.accounts import (
+    ACTIVE,
+    NEEDS_RECONNECT,
+    RECONNECT_REASONS,
+    Account,
+    AccountStore,
+)
 from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
@@ -57,13 +63,21 @@ def creator_info(
 def mark_if_unusable(
     store: AccountStore, account: Account, exc: errors.AppError, now: datetime
 ) -> None:
-    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect."""
-    if exc.reason in RECONNECT_REASONS:
-        store.update(
-            account.uid,
-            account.open_id,
-            {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now},
-        )
+    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect.
+
+    Only while it is active and still holds the tokens ``account`` had: a refusal of tokens a
+    refresh or reconnect has since replaced says nothing, and a revoked account stays revoked.
+    """
+    if exc.reason not in RECONNECT_REASONS:
+        return
+    changes = {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now}
+
+    def decide(current: Account) -> dict[str, Any] | None:
+        if current.status != ACTIVE or current.token_generation != account.token_generation:
+            return None
+        return changes
+
+    store.update_checked(account.uid, account.open_id, decide)
 
 
 # What became of an account's authorization at TikTok when it was disconnected or deleted.

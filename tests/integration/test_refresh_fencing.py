@@ -308,3 +308,23 @@ def test_a_rewrap_mid_refresh_does_not_make_the_refresh_drop_its_rotated_token(
     assert stored.refresh_token_enc == result.account.refresh_token_enc  # type: ignore[union-attr]
     assert decrypt(stored, "refresh_token") != grant["refresh_token"]
     assert still_works(tiktok, stored)
+
+
+def test_a_refusal_of_replaced_tokens_neither_flags_nor_unrevokes_the_account(
+    fake_tiktok: FakeTikTok,
+    tiktok: TikTokClient,
+    store: AccountStore,
+    devserver: Stack,
+) -> None:
+    [(account, _)] = seed(fake_tiktok, 1)
+    leases = Leases(store.db)
+    refreshed = ensure_fresh(store, leases, runtime.vault(), tiktok, account, margin=MARGIN)
+    stale = errors.Unauthenticated("token expired", reason="tiktok.access_token_invalid")
+
+    mark_if_unusable(store, account, stale, datetime.now(UTC))  # a request that read it before
+    assert store.get(account.uid, account.open_id).status == ACTIVE  # type: ignore[union-attr]
+
+    assert signed_revoke(devserver, account.open_id).status_code == 200
+    mark_if_unusable(store, refreshed, stale, datetime.now(UTC))
+    doc = store.db.document(account.path).get().to_dict() or {}
+    assert doc["status"] == REVOKED
