@@ -5,6 +5,7 @@ from functions.publish_init import publish_init
 from functions.publish_status import publish_status
 from functions.refresh_tokens import refresh_batch, refresh_tokens
 from functions.session import session
+from functions.sweep_status import sweep_status
 from functions.tiktok_oauth import tiktok_oauth
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "refresh_batch",
     "refresh_tokens",
     "session",
+    "sweep_status",
     "tiktok_oauth",
 ]

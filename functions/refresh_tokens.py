@@ -31,18 +31,6 @@ def refresh_tokens(event: Any) -> None:
         runtime.pubsub(),
         now=datetime.now(UTC),
     )
-    _sweep()
-
-
-def _sweep() -> None:
-    """The same schedule also follows posts whose webhooks never came (shared/status/sweep.py);
-    its failure is logged, not raised, so a redelivery does not repeat the whole refresh."""
-    from shared.status.sweep import run_sweep
-
-    try:
-        run_sweep(runtime.tracker(), now=datetime.now(UTC))
-    except errors.AppError as exc:
-        log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})
 
 
 @functions_framework.cloud_event
