@@ -71,6 +71,10 @@ def _delete(call: Call) -> flask.Response:
             # False: the rest of a very large account is deleted by the scheduled job within
             # minutes; nothing of it is reachable meanwhile.
             "complete": report.complete,
+            "accounts": [
+                {"open_id": open_id, "tiktok_revoked": outcome}
+                for open_id, outcome in report.accounts
+            ],
         }
     )
     clear_session_cookie(response)

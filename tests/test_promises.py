@@ -54,6 +54,10 @@ PROMISES: dict[str, list[str]] = {
         "tests.integration.test_refresh::test_redelivered_run_and_batch_messages_refresh_nothing_twice",
         "tests.e2e.test_refresh_pubsub::test_the_local_trigger_runs_the_scheduled_refresh_through_pubsub",
         "tests.e2e.test_refresh_pubsub::test_fan_out_through_pubsub_refreshes_every_due_account_exactly_once",
+        "tests.integration.test_refresh_fencing::test_kms_refusing_before_a_refresh_stops_it_before_tiktok_rotates",
+        "tests.integration.test_refresh_fencing::test_kms_refusing_during_a_refresh_still_stores_the_rotated_token",
+        "tests.integration.test_refresh_fencing::test_a_lease_taken_over_mid_call_ends_with_the_valid_tokens_and_an_active_account",
+        "tests.integration.test_refresh_fencing::test_a_rewrap_mid_refresh_does_not_make_the_refresh_drop_its_rotated_token",
     ],
     "P6": [
         "tests.e2e.test_connect_http::test_connect_list_creator_info_disconnect",
@@ -97,6 +101,9 @@ PROMISES: dict[str, list[str]] = {
     ],
     "P13": [
         "tests.e2e.test_status_http::test_authorization_removed_revokes_every_connection_and_deletes_the_tokens",
+        "tests.integration.test_refresh_fencing::test_a_webhook_revoking_the_account_mid_refresh_keeps_it_revoked_without_tokens",
+        "tests.integration.test_refresh_fencing::test_the_user_removing_the_app_mid_refresh_leaves_it_revoked_not_needs_reconnect",
+        "tests.e2e.test_revoked_account_http::test_disconnecting_an_account_tiktok_revoked_says_no_revoke_was_needed",
     ],
     "P14": [
         "tests.e2e.test_data_rights_http::test_json_export_holds_every_stored_field_but_no_secret",

@@ -23,7 +23,7 @@ from typing import Any
 
 from shared import errors
 from shared.publishing.abandon import expired_upload, settle_expired, unfinished_upload
-from shared.status.order import GAVE_UP, Observation
+from shared.status.order import GAVE_UP, UPLOAD_URL_LOST, Observation, upload_stranded
 from shared.status.poll import Tracker, ask_tiktok, observation
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,11 @@ def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
         t.status.apply(uid, post_id, seen, now, extra={"status_checked_at": now})
         log.warning("gave up following a post", extra={"post_id": post_id})
         return "gave_up"
+    if upload_stranded(doc):
+        lost = Observation(source="sweep", status="FAILED", fail_reason=UPLOAD_URL_LOST)
+        t.status.apply(uid, post_id, lost, now, extra={"status_checked_at": now})
+        log.warning("a file upload has no upload URL; failed", extra={"post_id": post_id})
+        return UPLOAD_URL_LOST
     answer = ask_tiktok(t, doc, source="sweep", now=now)
     if answer is None:
         return "no_budget"  # status_check_at unchanged: the next run tries again first.

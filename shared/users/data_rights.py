@@ -197,6 +197,8 @@ class DeletionReport:
     deleted_documents: int
     complete: bool = True  # every document deleted now (else the scheduled job finishes)
     cancelled: int = 0  # unfinished publishes TikTok agreed to cancel
+    # (open_id, what became of it at TikTok: "revoked", "not_needed" or "failed") per account
+    accounts: tuple[tuple[str, str], ...] = ()
 
 
 def delete_user_data(
@@ -219,6 +221,7 @@ def delete_user_data(
     """
     from datetime import UTC
 
+    from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
     from shared.users.deletion import (
         REQUEST_BUDGET,
         Budget,
@@ -229,7 +232,7 @@ def delete_user_data(
 
     now = now or datetime.now(UTC)
     mark_deleting(db, uid, now)
-    revoked, failed, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)
+    outcomes, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)
     deleted, complete = delete_documents(
         db, uid, Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
     )
@@ -239,9 +242,10 @@ def delete_user_data(
     delete_auth_user(uid)
     log.info("user data deleted", extra={"uid": uid, "documents": deleted, "complete": complete})
     return DeletionReport(
-        revoked=revoked,
-        revoke_failed=failed,
+        revoked=sum(1 for _, outcome in outcomes if outcome == REVOKED_NOW),
+        revoke_failed=sum(1 for _, outcome in outcomes if outcome == REVOKE_FAILED),
         deleted_documents=deleted,
         complete=complete,
         cancelled=cancelled,
+        accounts=outcomes,
     )

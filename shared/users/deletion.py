@@ -165,19 +165,18 @@ def stop_at_tiktok(
     *,
     uid: str,
     now: datetime,
-) -> tuple[int, int, int]:
-    """Cancel each connection's unfinished publishes at TikTok, then revoke it; (revoked, failed,
-    cancelled). Cancelling comes first: a revoked token can cancel nothing."""
+) -> tuple[tuple[tuple[str, str], ...], int]:
+    """Cancel each connection's unfinished publishes at TikTok, then revoke it; ((open_id, what
+    became of it at TikTok) per account, publishes cancelled). Cancelling comes first: a revoked
+    token can cancel nothing."""
     from shared.accounts.service import revoke_at_tiktok
 
-    revoked = failed = cancelled = 0
+    outcomes = []
+    cancelled = 0
     for account in accounts.list(uid):
         cancelled += _cancel_unfinished(db, vault, tiktok, account)
-        if revoke_at_tiktok(vault, tiktok, account):
-            revoked += 1
-        else:
-            failed += 1
-    return revoked, failed, cancelled
+        outcomes.append((account.open_id, revoke_at_tiktok(vault, tiktok, account)))
+    return tuple(outcomes), cancelled
 
 
 def _cancel_unfinished(
