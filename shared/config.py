@@ -31,6 +31,9 @@ class Secret(str):
     def __repr__(self) -> str:
         return "Secret('**********')"
 
+    def reveal(self) -> str:
+        return str.__str__(self)
+
 
 @dataclass(frozen=True)
 class SessionKey:

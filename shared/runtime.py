@@ -1,9 +1,9 @@
 """Composition: the settings and clients of this instance, each built once on first use.
 
 Nothing here runs at import time, and each builder imports its client library only when first
-called, so a function pays only for the clients its path uses (a session check never loads the
-Firestore or KMS client). Tests and the dev server call :func:`reset` after changing the
-environment.
+called, so a function pays only for the clients its path uses (a session check reads one Firestore
+document and never loads the KMS client). Tests and the dev server call :func:`reset` after
+changing the environment.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shared.status.poll import Tracker
     from shared.store.accounts import AccountStore
     from shared.store.posts import PostStore
+    from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
     from shared.tiktok.client import TikTokClient
     from shared.tiktok.models import LoginKit
@@ -49,6 +50,13 @@ def session_codec() -> SessionCodec:
         audience=config.app_origin,
         ttl_seconds=config.session_ttl_seconds,
     )
+
+
+@functools.cache
+def session_store() -> SessionStore:
+    from shared.store.sessions import SessionStore
+
+    return SessionStore(firestore_client())
 
 
 @functools.cache
@@ -164,6 +172,7 @@ def reset() -> None:
     for builder in (
         settings,
         session_codec,
+        session_store,
         firestore_client,
         firebase_app,
         account_store,

@@ -212,7 +212,9 @@ def delete_user_data(
     TikTok refusing or failing a revoke is logged and the deletion goes ahead.
     """
     from shared.accounts.service import revoke_at_tiktok
+    from shared.store.sessions import revoke_all_sessions
 
+    revoke_all_sessions(db, uid)  # First: no cookie of the user works while the rest runs.
     revoked = failed = 0
     for account in accounts.list(uid):
         if revoke_at_tiktok(vault, tiktok, account):

@@ -154,10 +154,24 @@ def check_origin(request: flask.Request, app_origin: str) -> None:
 
 
 def authenticate(request: flask.Request) -> SessionUser:
+    """The signed-in user: a valid cookie whose session record still exists (one Firestore read).
+
+    The record is what signing out, signing out everywhere and account deletion remove, so a
+    cookie stops working on every route and every instance the moment its session ends.
+    """
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise errors.Unauthenticated("sign in first: no session cookie")
-    return runtime.session_codec().verify(token)
+    try:
+        user = runtime.session_codec().verify(token)
+        runtime.session_store().check(user.uid, user.sid)
+    except errors.Unauthenticated as exc:
+        raise _CookieRefused(exc.message, reason=exc.reason, **exc.details) from None
+    return user
+
+
+class _CookieRefused(errors.Unauthenticated):
+    """The session cookie was sent but is invalid or its session has ended."""
 
 
 def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]:
@@ -188,7 +202,10 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
         except errors.AppError as exc:
             if exc.http_status >= 500:
                 log.warning("request failed: %s", exc.message, extra={"code": exc.code})
-            return error_response(exc)
+            response = error_response(exc)
+            if isinstance(exc, _CookieRefused) and SESSION_COOKIE in request.cookies:
+                clear_session_cookie(response)  # A refused session cookie is of no further use.
+            return response
         except errors.ConfigError as exc:
             log.critical("configuration error: %s", exc)
             return json_response(
