@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 @functools.cache
 def settings() -> Settings:
     loaded = Settings.from_env(os.environ)
-    logs.register_secret(loaded.tiktok_client_secret, *(k.secret for k in loaded.session_keys))
+    logs.register_secret(
+        loaded.tiktok_client_secret.reveal(), *(k.secret.reveal() for k in loaded.session_keys)
+    )
     return loaded
 
 
@@ -110,7 +112,7 @@ def tiktok() -> TikTokClient:
     return TikTokClient(
         make_http_client(config.tiktok_api_base),
         client_key=config.tiktok_client_key,
-        client_secret=config.tiktok_client_secret,
+        client_secret=config.tiktok_client_secret.reveal(),
         redirect_uri=config.tiktok_redirect_uri,
         auth_url=config.tiktok_auth_url,
     )

@@ -48,7 +48,7 @@ class SessionCodec:
     ) -> None:
         if not keys:
             raise ValueError("at least one session key is required")
-        self._keys = {key.kid: key.secret for key in keys}
+        self._keys = {key.kid: key.secret.reveal() for key in keys}
         self._signing = keys[0]
         self._issuer = issuer
         self._audience = audience
@@ -84,7 +84,10 @@ class SessionCodec:
             "picture": picture,
         }
         return jwt.encode(
-            claims, self._signing.secret, algorithm=ALGORITHM, headers={"kid": self._signing.kid}
+            claims,
+            self._signing.secret.reveal(),
+            algorithm=ALGORITHM,
+            headers={"kid": self._signing.kid},
         )
 
     def verify(self, token: str) -> SessionUser:
