@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as _WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WerkzeugNotFound
 from werkzeug.routing import Map, Rule
@@ -191,9 +192,13 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
                 raise errors.NotFound(f"no route for {request.path}") from None
             except _WerkzeugMethodNotAllowed as exc:
                 allowed = ", ".join(sorted(exc.valid_methods or []))
-                raise errors.MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}; use {allowed}"
-                ) from None
+                response = error_response(
+                    errors.MethodNotAllowed(
+                        f"{request.method} is not allowed on {request.path}; use {allowed}"
+                    )
+                )
+                response.headers["Allow"] = allowed  # RFC 9110 §15.5.6: a 405 lists them.
+                return response
             route = routes[int(index)]
             if route.same_origin and request.method in STATE_CHANGING:
                 check_origin(request, settings.app_origin)
@@ -219,6 +224,49 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
 
     serve._routes = list(routes)  # type: ignore[attr-defined]  # Read back by routes_of().
     return serve
+
+
+def answer_framework_errors_in_json() -> None:
+    """Make the answers functions-framework gives itself JSON with the error body too.
+
+    Its app routes ``/<path:path>``, whose pattern stops at a newline, so ``/api/x/%0A/status``
+    never reaches a function; it also answers ``/robots.txt`` and ``/favicon.ico`` and its own
+    500s. ``create_app`` executes the entry module (``main.py``) inside that app's context, once
+    per app, which is where this is called; outside an app context there is nothing to change.
+    """
+    if not flask.has_app_context():
+        return
+    app = flask.current_app
+    if app.config.get("PUBLISHER_JSON_ERRORS"):
+        return
+    app.register_error_handler(HTTPException, _framework_error)
+    app.register_error_handler(500, _framework_crash)
+    app.config["PUBLISHER_JSON_ERRORS"] = True
+
+
+_CODE_OF_STATUS = {status: code for code, status in reversed(errors.HTTP_STATUS.items())}
+
+
+def _framework_error(exc: HTTPException) -> flask.Response:
+    status = exc.code or 500
+    if status >= 500:
+        return _framework_crash(exc)
+    code = _CODE_OF_STATUS.get(status, "INVALID_ARGUMENT" if status < 500 else "INTERNAL")
+    path = flask.request.path
+    message = f"no route for {path}" if status == 404 else f"{exc.name}: {path}"
+    response = json_response({"error": {"code": code, "message": message}}, status)
+    if isinstance(exc, _WerkzeugMethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return response
+
+
+def _framework_crash(exc: Exception) -> flask.Response:
+    import functions_framework
+
+    log.error("the framework failed on %s %s", flask.request.method, flask.request.path)
+    _, _, headers = functions_framework.crash_handler(exc)  # type: ignore[no-untyped-call]
+    body = {"error": {"code": "INTERNAL", "message": "internal error"}}
+    return json_response(body, 500, headers)
 
 
 def routes_of(function: object) -> list[Route] | None:
