@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 @functools.cache
 def settings() -> Settings:
     loaded = Settings.from_env(os.environ)
-    logs.register_secret(
+    logs.register_permanent_secret(
         loaded.tiktok_client_secret.reveal(), *(k.secret.reveal() for k in loaded.session_keys)
     )
     return loaded
