@@ -22,6 +22,8 @@ from werkzeug.exceptions import NotFound as _WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
 from shared import errors, logs, runtime
+from shared.web import bodies
+from shared.web.bodies import read_body as read_body  # Re-exported for the functions.
 from shared.web.sessions import SESSION_COOKIE, SessionUser
 
 log = logging.getLogger(__name__)
@@ -110,17 +112,6 @@ def read_json(request: flask.Request, limit: int = JSON_LIMIT) -> dict[str, Any]
     return value
 
 
-def read_body(request: flask.Request, limit: int) -> bytes:
-    """At most ``limit`` bytes of body; 413 if the caller declared or sent more."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise errors.PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        raise errors.PayloadTooLarge(f"the body is larger than {limit} bytes")
-    return data
-
-
 def set_session_cookie(response: flask.Response, token: str, max_age: int) -> None:
     response.set_cookie(
         SESSION_COOKIE,
@@ -180,6 +171,10 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
     url_map = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(routes)])
 
     def serve(request: flask.Request) -> flask.Response:
+        bodies.limit_idle(request)
+        return bodies.finish(request, answer(request))
+
+    def answer(request: flask.Request) -> flask.Response:
         logs.configure()
         token = logs.set_trace(None)
         try:
