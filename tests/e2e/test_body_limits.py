@@ -1,7 +1,9 @@
 """Bodies cannot make an instance hold more than a bounded amount, or a thread past a deadline.
 
 Over real HTTP to the functions dev server (functions-framework apps in a werkzeug server), whose
-resident memory is read from ``/proc`` before and after.
+peak resident memory is read from ``/proc`` before and after. What the functions themselves
+allocate per refused body (well under 1 MiB) is measured exactly, in-process, by
+``tests/unit/test_bodies.py``.
 """
 
 from __future__ import annotations
@@ -76,7 +78,11 @@ def test_huge_bodies_that_are_refused_leave_memory_flat(
         f"{growth / MIB:.1f} MiB; answers {answers}"
     )
     assert set(answers) <= {401, 403, 413, None}
-    assert growth < 16 * MIB
+    # The dev server's werkzeug discards what is left of a body after each answer in reads of
+    # 10 MB (its own, local-only cost; gunicorn, which serves deployed functions, drains at most
+    # 64 KiB in 4 KiB reads). Before the functions bounded bodies, each refused 96 MiB body cost
+    # more than its own size again (about 127 MiB each, 8 at once).
+    assert growth / len(answers) < 24 * MIB
 
 
 def test_a_body_that_trickles_is_cut_off_at_the_deadline(
