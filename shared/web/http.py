@@ -246,7 +246,7 @@ def _framework_error(exc: HTTPException) -> flask.Response:
     status = exc.code or 500
     if status >= 500:
         return _framework_crash(exc)
-    code = _CODE_OF_STATUS.get(status, "INVALID_ARGUMENT" if status < 500 else "INTERNAL")
+    code = _CODE_OF_STATUS.get(status, "INVALID_ARGUMENT")
     path = flask.request.path
     message = f"no route for {path}" if status == 404 else f"{exc.name}: {path}"
     response = json_response({"error": {"code": code, "message": message}}, status)
