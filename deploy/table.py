@@ -84,6 +84,7 @@ TTL_COLLECTION_GROUPS = (
     "leases",
     "webhook_events",
     "poll_budgets",
+    "sessions",
 )
 
 SECRETS = {

@@ -18,6 +18,7 @@ HTTP_STATUS: dict[str, int] = {
     "PERMISSION_DENIED": 403,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
+    "REQUEST_TIMEOUT": 408,
     "ALREADY_EXISTS": 409,
     "ABORTED": 409,
     "PAYLOAD_TOO_LARGE": 413,
@@ -120,6 +121,12 @@ class PayloadTooLarge(AppError):
     """The request body is larger than the route accepts."""
 
     code = "PAYLOAD_TOO_LARGE"
+
+
+class RequestTimeout(AppError):
+    """The request body did not arrive in time."""
+
+    code = "REQUEST_TIMEOUT"
 
 
 class UnsupportedMediaType(AppError):

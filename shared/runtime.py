@@ -1,9 +1,9 @@
 """Composition: the settings and clients of this instance, each built once on first use.
 
 Nothing here runs at import time, and each builder imports its client library only when first
-called, so a function pays only for the clients its path uses (a session check never loads the
-Firestore or KMS client). Tests and the dev server call :func:`reset` after changing the
-environment.
+called, so a function pays only for the clients its path uses (a session check reads one Firestore
+document and never loads the KMS client). Tests and the dev server call :func:`reset` after
+changing the environment.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shared.status.poll import Tracker
     from shared.store.accounts import AccountStore
     from shared.store.posts import PostStore
+    from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
     from shared.tiktok.client import TikTokClient
     from shared.tiktok.models import LoginKit
@@ -34,7 +35,9 @@ if TYPE_CHECKING:
 @functools.cache
 def settings() -> Settings:
     loaded = Settings.from_env(os.environ)
-    logs.register_secret(loaded.tiktok_client_secret, *(k.secret for k in loaded.session_keys))
+    logs.register_permanent_secret(
+        loaded.tiktok_client_secret.reveal(), *(k.secret.reveal() for k in loaded.session_keys)
+    )
     return loaded
 
 
@@ -49,6 +52,13 @@ def session_codec() -> SessionCodec:
         audience=config.app_origin,
         ttl_seconds=config.session_ttl_seconds,
     )
+
+
+@functools.cache
+def session_store() -> SessionStore:
+    from shared.store.sessions import SessionStore
+
+    return SessionStore(firestore_client())
 
 
 @functools.cache
@@ -102,7 +112,7 @@ def tiktok() -> TikTokClient:
     return TikTokClient(
         make_http_client(config.tiktok_api_base),
         client_key=config.tiktok_client_key,
-        client_secret=config.tiktok_client_secret,
+        client_secret=config.tiktok_client_secret.reveal(),
         redirect_uri=config.tiktok_redirect_uri,
         auth_url=config.tiktok_auth_url,
     )
@@ -164,6 +174,7 @@ def reset() -> None:
     for builder in (
         settings,
         session_codec,
+        session_store,
         firestore_client,
         firebase_app,
         account_store,

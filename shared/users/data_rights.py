@@ -222,6 +222,7 @@ def delete_user_data(
     from datetime import UTC
 
     from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
+    from shared.store.sessions import revoke_all_sessions
     from shared.users.deletion import (
         REQUEST_BUDGET,
         Budget,
@@ -230,6 +231,7 @@ def delete_user_data(
         stop_at_tiktok,
     )
 
+    revoke_all_sessions(db, uid)  # First: no cookie of the user works while the rest runs.
     now = now or datetime.now(UTC)
     mark_deleting(db, uid, now)
     outcomes, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)
