@@ -15,6 +15,7 @@ from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
 from shared.tiktok.display import MAX_COUNT
 from shared.tokens.fresh import fresh_access_token
+from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -38,6 +39,7 @@ def parse_cursor(raw: str | None) -> int | None:
 
 
 def parse_ids(body: dict[str, Any]) -> list[str]:
+    reject_unknown(body, ("ids",))
     ids = body.get("ids")
     if (
         not isinstance(ids, list)
