@@ -30,7 +30,8 @@ def parse_cursor(raw: str | None) -> int | None:
     """``?cursor=`` as TikTok's int64 Unix milliseconds, or None for the first page."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) > _MAX_CURSOR:
+    # isdigit() alone admits "²" and other digits int() refuses; 19 digits hold any int64.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or int(raw) > _MAX_CURSOR:
         raise errors.InvalidArgument(
             "cursor must be the next_cursor of a previous page (Unix milliseconds)",
             reason="request.cursor",
@@ -44,7 +45,7 @@ def parse_ids(body: dict[str, Any]) -> list[str]:
     if (
         not isinstance(ids, list)
         or not 1 <= len(ids) <= MAX_COUNT
-        or not all(isinstance(i, str) and i.isdigit() and len(i) <= 32 for i in ids)
+        or not all(isinstance(i, str) and i.isascii() and i.isdigit() and len(i) <= 32 for i in ids)
     ):
         raise errors.InvalidArgument(
             f"ids must be a list of 1 to {MAX_COUNT} video ids (digit strings)",

@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound as _WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
 from shared import errors, logs, runtime
+from shared.web.fields import check_values
 from shared.web.sessions import SESSION_COOKIE, SessionUser
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,31 @@ def read_json(request: flask.Request, limit: int = JSON_LIMIT) -> dict[str, Any]
     if not raw:
         raise errors.InvalidArgument("the request body is empty; a JSON object is expected")
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, _NotJson) as exc:
         raise errors.InvalidArgument(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.InvalidArgument(
+            "the body nests objects or arrays too deeply", reason="request.too_deep"
+        ) from None
+    except ValueError:  # An integer past Python's digit limit for int(str) (4300 digits).
+        raise errors.InvalidArgument(
+            "the body holds an integer with too many digits",
+            reason="request.integer_out_of_range",
+        ) from None
     if not isinstance(value, dict):
         raise errors.InvalidArgument("the body must be a JSON object")
+    check_values(value)
     return value
+
+
+class _NotJson(ValueError):
+    """A literal Python's parser accepts but JSON does not have."""
+
+
+def _no_constant(name: str) -> object:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259 section 6), whatever Python accepts."""
+    raise _NotJson(f"{name} is not a JSON value")
 
 
 def read_body(request: flask.Request, limit: int) -> bytes:

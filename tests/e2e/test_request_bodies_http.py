@@ -92,3 +92,101 @@ def test_sign_in_and_video_query_refuse_unknown_fields(
     response = ann.post(url, json={"ids": ["1"], "fields": ["title"]})
     assert_unknown_field(response, "fields")
     check_response("POST", "/api/tiktok/accounts/{open_id}/videos/query", response)
+
+
+def post_raw(browser: httpx.Client, path: str, raw: str) -> httpx.Response:
+    return browser.post(path, content=raw.encode(), headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "request.too_deep"),
+        ('{"open_id": ' + "7" * 4_301 + "}", "request.integer_out_of_range"),
+    ],
+)
+def test_bodies_python_cannot_parse_are_400_not_500(
+    ann: httpx.Client, creator: dict[str, Any], raw: str, reason: str
+) -> None:
+    for path in ("/api/publish", "/api/publish/drafts"):
+        response = post_raw(ann, path, raw)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["reason"] == reason
+
+
+def photo_draft(open_id: str) -> dict[str, Any]:
+    return {
+        "open_id": open_id,
+        "mode": "inbox",
+        "media": {"type": "photo", "urls": ["https://cdn.example/1.jpg"]},
+        "post": {"title": "t"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "field"),
+    [
+        (
+            {
+                "post": {
+                    "title": {"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
+                }
+            },
+            "request.too_deep",
+            "post.title.a" + "[0]" * 17,
+        ),
+        ({"post": {"": "x"}}, "request.unknown_field", "post."),
+        ({"post": {"__x__": "x"}}, "request.unknown_field", "post.__x__"),
+        ({"duration_sec": 2**63}, "request.integer_out_of_range", "duration_sec"),
+        (
+            {"post": {"title": "t", "cover_timestamp_ms": 2**70}},
+            "request.integer_out_of_range",
+            "post.cover_timestamp_ms",
+        ),
+    ],
+)
+def test_a_draft_firestore_could_not_store_is_400_naming_the_field(
+    ann: httpx.Client,
+    creator: dict[str, Any],
+    devserver: Stack,
+    change: dict[str, Any],
+    reason: str,
+    field: str,
+) -> None:
+    response = ann.post("/api/publish/drafts", json={**photo_draft(creator["open_id"]), **change})
+    assert response.status_code == 400, response.text
+    check_response("POST", "/api/publish/drafts", response)
+    error = response.json()["error"]
+    assert (error["reason"], error["field"]) == (reason, field)
+    assert "drafts" not in stored_kinds(devserver)
+
+
+def test_a_lone_surrogate_open_id_is_a_4xx_in_a_body_or_a_path(
+    ann: httpx.Client, creator: dict[str, Any]
+) -> None:
+    body = '{"open_id": "\\ud800", "mode": "inbox", "media": {"type": "photo", "urls": []}}'
+    for path in ("/api/publish", "/api/publish/drafts"):
+        response = post_raw(ann, path, body)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["field"] == "open_id"
+    for path in (
+        "/api/tiktok/accounts/%ED%A0%80/videos",
+        "/api/tiktok/accounts/%ED%A0%80/creator-info",
+        "/api/publish/drafts/%ED%A0%80",
+        "/api/publish/%ED%A0%80/status",
+    ):
+        response = ann.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("cursor", ["²", "١٢", "9" * 5_000, "-1", "1.5"])
+def test_a_cursor_that_is_not_ascii_digits_is_400(
+    ann: httpx.Client, creator: dict[str, Any], cursor: str
+) -> None:
+    url = f"/api/tiktok/accounts/{creator['open_id']}/videos"
+    response = ann.get(url, params={"cursor": cursor})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["reason"] == "request.cursor"
+    query = ann.post(url + "/query", json={"ids": [cursor]})
+    assert query.status_code == 400, query.text
