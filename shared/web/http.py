@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound as _WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
 from shared import errors, logs, runtime
+from shared.store.outage import outage_error
 from shared.web.fields import check_values
 from shared.web.sessions import SESSION_COOKIE, SessionUser
 
@@ -214,7 +215,15 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
             return json_response(
                 {"error": {"code": "INTERNAL", "message": "the service is misconfigured"}}, 500
             )
-        except Exception:
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is not None:  # Firestore unreachable or slow: 503, one line, no internals.
+                log.warning(
+                    "request failed: %s",
+                    outage.message,
+                    extra={"code": outage.code, "cause": type(exc).__name__},
+                )
+                return error_response(outage)
             log.exception("unhandled error on %s %s", request.method, request.path)
             return json_response({"error": {"code": "INTERNAL", "message": "internal error"}}, 500)
         finally:
