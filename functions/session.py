@@ -8,6 +8,7 @@ import time
 import flask
 
 from shared import errors, runtime
+from shared.web.fields import reject_unknown
 from shared.web.http import (
     Call,
     Route,
@@ -24,6 +25,7 @@ def _sign_in(call: Call) -> flask.Response:
     from shared.users.signin import sign_in
 
     body = read_json(call.request)
+    reject_unknown(body, ("id_token",))
     id_token = body.get("id_token")
     if not isinstance(id_token, str) or not id_token:
         raise errors.InvalidArgument(

@@ -63,9 +63,9 @@ def session_store() -> SessionStore:
 
 @functools.cache
 def firestore_client() -> firestore.Client:
-    from google.cloud import firestore
+    from shared.store.client import make_client
 
-    return firestore.Client(project=settings().project_id)
+    return make_client(settings().project_id)
 
 
 @functools.cache

@@ -24,8 +24,10 @@ from werkzeug.routing import Map, Rule
 
 from shared import errors, logs, runtime
 from shared.config import is_loopback
+from shared.store.outage import outage_error
 from shared.web import bodies
 from shared.web.bodies import read_body as read_body  # Re-exported for the functions.
+from shared.web.fields import check_values
 from shared.web.sessions import SESSION_COOKIE, SessionUser
 
 log = logging.getLogger(__name__)
@@ -106,12 +108,31 @@ def read_json(request: flask.Request, limit: int = JSON_LIMIT) -> dict[str, Any]
     if not raw:
         raise errors.InvalidArgument("the request body is empty; a JSON object is expected")
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, _NotJson) as exc:
         raise errors.InvalidArgument(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.InvalidArgument(
+            "the body nests objects or arrays too deeply", reason="request.too_deep"
+        ) from None
+    except ValueError:  # An integer past Python's digit limit for int(str) (4300 digits).
+        raise errors.InvalidArgument(
+            "the body holds an integer with too many digits",
+            reason="request.integer_out_of_range",
+        ) from None
     if not isinstance(value, dict):
         raise errors.InvalidArgument("the body must be a JSON object")
+    check_values(value)
     return value
+
+
+class _NotJson(ValueError):
+    """A literal Python's parser accepts but JSON does not have."""
+
+
+def _no_constant(name: str) -> object:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259 section 6), whatever Python accepts."""
+    raise _NotJson(f"{name} is not a JSON value")
 
 
 def set_session_cookie(response: flask.Response, token: str, max_age: int) -> None:
@@ -243,7 +264,15 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
             return json_response(
                 {"error": {"code": "INTERNAL", "message": "the service is misconfigured"}}, 500
             )
-        except Exception:
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is not None:  # Firestore unreachable or slow: 503, one line, no internals.
+                log.warning(
+                    "request failed: %s",
+                    outage.message,
+                    extra={"code": outage.code, "cause": type(exc).__name__},
+                )
+                return error_response(outage)
             log.exception("unhandled error on %s %s", request.method, request.path)
             return json_response({"error": {"code": "INTERNAL", "message": "internal error"}}, 500)
         finally:

@@ -98,6 +98,42 @@ def test_bad_bodies_get_a_clear_error(kwargs: dict[str, Any], status: int, messa
 
 
 @pytest.mark.parametrize(
+    ("data", "reason", "field"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "request.too_deep", None),
+        ('{"a": ' + "[" * 30 + "]" * 30 + "}", "request.too_deep", "a" + "[0]" * 19),
+        ('{"n": ' + "9" * 4_301 + "}", "request.integer_out_of_range", None),
+        (
+            '{"post": {"cover_timestamp_ms": ' + str(2**63) + "}}",
+            "request.integer_out_of_range",
+            "post.cover_timestamp_ms",
+        ),
+        ('{"a": [1, -' + str(2**63 + 1) + "]}", "request.integer_out_of_range", "a[1]"),
+        ('{"d": 1e400}', "request.number_out_of_range", "d"),
+        ('{"open_id": "\\ud800"}', "request.invalid_unicode", "open_id"),
+        ('{"post": {"\\udfff": 1}}', "request.invalid_unicode", "post.\\udfff"),
+    ],
+)
+def test_bodies_python_or_firestore_cannot_hold_are_400_naming_the_field(
+    data: str, reason: str, field: str | None
+) -> None:
+    status, body = call("POST", "/api/open", data=data, content_type="application/json")
+    assert status == 400, body
+    assert body["error"]["code"] == "INVALID_ARGUMENT"
+    assert body["error"]["reason"] == reason
+    assert body["error"].get("field") == field
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_number_literals_are_refused(constant: str) -> None:
+    status, body = call(
+        "POST", "/api/open", data='{"d": ' + constant + "}", content_type="application/json"
+    )
+    assert status == 400
+    assert f"{constant} is not a JSON value" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
     ("headers", "message"),
     [
         (
