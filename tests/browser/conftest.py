@@ -49,6 +49,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture(scope="session")
 def built_app() -> Path:
     """public/ built from web/ (scripts/test builds it first; a bare pytest run builds here)."""
@@ -137,6 +148,7 @@ class Web:
 
 @pytest.fixture
 def web(
+    request: pytest.FixtureRequest,
     built_app: Path,
     devserver: Stack,
     clean: Stack,
@@ -175,26 +187,40 @@ def web(
 
     context.on("request", record)
     yield web
+    artifacts = os.environ.get("BROWSER_ARTIFACTS")
+    if artifacts and request.node.stash.get(FAILED, False):
+        folder = Path(artifacts)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, open_page in enumerate(context.pages):
+            name = f"{request.node.name}-{i}"
+            open_page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+            (folder / f"{name}.html").write_text(open_page.content())
     context.close()
     assert web.blocked == [], f"the app tried to reach the internet: {web.blocked}"
 
 
-@pytest.fixture
-def creator(web: Web) -> dict[str, Any]:
+def make_creator(web: Web, **fields: Any) -> dict[str, Any]:
     """A TikTok account on the fake, with a loopback avatar and media URLs TikTok may pull."""
     web.fake.control("POST", "config", json={"verified_url_prefixes": [web.assets.base + "/"]})
-    user: dict[str, Any] = web.fake.create_user(
-        display_name="Casey Creator",
-        username="casey.creates",
-        avatar_url=web.assets.url("avatar.jpg"),
-        stats={
+    values: dict[str, Any] = {
+        "display_name": "Casey Creator",
+        "username": "casey.creates",
+        "avatar_url": web.assets.url("avatar.jpg"),
+        "stats": {
             "follower_count": 12840,
             "following_count": 311,
             "likes_count": 402113,
             "video_count": 87,
         },
-    )
+    }
+    values.update(fields)
+    user: dict[str, Any] = web.fake.create_user(**values)
     return user
+
+
+@pytest.fixture
+def creator(web: Web) -> dict[str, Any]:
+    return make_creator(web)
 
 
 @pytest.fixture
