@@ -52,7 +52,8 @@ function putChunk(postId: string, n: number, body: Blob, onBytes: (loaded: numbe
 const RETRIES = 4;
 
 /** Uploads from the chunk the server expects until TikTok has the whole file. */
-export async function upload(postId: string, file: File, emit: (e: UploadEvent) => void, signal: AbortSignal): Promise<void> {
+/** Resolves true once TikTok has the whole file, false when paused after repeated failures. */
+export async function upload(postId: string, file: File, emit: (e: UploadEvent) => void, signal: AbortSignal): Promise<boolean> {
   let failures = 0;
   for (;;) {
     // Ask the server where to start: it knows what TikTok received.
@@ -62,7 +63,7 @@ export async function upload(postId: string, file: File, emit: (e: UploadEvent) 
     if (post.upload_complete || post.next_chunk === null || post.next_chunk === undefined) {
       emit({ kind: "progress", sent: plan.video_size, total: plan.video_size });
       emit({ kind: "done" });
-      return;
+      return true;
     }
     let n = post.next_chunk;
     emit({ kind: "progress", sent: post.uploaded_bytes ?? chunkRange(plan, n)[0], total: plan.video_size });
@@ -80,7 +81,7 @@ export async function upload(postId: string, file: File, emit: (e: UploadEvent) 
         emit({ kind: "progress", sent: answer.uploaded_bytes, total: answer.total_bytes });
         if (answer.complete) {
           emit({ kind: "done" });
-          return;
+          return true;
         }
         n = answer.next_chunk ?? n + 1;
       }
@@ -92,7 +93,7 @@ export async function upload(postId: string, file: File, emit: (e: UploadEvent) 
       failures += 1;
       if (failures > RETRIES) {
         emit({ kind: "paused", error: exc });
-        return;
+        return false;
       }
       const waitMs = 500 * 2 ** (failures - 1);
       emit({ kind: "retrying", attempt: failures, waitMs, error: exc });

@@ -68,15 +68,11 @@ export function UploadPage({ postId }: { postId: string }) {
       if (e.kind === "progress") setPhase((p) => (p === "retrying" ? "uploading" : p));
       emit(e);
     }, abort.signal).then(
-      () => {
-        if (abort.signal.aborted) return;
-        setPhase((p) => {
-          if (p === "done") {
-            forget(postId);
-            navigate(`/posts/${encodeURIComponent(postId)}`, { replace: true });
-          }
-          return p;
-        });
+      (finished) => {
+        if (!finished || abort.signal.aborted) return;
+        forget(postId);
+        // Let the full bar be seen, then follow the post until TikTok finishes it.
+        window.setTimeout(() => navigate(`/posts/${encodeURIComponent(postId)}`, { replace: true }), 900);
       },
       (exc) => {
         if (exc instanceof DOMException && exc.name === "AbortError") return;
@@ -164,6 +160,11 @@ export function UploadPage({ postId }: { postId: string }) {
         </ErrorMessage>
       )}
       {phase === "failed" && error !== null && <ErrorMessage error={error} />}
+      {phase === "done" && (
+        <p class="success" role="status">
+          Upload complete. TikTok is processing your video…
+        </p>
+      )}
       {phase !== "done" && (
         <div class="actions">
           <button type="button" class="button-quiet-danger" onClick={cancel} disabled={phase === "cancelling"}>
