@@ -24,9 +24,12 @@ const NAV = [
 ];
 
 setUnauthenticatedHandler(() => {
+  // Several requests may fail at once: the first one decides where to come back to.
+  if (window.location.pathname !== "/signin") {
+    const here = window.location.pathname + window.location.search;
+    navigate(withQuery("/signin", { next: here, expired: "1" }), { replace: true });
+  }
   signedOut();
-  const here = window.location.pathname + window.location.search;
-  navigate(withQuery("/signin", { next: here === "/signin" ? null : here, expired: "1" }), { replace: true });
 });
 
 function Page({ path, query }: { path: string; query: URLSearchParams }) {

@@ -173,7 +173,7 @@ export function AccountsPage({ query }: { query: URLSearchParams }) {
           {!done.result.revoked_at_tiktok && (
             <p>
               TikTok could not be told. To remove this app's access yourself, open TikTok and go to{" "}
-              <strong>Profile › Menu › Settings and privacy › Security and permissions › Apps and services permissions</strong>
+              <strong>Profile &gt; Menu &gt; Settings and privacy &gt; Security and permissions &gt; Apps and services permissions</strong>
               , then remove this app.
             </p>
           )}
