@@ -85,7 +85,7 @@ def measure(
 
 def session_cookie() -> str:
     from shared.config import Secret, SessionKey
-    from shared.sessions import SessionCodec
+    from shared.web.sessions import SessionCodec
 
     key = ENV["SESSION_SECRETS"].split(":", 1)
     codec = SessionCodec(
@@ -99,7 +99,7 @@ def session_cookie() -> str:
 
 def first_request(name: str) -> tuple[str, str]:
     import main as entry
-    from shared.http import routes_of
+    from shared.web.http import routes_of
 
     routes = routes_of(getattr(entry, name)) or []
     route = next((r for r in routes if r.method == "GET"), routes[0])
@@ -135,7 +135,7 @@ def run_all(names: list[str], tmp: Path, runs: int, env: dict) -> tuple[dict, di
     base = measure("bare", str(bare), "/", "GET", False, runs, env)
     floor = measure("bare", str(bare), "/", "GET", True, runs, env)
     rows = []
-    from shared.http import routes_of
+    from shared.web.http import routes_of
 
     for name in names:
         if not routes_of(getattr(__import__("main"), name)):

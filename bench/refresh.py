@@ -33,7 +33,7 @@ from emulator.kms.control import KmsControl  # noqa: E402
 from emulator.seed import fake_grants, seed_accounts  # noqa: E402
 from emulator.stack import Ports, Stack  # noqa: E402
 from shared import runtime  # noqa: E402
-from shared.refresh_scheduler import CONCURRENCY, run_scheduled  # noqa: E402
+from shared.tokens.scheduler import CONCURRENCY, run_scheduled  # noqa: E402
 from tests.support import wipe_firestore  # noqa: E402
 
 LATENCY_MS = 100

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator.stack import Ports, Stack  # noqa: E402
-from shared.chunks import plan_chunks  # noqa: E402
-from shared.tiktok import TikTokClient, make_http_client  # noqa: E402
+from shared.publishing.chunks import plan_chunks  # noqa: E402
+from shared.tiktok.client import TikTokClient, make_http_client  # noqa: E402
 from tests.media_server import media_pieces  # noqa: E402
 from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser  # noqa: E402
 

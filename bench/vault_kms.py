@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator.kms.control import KmsControl, start  # noqa: E402
-from shared.kms import crc32c  # noqa: E402
-from shared.vault import Vault, field_context, make_kms_client  # noqa: E402
+from shared.crypto.kms import crc32c  # noqa: E402
+from shared.crypto.vault import Vault, field_context, make_kms_client  # noqa: E402
 
 N = 1000
 

@@ -39,7 +39,7 @@ import httpx  # noqa: E402
 from emulator.stack import Ports, Stack  # noqa: E402
 from emulator.tiktok.webhooks import sign  # noqa: E402
 from shared import runtime  # noqa: E402
-from shared.status_store import PUBLISH_IDS, WEBHOOK_EVENTS, pointer_id  # noqa: E402
+from shared.store.status import PUBLISH_IDS, WEBHOOK_EVENTS, pointer_id  # noqa: E402
 
 UID = "bench-user"
 OPEN_ID = "bench-open-id"

@@ -1,7 +1,7 @@
 """What the project deploys: one table of functions, plus the fixed names of its other resources.
 
 Adding a Cloud Function is one row in :data:`FUNCTIONS` (and its export in ``main.py``). The
-Pub/Sub topic names are the ones ``shared/refresh_scheduler.py`` publishes to (a test holds them
+Pub/Sub topic names are the ones ``shared/tokens/scheduler.py`` publishes to (a test holds them
 equal).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 HTTP = "http"
-RUN_TOPIC = "token-refresh"  # Cloud Scheduler publishes here (shared/refresh_scheduler.py).
+RUN_TOPIC = "token-refresh"  # Cloud Scheduler publishes here (shared/tokens/scheduler.py).
 BATCH_TOPIC = "token-refresh-batch"  # refresh_tokens fans batches out here.
 TOPICS = (RUN_TOPIC, BATCH_TOPIC)
 

@@ -2,7 +2,7 @@
 
 Accounts come from the fake TikTok's ``POST /_control/grants`` (users already authorized, with
 live tokens), so refreshing them at the fake works. Tokens are encrypted through one
-:class:`~shared.vault.Vault`, so thousands of accounts cost a single KMS call, and written in
+:class:`~shared.crypto.vault.Vault`, so thousands of accounts cost a single KMS call, and written in
 batches of 500 (Firestore's limit per batch).
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from shared.accounts_store import ACTIVE, Account, account_path
-from shared.vault import Vault, field_context
+from shared.crypto.vault import Vault, field_context
+from shared.store.accounts import ACTIVE, Account, account_path
 
 BATCH_WRITES = 500
 

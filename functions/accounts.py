@@ -8,18 +8,18 @@ import flask
 
 from functions.me import ME_ROUTES
 from shared import runtime
-from shared.http import Call, Route, entrypoint, json_response, read_json
+from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 
 def _list(call: Call) -> flask.Response:
-    from shared.accounts import list_accounts
+    from shared.accounts.service import list_accounts
 
     accounts = list_accounts(runtime.account_store(), call.uid)
     return json_response({"accounts": [account.public() for account in accounts]})
 
 
 def _creator_info(call: Call) -> flask.Response:
-    from shared.accounts import creator_info
+    from shared.accounts.service import creator_info
 
     info = creator_info(
         runtime.account_store(),
@@ -33,7 +33,7 @@ def _creator_info(call: Call) -> flask.Response:
 
 
 def _disconnect(call: Call) -> flask.Response:
-    from shared.accounts import disconnect
+    from shared.accounts.service import disconnect
 
     result = disconnect(
         runtime.account_store(),
@@ -55,7 +55,7 @@ def _disconnect(call: Call) -> flask.Response:
 
 
 def _videos(call: Call) -> flask.Response:
-    from shared.videos import list_videos, parse_cursor
+    from shared.accounts.videos import list_videos, parse_cursor
 
     page = list_videos(
         runtime.account_store(),
@@ -70,7 +70,7 @@ def _videos(call: Call) -> flask.Response:
 
 
 def _videos_query(call: Call) -> flask.Response:
-    from shared.videos import parse_ids, query_videos
+    from shared.accounts.videos import parse_ids, query_videos
 
     found = query_videos(
         runtime.account_store(),

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import flask
 
 from shared import errors, runtime
-from shared.http import Call, Route, clear_session_cookie, json_response
+from shared.web.http import Call, Route, clear_session_cookie, json_response
 
 _FORMATS = {
     "json": ("application/json", "json"),
@@ -20,7 +20,7 @@ _FORMATS = {
 
 
 def _export(call: Call) -> flask.Response:
-    from shared.data_rights import export_csv_zip, export_json
+    from shared.users.data_rights import export_csv_zip, export_json
 
     kind = call.request.args.get("format", "json")
     if kind not in _FORMATS:
@@ -38,8 +38,8 @@ def _export(call: Call) -> flask.Response:
 
 
 def _delete(call: Call) -> flask.Response:
-    from shared.data_rights import delete_user_data
-    from shared.identity import delete_auth_user
+    from shared.users.data_rights import delete_user_data
+    from shared.users.identity import delete_auth_user
 
     report = delete_user_data(
         runtime.firestore_client(),

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 @functions_framework.cloud_event
 def refresh_tokens(event: Any) -> None:
-    from shared.refresh_scheduler import run_scheduled
+    from shared.tokens.scheduler import run_scheduled
 
     logs.configure()
     run_scheduled(
@@ -35,9 +35,9 @@ def refresh_tokens(event: Any) -> None:
 
 
 def _sweep() -> None:
-    """The same schedule also follows posts whose webhooks never came (shared/status_sweep.py);
+    """The same schedule also follows posts whose webhooks never came (shared/status/sweep.py);
     its failure is logged, not raised, so a redelivery does not repeat the whole refresh."""
-    from shared.status_sweep import run_sweep
+    from shared.status.sweep import run_sweep
 
     try:
         run_sweep(runtime.tracker(), now=datetime.now(UTC))
@@ -48,7 +48,7 @@ def _sweep() -> None:
 @functions_framework.cloud_event
 def refresh_batch(event: Any) -> None:
     from shared.pubsub import message_data
-    from shared.refresh_scheduler import parse_batch, run_batch
+    from shared.tokens.scheduler import parse_batch, run_batch
 
     logs.configure()
     try:

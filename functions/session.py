@@ -5,7 +5,7 @@ from __future__ import annotations
 import flask
 
 from shared import errors, runtime
-from shared.http import (
+from shared.web.http import (
     Call,
     Route,
     clear_session_cookie,
@@ -17,8 +17,8 @@ from shared.http import (
 
 
 def _sign_in(call: Call) -> flask.Response:
-    from shared.signin import sign_in
-    from shared.store import Store
+    from shared.store.users import Store
+    from shared.users.signin import sign_in
 
     body = read_json(call.request)
     id_token = body.get("id_token")

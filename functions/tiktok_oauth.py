@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import flask
 
 from shared import runtime
-from shared.http import Call, Route, entrypoint, redirect
+from shared.web.http import Call, Route, entrypoint, redirect
 
 
 def _connect(call: Call) -> flask.Response:
-    from shared.connect import start_connect
+    from shared.accounts.connect import start_connect
 
     url = start_connect(
         runtime.account_store(),
@@ -25,7 +25,7 @@ def _connect(call: Call) -> flask.Response:
 
 
 def _callback(call: Call) -> flask.Response:
-    from shared.connect import finish_connect
+    from shared.accounts.connect import finish_connect
 
     outcome = finish_connect(
         runtime.account_store(),

@@ -19,16 +19,16 @@ if TYPE_CHECKING:
     import firebase_admin
     from google.cloud import firestore
 
-    from shared.accounts_store import AccountStore
-    from shared.posts_store import PostStore
-    from shared.publish import Publisher
+    from shared.crypto.vault import Vault
+    from shared.publishing.publish import Publisher
     from shared.pubsub import PubSub
-    from shared.sessions import SessionCodec
-    from shared.status import Tracker
-    from shared.status_store import StatusStore
-    from shared.tiktok import TikTokClient
-    from shared.tiktok_models import LoginKit
-    from shared.vault import Vault
+    from shared.status.poll import Tracker
+    from shared.store.accounts import AccountStore
+    from shared.store.posts import PostStore
+    from shared.store.status import StatusStore
+    from shared.tiktok.client import TikTokClient
+    from shared.tiktok.models import LoginKit
+    from shared.web.sessions import SessionCodec
 
 
 @functools.cache
@@ -40,7 +40,7 @@ def settings() -> Settings:
 
 @functools.cache
 def session_codec() -> SessionCodec:
-    from shared.sessions import SessionCodec
+    from shared.web.sessions import SessionCodec
 
     config = settings()
     return SessionCodec(
@@ -73,14 +73,14 @@ def firebase_app() -> firebase_admin.App:
 
 @functools.cache
 def account_store() -> AccountStore:
-    from shared.accounts_store import AccountStore
+    from shared.store.accounts import AccountStore
 
     return AccountStore(firestore_client())
 
 
 @functools.cache
 def vault() -> Vault:
-    from shared.vault import Vault, make_kms_client
+    from shared.crypto.vault import Vault, make_kms_client
 
     config = settings()
     return Vault(make_kms_client(config.kms_emulator_host), config.kms_key_name)
@@ -88,7 +88,7 @@ def vault() -> Vault:
 
 @functools.cache
 def login_kit() -> LoginKit:
-    from shared.tiktok_models import LoginKit
+    from shared.tiktok.models import LoginKit
 
     config = settings()
     return LoginKit(config.tiktok_auth_url, config.tiktok_client_key, config.tiktok_redirect_uri)
@@ -96,7 +96,7 @@ def login_kit() -> LoginKit:
 
 @functools.cache
 def tiktok() -> TikTokClient:
-    from shared.tiktok import TikTokClient, make_http_client
+    from shared.tiktok.client import TikTokClient, make_http_client
 
     config = settings()
     return TikTokClient(
@@ -110,7 +110,7 @@ def tiktok() -> TikTokClient:
 
 @functools.cache
 def post_store() -> PostStore:
-    from shared.posts_store import PostStore
+    from shared.store.posts import PostStore
 
     return PostStore(firestore_client())
 
@@ -123,7 +123,7 @@ def loopback_media() -> bool:
 
 @functools.cache
 def publisher() -> Publisher:
-    from shared.publish import Publisher
+    from shared.publishing.publish import Publisher
 
     return Publisher(
         posts=post_store(),
@@ -137,7 +137,7 @@ def publisher() -> Publisher:
 
 @functools.cache
 def status_store() -> StatusStore:
-    from shared.status_store import StatusStore
+    from shared.store.status import StatusStore
 
     return StatusStore(firestore_client())
 
@@ -145,7 +145,7 @@ def status_store() -> StatusStore:
 @functools.cache
 def tracker() -> Tracker:
     """Following posts (polling, the sweep); the webhook needs only :func:`status_store`."""
-    from shared.status import Tracker
+    from shared.status.poll import Tracker
 
     return Tracker(
         status=status_store(), accounts=account_store(), make_vault=vault, make_tiktok=tiktok

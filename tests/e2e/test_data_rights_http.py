@@ -19,7 +19,7 @@ import pytest
 
 from emulator.stack import Stack
 from shared import errors, runtime
-from shared.data_rights import delete_user_data
+from shared.users.data_rights import delete_user_data
 from tests.openapi import check_response
 from tests.support import (
     AuthEmulator,
@@ -219,7 +219,7 @@ def test_a_deletion_that_fails_half_way_completes_when_repeated(
     def delete_auth_user(uid: str) -> None:
         if failures:
             raise errors.Unavailable(failures.pop())
-        from shared.identity import delete_auth_user as real
+        from shared.users.identity import delete_auth_user as real
 
         real(uid, runtime.firebase_app())
 

@@ -8,7 +8,7 @@ import pytest
 import main
 from emulator.devserver import Dispatcher, load_rewrites
 from emulator.stack import Stack
-from shared.http import routes_of
+from shared.web.http import routes_of
 from tests.openapi import declared_routes, to_template
 
 pytestmark = pytest.mark.e2e

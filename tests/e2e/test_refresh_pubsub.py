@@ -15,8 +15,8 @@ from emulator import trigger
 from emulator.seed import fake_grants, seed_accounts
 from emulator.stack import Stack
 from shared import runtime
-from shared.accounts_store import Account
-from shared.refresh_scheduler import run_scheduled
+from shared.store.accounts import Account
+from shared.tokens.scheduler import run_scheduled
 from tests.support import FakeTikTok
 
 pytestmark = pytest.mark.e2e

@@ -15,8 +15,8 @@ import pytest
 
 from emulator.stack import Stack
 from shared import runtime
-from shared.publish import publish
-from shared.relay import PIECE, relay_chunk
+from shared.publishing.publish import publish
+from shared.publishing.relay import PIECE, relay_chunk
 from tests.media_server import media_pieces, media_sha256
 from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from emulator.procs import Child, free_port, http_probe
-from shared.tiktok import TikTokClient
+from shared.tiktok.client import TikTokClient
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_KEY = "awfakeclientkey"

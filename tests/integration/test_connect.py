@@ -16,11 +16,11 @@ from pytest_httpx import HTTPXMock
 from emulator.kms.control import KmsControl
 from emulator.stack import Stack
 from shared import runtime
-from shared.accounts_store import AccountStore
-from shared.connect import finish_connect, start_connect
-from shared.tiktok import TikTokClient, make_http_client
-from shared.tiktok_models import LoginKit
-from shared.vault import Vault, make_kms_client
+from shared.accounts.connect import finish_connect, start_connect
+from shared.crypto.vault import Vault, make_kms_client
+from shared.store.accounts import AccountStore
+from shared.tiktok.client import TikTokClient, make_http_client
+from shared.tiktok.models import LoginKit
 
 pytestmark = [
     pytest.mark.emulators,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from shared import errors
-from shared.tiktok import TikTokClient, fields_for_scopes, make_http_client
+from shared.tiktok.client import TikTokClient, fields_for_scopes, make_http_client
 from tests.integration.fake_app import CLIENT_KEY, CLIENT_SECRET, REDIRECT, client_for, running_fake
 
 ALL_SCOPES = "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload"

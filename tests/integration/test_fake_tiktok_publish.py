@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shared import errors
-from shared.tiktok import InitResult, TikTokClient, make_http_client
+from shared.tiktok.client import InitResult, TikTokClient, make_http_client
 from tests.integration.fake_app import client_for, running_fake
 from tests.media_server import MediaServer, media_pieces, media_sha256
 

@@ -12,7 +12,7 @@ from google.api_core import exceptions
 
 from emulator.kms.control import KmsControl, start
 from emulator.procs import Child
-from shared.kms import crc32c, make_kms_client
+from shared.crypto.kms import crc32c, make_kms_client
 
 
 @pytest.fixture(scope="module")

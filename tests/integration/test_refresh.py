@@ -18,13 +18,13 @@ import pytest
 from emulator.seed import fake_grants, seed_accounts
 from emulator.stack import ROOT, Stack
 from shared import errors, runtime
-from shared.accounts_store import ACTIVE, NEEDS_RECONNECT, Account, AccountStore
-from shared.lease import Leases, lease_key
-from shared.refresh import Due, Outcome, ensure_fresh, refresh_account
-from shared.refresh_scheduler import BATCH_TOPIC, parse_batch, run_batch, run_scheduled
-from shared.tiktok import TikTokClient, make_http_client
-from shared.tokens import fresh_access_token
-from shared.vault import field_context
+from shared.crypto.vault import field_context
+from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, Account, AccountStore
+from shared.store.leases import Leases, lease_key
+from shared.tiktok.client import TikTokClient, make_http_client
+from shared.tokens.fresh import fresh_access_token
+from shared.tokens.refresh import Due, Outcome, ensure_fresh, refresh_account
+from shared.tokens.scheduler import BATCH_TOPIC, parse_batch, run_batch, run_scheduled
 from tests.support import FakeTikTok
 
 pytestmark = pytest.mark.emulators
@@ -138,7 +138,7 @@ HOLD_LEASE = """
 import sys, time
 from datetime import UTC, datetime, timedelta
 from shared import runtime
-from shared.lease import Leases
+from shared.store.leases import Leases
 lease = Leases(runtime.firestore_client()).acquire(
     sys.argv[1], holder="doomed", subject=sys.argv[2], ttl=timedelta(seconds=2),
     now=datetime.now(UTC),

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from emulator.stack import Stack
-from shared.rewrap import rewrap_all
-from shared.vault import Vault, field_context, make_kms_client
+from shared.crypto.rewrap import rewrap_all
+from shared.crypto.vault import Vault, field_context, make_kms_client
 
 pytestmark = pytest.mark.emulators
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +174,7 @@ def test_cli_runs_from_the_environment(clean: Stack, db: Any, kms: Any, key_name
     rotate(kms, key_name)
     env = {**os.environ, **clean.env(), "KMS_KEY_NAME": key_name}
     result = subprocess.run(
-        [sys.executable, "-m", "shared.rewrap", "--page-size", "1"],
+        [sys.executable, "-m", "shared.crypto.rewrap", "--page-size", "1"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -9,8 +9,8 @@ import pytest
 from emulator.stack import Stack
 from shared import runtime
 from shared.errors import Unauthenticated
-from shared.signin import sign_in
-from shared.store import USERS, Store
+from shared.store.users import USERS, Store
+from shared.users.signin import sign_in
 from tests.support import AuthEmulator
 
 pytestmark = pytest.mark.emulators

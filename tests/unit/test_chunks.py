@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.chunks import MAX_CHUNK, MAX_LAST_CHUNK, MIN_CHUNK, ChunkPlan, plan_chunks
 from shared.errors import InvalidArgument
+from shared.publishing.chunks import MAX_CHUNK, MAX_LAST_CHUNK, MIN_CHUNK, ChunkPlan, plan_chunks
 
 LIMIT = 32_000_000
 

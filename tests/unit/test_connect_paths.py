@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.connect import safe_return_path, state_hash
+from shared.accounts.connect import safe_return_path, state_hash
 from shared.errors import InvalidArgument
 
 

@@ -16,7 +16,7 @@ from deploy.plan import PlanError, build_plan, deployed_functions
 from deploy.runner import render
 from deploy.settings import DeploySettings, SettingsError, load
 from deploy.table import FUNCTIONS, HTTP, TOPICS, TTL_COLLECTION_GROUPS
-from shared import refresh_scheduler
+from shared.tokens import scheduler as refresh_scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_SECRET = "tiktok-client-secret-7f3a9c1e"

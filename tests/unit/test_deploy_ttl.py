@@ -40,7 +40,10 @@ class Writer:
 
 
 def _modules() -> dict[str, ast.Module]:
-    return {p.stem: ast.parse(p.read_text()) for p in sorted((ROOT / "shared").glob("*.py"))}
+    return {
+        p.relative_to(ROOT).as_posix(): ast.parse(p.read_text())
+        for p in sorted((ROOT / "shared").rglob("*.py"))
+    }
 
 
 def _string_constants(modules: dict[str, ast.Module]) -> dict[str, str]:
@@ -141,7 +144,7 @@ def expire_at_writers() -> list[Writer]:
                 reach[name] |= reach[other]
             changed = changed or len(reach[name]) != before
     return [
-        Writer(f"shared/{module}.py:{func.name}", frozenset(reach[func.name]))
+        Writer(f"{module}:{func.name}", frozenset(reach[func.name]))
         for module, tree in modules.items()
         for func in _functions(tree)
         if _writes_expire_at(func) and reach[func.name]

@@ -10,7 +10,7 @@ import flask
 import pytest
 
 from shared import errors, runtime
-from shared.http import Call, Route, entrypoint, json_response, read_json
+from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 ORIGIN = "https://app.example.com"
 app = flask.Flask(__name__)

@@ -17,8 +17,8 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from shared.refresh_scheduler import due_queries
-from shared.status_store import StatusStore
+from shared.store.status import StatusStore
+from shared.tokens.scheduler import due_queries
 
 ROOT = Path(__file__).resolve().parents[2]
 EQUALITY = {"EQUAL", "ARRAY_CONTAINS", "IN"}  # an IN filter is indexed like equality

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.errors import AppError, FailedPrecondition, InvalidArgument
-from shared.publish_rules import check_against_creator, parse_request
+from shared.publishing.rules import check_against_creator, parse_request
 
 CREATOR: dict[str, Any] = {
     "creator_username": "casey",

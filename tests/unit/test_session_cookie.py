@@ -6,7 +6,7 @@ import flask
 import pytest
 
 from shared import runtime
-from shared.http import set_session_cookie
+from shared.web.http import set_session_cookie
 
 
 def cookie_for(origin: str, monkeypatch: pytest.MonkeyPatch) -> str:

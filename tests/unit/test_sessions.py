@@ -11,7 +11,7 @@ import pytest
 
 from shared.config import Secret, SessionKey
 from shared.errors import Unauthenticated
-from shared.sessions import SessionCodec
+from shared.web.sessions import SessionCodec
 
 OLD = SessionKey("old", Secret("o" * 40))
 NEW = SessionKey("new", Secret("n" * 64))

@@ -15,7 +15,13 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from shared import errors, logs
-from shared.tiktok import ERRORS, TikTokClient, TokenGrant, fields_for_scopes, make_http_client
+from shared.tiktok.client import (
+    ERRORS,
+    TikTokClient,
+    TokenGrant,
+    fields_for_scopes,
+    make_http_client,
+)
 
 API = "https://open.tiktokapis.com"
 TOKEN_URL = f"{API}/v2/oauth/token/"

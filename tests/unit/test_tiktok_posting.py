@@ -17,8 +17,8 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from shared import errors, logs
-from shared.tiktok import InitResult, TikTokClient, make_http_client
-from shared.tiktok_models import uploaded_from_content_range
+from shared.tiktok.client import InitResult, TikTokClient, make_http_client
+from shared.tiktok.models import uploaded_from_content_range
 
 API = "https://open.tiktokapis.com"
 VIDEO_INIT = f"{API}/v2/post/publish/video/init/"

@@ -16,8 +16,8 @@ import pytest
 
 from emulator.kms.control import KmsControl, start
 from emulator.procs import Child, free_port
+from shared.crypto.vault import KeyServiceError, Vault, VaultError, field_context, make_kms_client
 from shared.errors import Internal, Unavailable
-from shared.vault import KeyServiceError, Vault, VaultError, field_context, make_kms_client
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = "users/u1/accounts/o1"
@@ -318,5 +318,5 @@ def test_field_context_and_lazy_import() -> None:
     assert field_context(DOC, "access_token") == "users/u1/accounts/o1#access_token"
     with pytest.raises(ValueError, match="document path"):
         field_context("", "access_token")
-    code = "import sys, shared.vault; sys.exit('google.cloud.kms' in sys.modules)"
+    code = "import sys, shared.crypto.vault; sys.exit('google.cloud.kms' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0

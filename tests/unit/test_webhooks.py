@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared import errors
-from shared.post_status import GAVE_UP, Observation, merge
-from shared.webhooks import parse_event, verify_signature
+from shared.status.order import GAVE_UP, Observation, merge
+from shared.status.webhooks import parse_event, verify_signature
 
 SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

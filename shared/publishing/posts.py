@@ -1,0 +1,98 @@
+"""A post as stored and as shown: the one mapping between the two, for every route."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.publishing.rules import PublishRequest
+
+PUBLIC_FIELDS = (
+    "open_id",
+    "publish_id",
+    "status",
+    "fail_reason",
+    "mode",
+    "media_type",
+    "source",
+    "title",
+    "description",
+    "privacy_level",
+    "allow_comment",
+    "allow_duet",
+    "allow_stitch",
+    "brand_content",
+    "brand_organic",
+    "is_aigc",
+    "uploaded_bytes",
+    "downloaded_bytes",
+    "total_bytes",
+    "next_chunk",
+    "upload_complete",
+    "draft_id",
+    "status_source",  # webhook, poll or sweep: what last moved the status
+)
+
+
+def new_post_doc(
+    uid: str, post_id: str, request: PublishRequest, *, plan: dict[str, int] | None, now: datetime
+) -> dict[str, Any]:
+    """The document recorded before TikTok's init is sent (status INITIALIZING)."""
+    post = request.post
+    return {
+        "uid": uid,
+        "post_id": post_id,
+        "open_id": request.open_id,
+        "mode": request.mode,
+        "media_type": request.media.type,
+        "source": request.media.source,
+        "media_url": request.media.url,
+        "photo_urls": list(request.media.photo_urls),
+        "photo_cover_index": request.media.cover_index if request.media.type == "photo" else None,
+        "title": post.title,
+        "description": post.description,
+        "privacy_level": post.privacy_level,
+        "allow_comment": post.allow_comment,
+        "allow_duet": post.allow_duet,
+        "allow_stitch": post.allow_stitch,
+        "brand_content": post.brand_content,
+        "brand_organic": post.brand_organic,
+        "is_aigc": post.is_aigc,
+        "auto_add_music": post.auto_add_music,
+        "cover_timestamp_ms": post.cover_timestamp_ms,
+        "duration_sec": request.duration_sec,
+        "publish_id": None,
+        "status": "INITIALIZING",
+        "fail_reason": None,
+        "post_ids": [],
+        "upload_plan": plan,
+        "total_bytes": plan["video_size"] if plan else None,
+        "uploaded_bytes": 0 if plan else None,
+        "downloaded_bytes": None,
+        "next_chunk": 0 if plan else None,
+        "upload_complete": False if plan else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """What the frontend sees: never the upload URL or its ciphertext."""
+    plan = doc.get("upload_plan")
+    body: dict[str, Any] = {"id": post_id}
+    body.update({name: doc.get(name) for name in PUBLIC_FIELDS})
+    body["post_ids"] = [str(p) for p in doc.get("post_ids") or []]
+    body["withdrawn_post_ids"] = [str(p) for p in doc.get("withdrawn_post_ids") or []]
+    body["upload"] = (
+        {
+            "video_size": plan["video_size"],
+            "chunk_size": plan["chunk_size"],
+            "total_chunks": plan["total_chunks"],
+        }
+        if plan
+        else None
+    )
+    for name in ("created_at", "updated_at", "status_checked_at"):
+        value = doc.get(name)
+        body[name] = value.isoformat() if isinstance(value, datetime) else value
+    return body

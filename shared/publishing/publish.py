@@ -1,0 +1,303 @@
+"""Publishing: ``POST /api/publish`` from validation to TikTok's init (drafts live in drafts.py).
+
+Never a duplicate post (DESIGN.md, data safety): the post is recorded before init is sent,
+TikTok's ``publish_id`` is stored the moment init returns, an init whose outcome is unknown is
+recorded as ``UNKNOWN`` and not retried, and an ``Idempotency-Key`` returns the first result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.accounts.service import get_account, mark_if_unusable
+from shared.publishing.chunks import plan_chunks
+from shared.publishing.drafts import live_draft
+from shared.publishing.posts import new_post_doc, public_post
+from shared.publishing.rules import PublishRequest, check_against_creator, parse_request
+from shared.status.sweep import stalled_init_check
+from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
+from shared.tokens.fresh import fresh_access_token
+
+if TYPE_CHECKING:
+    from shared.crypto.vault import Vault
+    from shared.store.accounts import AccountStore
+    from shared.tiktok.client import InitResult, TikTokClient
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+UPLOAD_URL_TTL = timedelta(hours=1)  # TikTok's upload_url is valid for one hour (§3.2).
+_SCOPE_FOR_MODE = {"direct": "video.publish", "inbox": "video.upload"}
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """The collaborators publishing needs, built once per instance by the composition module."""
+
+    posts: PostStore
+    accounts: AccountStore
+    vault: Vault
+    tiktok: TikTokClient
+    chunk_limit: int
+    loopback_media: bool = False
+
+
+# Publish -------------------------------------------------------------------------------------
+
+
+def publish(
+    p: Publisher,
+    *,
+    uid: str,
+    body: Mapping[str, Any],
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[bool, dict[str, Any]]:
+    """Validate, call TikTok's init once, record the post; returns (replayed, public post)."""
+    draft_id = body.get("draft_id")
+    if draft_id is not None and (not isinstance(draft_id, str) or not draft_id):
+        raise errors.InvalidArgument("draft_id must be a draft's id", reason="request.draft_id")
+    merged = _with_draft(p, uid, draft_id, body, now) if draft_id else dict(body)
+    request = parse_request(merged, loopback_http=p.loopback_media)
+
+    key_id = None
+    if idempotency_key is not None:
+        key_id = idempotency_id(uid, idempotency_key)
+        replay = _claim_key(p, uid, key_id, body, now)
+        if replay is not None:
+            return True, replay
+
+    post_id = p.posts.new_post_id(uid)
+    draft_claimed = False
+    try:
+        account = get_account(p.accounts, uid, request.open_id)
+        _check_scope(account.scopes, request)
+        token = fresh_access_token(p.accounts, p.vault, p.tiktok, account, now=now)
+        if request.needs_creator_info:
+            try:
+                creator = p.tiktok.creator_info(token)
+            except errors.AppError as exc:
+                mark_if_unusable(p.accounts, account, exc, now)
+                raise
+            check_against_creator(request, creator)
+        if draft_id:
+            try:
+                p.posts.confirm_draft(uid, draft_id, post_id, now)
+            except AlreadyClaimed as claimed:
+                raise errors.Aborted(
+                    "this draft was already confirmed",
+                    reason="draft.already_confirmed",
+                    post_id=claimed.existing.get("confirmed_post_id"),
+                ) from None
+            draft_claimed = True
+        plan = plan_chunks(request.media.size, p.chunk_limit) if request.media.size else None
+        doc = new_post_doc(uid, post_id, request, plan=plan.public() if plan else None, now=now)
+        doc["draft_id"] = draft_id
+        doc["idempotency_id"] = key_id
+        doc["status_check_at"] = stalled_init_check(now)  # if this instance dies during init
+        p.posts.create_post(uid, post_id, doc)
+    except BaseException:
+        _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
+        raise
+
+    try:
+        result = _init(p.tiktok, token, request, plan.public() if plan else None)
+    except errors.AppError as exc:
+        if exc.reason == "tiktok.init_outcome_unknown" or isinstance(exc, errors.DeadlineExceeded):
+            _record_unknown(p, uid, key_id, post_id, now)
+            raise errors.DeadlineExceeded(
+                "TikTok did not confirm this post in time and it was not sent again, to avoid a "
+                "duplicate; check the TikTok app before trying again",
+                reason="publish.outcome_unknown",
+                post_id=post_id,
+            ) from exc
+        p.posts.delete_post(uid, post_id)
+        _release(p, uid, key_id, draft_id, post_id)
+        mark_if_unusable(p.accounts, account, exc, now)
+        raise
+    return False, _record_init(p, uid, key_id, post_id, doc, result, now)
+
+
+def _with_draft(
+    p: Publisher, uid: str, draft_id: str, body: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The draft's request with the confirming body's choices on top."""
+    draft = live_draft(p.posts, uid, draft_id, now)
+    if draft.get("confirmed_post_id"):
+        raise errors.Aborted(
+            "this draft was already confirmed",
+            reason="draft.already_confirmed",
+            post_id=draft["confirmed_post_id"],
+        )
+    stored: dict[str, Any] = dict(draft["request"])
+    if body.get("open_id") not in (None, stored.get("open_id")):
+        raise errors.InvalidArgument(
+            "open_id differs from the draft's account", reason="request.open_id"
+        )
+    merged = {**stored, **{k: v for k, v in body.items() if k != "draft_id"}}
+    if isinstance(stored.get("post"), dict) and isinstance(body.get("post"), dict):
+        merged["post"] = {**stored["post"], **body["post"]}
+    return merged
+
+
+def _check_scope(scopes: tuple[str, ...], request: PublishRequest) -> None:
+    needed = _SCOPE_FOR_MODE[request.mode]
+    if needed not in scopes:
+        raise errors.FailedPrecondition(
+            f"this TikTok account did not grant {needed}; reconnect it and allow posting",
+            reason="account.scope_missing",
+        )
+
+
+def _claim_key(
+    p: Publisher, uid: str, key_id: str, body: Mapping[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """Claim the key, or return the first request's post when it already succeeded."""
+    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    record = {
+        "uid": uid,
+        "request_hash": request_hash,
+        "state": "pending",
+        "post_id": None,
+        "created_at": now,
+        "expire_at": now + IDEMPOTENCY_TTL,
+    }
+    try:
+        p.posts.claim_idempotency(key_id, record)
+    except AlreadyClaimed as claimed:
+        first = claimed.existing
+        if first.get("request_hash") != request_hash:
+            raise errors.InvalidArgument(
+                "this Idempotency-Key was already used for a different request",
+                reason="idempotency.key_reused",
+            ) from None
+        post_id = first.get("post_id")
+        stored = p.posts.get_post(uid, post_id) if isinstance(post_id, str) else None
+        if first.get("state") != "done" or stored is None or not isinstance(post_id, str):
+            raise errors.Aborted(
+                "a request with this Idempotency-Key is still in progress; retry shortly",
+                reason="idempotency.in_progress",
+            ) from None
+        return public_post(post_id, stored)
+    return None
+
+
+def _release(
+    p: Publisher, uid: str, key_id: str | None, draft_id: str | None, post_id: str
+) -> None:
+    """Nothing reached TikTok: let the user fix the request and try again with the same key."""
+    if key_id:
+        p.posts.release_idempotency(key_id)
+    if draft_id:
+        p.posts.release_draft(uid, draft_id, post_id)
+
+
+def _init(
+    tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
+) -> InitResult:
+    post = request.post
+    media = request.media
+    if media.type == "photo":
+        post_info: dict[str, Any] = {
+            "title": post.title,
+            "description": post.description,
+            "disable_comment": not post.allow_comment,
+            "auto_add_music": post.auto_add_music,
+            "brand_content_toggle": post.brand_content,
+            "brand_organic_toggle": post.brand_organic,
+        }
+        if request.mode == "direct":
+            post_info["privacy_level"] = post.privacy_level
+        return tiktok.init_photo(
+            token,
+            post_mode="DIRECT_POST" if request.mode == "direct" else "MEDIA_UPLOAD",
+            post_info=post_info,
+            source_info={
+                "source": "PULL_FROM_URL",
+                "photo_images": list(media.photo_urls),
+                "photo_cover_index": media.cover_index,
+            },
+            is_aigc=post.is_aigc,
+        )
+    source_info: dict[str, Any] = {"source": media.source}
+    if plan:
+        source_info.update(
+            video_size=plan["video_size"],
+            chunk_size=plan["chunk_size"],
+            total_chunk_count=plan["total_chunks"],
+        )
+    else:
+        source_info["video_url"] = media.url
+    if request.mode == "inbox":
+        return tiktok.init_video_inbox(token, source_info=source_info)
+    video_info: dict[str, Any] = {
+        "title": post.title,
+        "privacy_level": post.privacy_level,
+        "disable_comment": not post.allow_comment,
+        "disable_duet": not post.allow_duet,
+        "disable_stitch": not post.allow_stitch,
+        "brand_content_toggle": post.brand_content,
+        "brand_organic_toggle": post.brand_organic,
+        "is_aigc": post.is_aigc,
+    }
+    if post.cover_timestamp_ms is not None:
+        video_info["video_cover_timestamp_ms"] = post.cover_timestamp_ms  # post_info, not source
+    return tiktok.init_video_direct(token, post_info=video_info, source_info=source_info)
+
+
+def _record_init(
+    p: Publisher,
+    uid: str,
+    key_id: str | None,
+    post_id: str,
+    doc: dict[str, Any],
+    result: InitResult,
+    now: datetime,
+) -> dict[str, Any]:
+    """Store publish_id first, then the encrypted upload URL, then close the idempotency key."""
+    from shared.crypto.vault import field_context
+    from shared.status.sweep import first_check
+    from shared.store.status import StatusStore
+
+    status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
+    changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
+    changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
+    p.posts.update_post(uid, post_id, changes)
+    doc.update(changes)
+    # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
+    StatusStore(p.posts.db).put_pointer(
+        result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
+    )
+    if key_id:
+        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+    if result.upload_url:
+        encrypted = p.vault.encrypt(
+            result.upload_url, context=field_context(post_path(uid, post_id), "upload_url")
+        )
+        p.posts.update_post(
+            uid,
+            post_id,
+            {"upload_url_enc": encrypted, "upload_expires_at": now + UPLOAD_URL_TTL},
+        )
+    log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
+    return public_post(post_id, doc)
+
+
+def _record_unknown(
+    p: Publisher, uid: str, key_id: str | None, post_id: str, now: datetime
+) -> None:
+    p.posts.update_post(
+        uid,
+        post_id,
+        {"status": "UNKNOWN", "fail_reason": "init_outcome_unknown", "updated_at": now},
+    )
+    if key_id:
+        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+    log.warning("publish init outcome unknown; not retried", extra={"post_id": post_id})

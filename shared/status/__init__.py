@@ -1,0 +1,1 @@
+"""Following a post: TikTok's webhook, status polls, the sweep, and the order of statuses."""

@@ -1,0 +1,1 @@
+"""Firestore access: every collection the backend keeps, read and written only here."""

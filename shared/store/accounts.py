@@ -1,0 +1,231 @@
+"""Firestore access for connected TikTok accounts and pending OAuth states.
+
+- ``users/{uid}/accounts/{open_id}``: one connected TikTok account: its profile for display,
+  granted scopes, status, token expiry times, and the tokens only as vault ciphertext
+  (``access_token_enc``, ``refresh_token_enc``, bound to this document path and field).
+- ``oauth_states/{sha256(state)}``: a pending connect: the user it belongs to, the same-origin
+  path to return to, and ``expire_at`` (10 minutes; a TTL policy deletes leftovers, and every read
+  treats an expired state as gone). The raw state is never stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+from shared.store.users import USERS, checked_id
+
+ACCOUNTS = "accounts"
+OAUTH_STATES = "oauth_states"
+
+ACTIVE = "active"
+NEEDS_RECONNECT = "needs_reconnect"
+REVOKED = "revoked"
+
+# TikTok reasons that mean the stored authorization no longer works: the user must reconnect.
+RECONNECT_REASONS = frozenset(
+    {"tiktok.access_token_invalid", "tiktok.invalid_grant", "tiktok.scope_not_authorized"}
+)
+
+# Profile fields kept for display (promise P6), as TikTok's user/info names them.
+PROFILE_FIELDS = (
+    "union_id",
+    "display_name",
+    "username",
+    "avatar_url",
+    "avatar_url_100",
+    "avatar_large_url",
+    "bio_description",
+    "is_verified",
+    "profile_deep_link",
+    "profile_web_link",
+    "follower_count",
+    "following_count",
+    "likes_count",
+    "video_count",
+)
+TOKEN_FIELDS = ("access_token", "refresh_token")
+
+
+def account_path(uid: str, open_id: str) -> str:
+    return f"{USERS}/{uid}/{ACCOUNTS}/{checked_id(open_id, 'TikTok account')}"
+
+
+@dataclass(frozen=True)
+class Account:
+    uid: str
+    open_id: str
+    profile: dict[str, Any]
+    scopes: tuple[str, ...]
+    status: str
+    status_reason: str | None
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    connected_at: datetime
+    updated_at: datetime
+    access_token_enc: str = field(repr=False)
+    refresh_token_enc: str = field(repr=False)
+    # Refresh backoff after a transient failure (shared/tokens/refresh.py): no scheduled refresh
+    # before ``refresh_retry_at``; ``refresh_failures`` counts failures in a row.
+    refresh_retry_at: datetime | None = None
+    refresh_failures: int = 0
+
+    @property
+    def path(self) -> str:
+        return account_path(self.uid, self.open_id)
+
+    @classmethod
+    def from_doc(cls, data: dict[str, Any]) -> Account:
+        return cls(
+            uid=data["uid"],
+            open_id=data["open_id"],
+            profile={k: data[k] for k in PROFILE_FIELDS if data.get(k) is not None},
+            scopes=tuple(data.get("scopes", ())),
+            status=data.get("status", ACTIVE),
+            status_reason=data.get("status_reason"),
+            access_expires_at=data["access_expires_at"],
+            refresh_expires_at=data["refresh_expires_at"],
+            connected_at=data["connected_at"],
+            updated_at=data["updated_at"],
+            access_token_enc=data.get("access_token_enc", ""),
+            refresh_token_enc=data.get("refresh_token_enc", ""),
+            refresh_retry_at=data.get("refresh_retry_at"),
+            refresh_failures=data.get("refresh_failures", 0),
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {
+            "uid": self.uid,
+            "open_id": self.open_id,
+            **{k: self.profile.get(k) for k in PROFILE_FIELDS},
+            "scopes": list(self.scopes),
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "access_expires_at": self.access_expires_at,
+            "refresh_expires_at": self.refresh_expires_at,
+            "connected_at": self.connected_at,
+            "updated_at": self.updated_at,
+            "access_token_enc": self.access_token_enc,
+            "refresh_token_enc": self.refresh_token_enc,
+            "refresh_retry_at": self.refresh_retry_at,
+            "refresh_failures": self.refresh_failures,
+        }
+        return doc
+
+    def public(self) -> dict[str, Any]:
+        """What the frontend may see: never a token."""
+        return {
+            "open_id": self.open_id,
+            "display_name": self.profile.get("display_name"),
+            "username": self.profile.get("username"),
+            "avatar_url": self.profile.get("avatar_url"),
+            **{k: v for k, v in self.profile.items() if k not in ("display_name", "username")},
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "scopes": list(self.scopes),
+            "access_expires_at": self.access_expires_at.isoformat(),
+            "refresh_expires_at": self.refresh_expires_at.isoformat(),
+            "connected_at": self.connected_at.isoformat(),
+        }
+
+    def replace(self, **changes: Any) -> Account:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class PendingConnect:
+    uid: str
+    return_to: str
+    expire_at: datetime
+
+
+class StateInvalid(Exception):
+    """The callback's state is unknown, expired, used or another user's; ``why`` says which."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class AccountStore:
+    """Typed access to accounts and OAuth states."""
+
+    def __init__(self, db: firestore.Client) -> None:
+        self.db = db
+
+    # Accounts ---------------------------------------------------------------------------------
+
+    def get(self, uid: str, open_id: str) -> Account | None:
+        data = self.db.document(account_path(uid, open_id)).get().to_dict()
+        return Account.from_doc(data) if data else None
+
+    def list(self, uid: str) -> list[Account]:
+        query = self.db.collection(USERS, uid, ACCOUNTS).order_by("connected_at")
+        return [Account.from_doc(doc.to_dict() or {}) for doc in query.stream()]
+
+    def save(self, account: Account) -> None:
+        self.db.document(account.path).set(account.to_doc())
+
+    def update(self, uid: str, open_id: str, changes: dict[str, Any]) -> None:
+        self.db.document(account_path(uid, open_id)).update(changes)
+
+    def update_if_exists(self, uid: str, open_id: str, changes: dict[str, Any]) -> bool:
+        """Update the account; False (and no write) when it was deleted meanwhile."""
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.db.document(account_path(uid, open_id)).update(changes)
+        except NotFound:
+            return False
+        return True
+
+    def delete(self, uid: str, open_id: str) -> None:
+        self.db.document(account_path(uid, open_id)).delete()
+
+    # OAuth states -----------------------------------------------------------------------------
+
+    def put_state(self, state_hash: str, pending: PendingConnect, now: datetime) -> None:
+        self.db.collection(OAUTH_STATES).document(state_hash).create(
+            {
+                "uid": pending.uid,
+                "return_to": pending.return_to,
+                "created_at": now,
+                "expire_at": pending.expire_at,
+            }
+        )
+
+    def peek_state(self, state_hash: str) -> PendingConnect | None:
+        """The pending connect, even if expired or another user's (to choose where to return)."""
+        data = self.db.collection(OAUTH_STATES).document(state_hash).get().to_dict()
+        if not data:
+            return None
+        return PendingConnect(data["uid"], data["return_to"], data["expire_at"])
+
+    def consume_state(self, state_hash: str, uid: str, now: datetime) -> PendingConnect:
+        """Use the state once: delete it in a transaction and return it, or raise StateInvalid.
+
+        Another user's state is refused without being consumed, so it cannot be burnt by them.
+        """
+        from google.cloud import firestore
+
+        ref = self.db.collection(OAUTH_STATES).document(state_hash)
+
+        @firestore.transactional
+        def take(transaction: firestore.Transaction) -> PendingConnect:
+            data = ref.get(transaction=transaction).to_dict()
+            if not data:
+                raise StateInvalid("unknown or already used")
+            if data["uid"] != uid:
+                raise StateInvalid("issued to another user")
+            transaction.delete(ref)  # Expired or not, a state is gone once presented.
+            return PendingConnect(data["uid"], data["return_to"], data["expire_at"])
+
+        pending: PendingConnect = take(self.db.transaction())
+        if pending.expire_at <= now:
+            raise StateInvalid("expired")
+        return pending

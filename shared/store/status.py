@@ -1,0 +1,258 @@
+"""Firestore access for following posts: publish-id pointers, webhook receipts, poll budgets.
+
+- ``publish_ids/{pointer_id(publish_id)}``: ``{uid, post_id, open_id}``, written the moment init
+  returns (next to the post's ``publish_id``), so a webhook finds its post in one read. Deleting a
+  post or a user deletes the pointer too (its ``uid`` field lets a deletion find them all).
+- ``webhook_events/{sha256 of the raw body}``: a receipt per processed delivery (``state``
+  processing|done, ``expire_at`` 80 hours: TikTok retries for 72; a TTL policy deletes it).
+- ``users/{uid}/poll_budgets/{open_id}``: the status/fetch calls made with this account's token in
+  the last minute, shared by every instance (TikTok allows 30 a minute per token).
+- Posts still processing carry ``status_check_at``: when the sweep should next ask TikTok.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import re
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.status.order import SWEPT, Observation, merge
+from shared.store.accounts import ACCOUNTS, REVOKED
+from shared.store.posts import IDEMPOTENCY, POSTS, post_path
+from shared.store.users import USERS
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+PUBLISH_IDS = "publish_ids"
+WEBHOOK_EVENTS = "webhook_events"
+POLL_BUDGETS = "poll_budgets"
+RECEIPT_TTL = timedelta(hours=80)
+_APPLY_ATTEMPTS = 20
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.~\-]{1,300}$")
+
+
+def pointer_id(publish_id: str) -> str:
+    """The pointer's document id: the publish id itself when Firestore allows it, else a hash."""
+    if (
+        _SAFE_ID.match(publish_id)
+        and not publish_id.startswith("__")
+        and publish_id
+        not in {
+            ".",
+            "..",
+        }
+    ):
+        return publish_id
+    return "sha256-" + hashlib.sha256(publish_id.encode()).hexdigest()
+
+
+class StatusStore:
+    """Typed access to what following a post needs."""
+
+    def __init__(self, db: firestore.Client) -> None:
+        self.db = db
+
+    # Pointers ------------------------------------------------------------------------------
+
+    def put_pointer(self, publish_id: str, *, uid: str, post_id: str, open_id: str) -> None:
+        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).set(
+            {"publish_id": publish_id, "uid": uid, "post_id": post_id, "open_id": open_id}
+        )
+
+    def find_post(self, publish_id: str) -> tuple[str, str] | None:
+        """(uid, post_id) of the post TikTok's ``publish_id`` belongs to, or None."""
+        data = self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).get().to_dict()
+        if not data or data.get("publish_id") != publish_id:
+            return None
+        return str(data["uid"]), str(data["post_id"])
+
+    # Receipts ------------------------------------------------------------------------------
+
+    def claim_receipt(self, event_id: str, now: datetime, fields: dict[str, Any]) -> bool:
+        """Create the delivery's receipt; False when it exists (already processed or underway)."""
+        from google.api_core import exceptions
+
+        doc = {**fields, "state": "processing", "received_at": now, "expire_at": now + RECEIPT_TTL}
+        try:
+            self.db.collection(WEBHOOK_EVENTS).document(event_id).create(doc)
+        except exceptions.AlreadyExists:
+            return False
+        return True
+
+    def receipt(self, event_id: str) -> dict[str, Any] | None:
+        return self.db.collection(WEBHOOK_EVENTS).document(event_id).get().to_dict()
+
+    def finish_receipt(self, event_id: str, outcome: str, now: datetime) -> None:
+        self.db.collection(WEBHOOK_EVENTS).document(event_id).update(
+            {"state": "done", "outcome": outcome, "done_at": now}
+        )
+
+    def drop_receipt(self, event_id: str) -> None:
+        """Forget a delivery that failed, so TikTok's retry is processed."""
+        self.db.collection(WEBHOOK_EVENTS).document(event_id).delete()
+
+    # Posts ---------------------------------------------------------------------------------
+
+    def get_post(self, uid: str, post_id: str) -> dict[str, Any] | None:
+        return self.db.document(post_path(uid, post_id)).get().to_dict()
+
+    def settle_stalled_init(self, uid: str, post_id: str, now: datetime) -> bool:
+        """Mark a post still INITIALIZING as UNKNOWN (and close its idempotency key); False if
+        it moved on meanwhile. Conditional on the update time read, like :meth:`apply`."""
+        from google.api_core import exceptions
+
+        ref = self.db.document(post_path(uid, post_id))
+        snapshot = ref.get()
+        doc = snapshot.to_dict()
+        if doc is None or doc.get("status") != "INITIALIZING":
+            return False
+        changes = {
+            "status": "UNKNOWN",
+            "fail_reason": "init_outcome_unknown",
+            "status_source": "sweep",
+            "status_checked_at": now,
+            "updated_at": now,
+        }
+        try:
+            ref.update(changes, option=self.db.write_option(last_update_time=snapshot.update_time))
+        except (exceptions.FailedPrecondition, exceptions.Aborted, exceptions.NotFound):
+            return False
+        key_id = doc.get("idempotency_id")
+        if key_id:
+            with contextlib.suppress(exceptions.NotFound):
+                self.db.collection(IDEMPOTENCY).document(key_id).update(
+                    {"state": "done", "post_id": post_id}
+                )
+        return True
+
+    def apply(
+        self,
+        uid: str,
+        post_id: str,
+        seen: Observation,
+        now: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Merge ``seen`` into the post atomically; (post before, changes), None if it is gone.
+
+        ``extra`` (the sweep's next check time, the time of a poll) is written along with the
+        merge, even when the observation itself changes nothing. Optimistic: the write carries
+        the read's update time as a precondition and is redone on a conflict, so events for one
+        post never wait on a lock (the emulator's pessimistic transactions stall under load).
+        """
+        from google.api_core import exceptions
+
+        ref = self.db.document(post_path(uid, post_id))
+        for attempt in range(_APPLY_ATTEMPTS):
+            snapshot = ref.get()
+            doc = snapshot.to_dict()
+            if doc is None:
+                return None
+            changes = merge(doc, seen, now)
+            if extra:
+                changes.update(extra)
+            if not changes:
+                return doc, changes
+            try:
+                ref.update(
+                    changes, option=self.db.write_option(last_update_time=snapshot.update_time)
+                )
+            except (exceptions.FailedPrecondition, exceptions.Aborted):
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter
+                continue
+            except exceptions.NotFound:
+                return None
+            return doc, changes
+        raise errors.Aborted(
+            "the post kept changing while its status was updated", reason="post.contended"
+        )
+
+    def due_posts_query(self, now: datetime, limit: int) -> Any:
+        """Posts still processing (or stuck initialising) whose sweep check is due, oldest first."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        return (
+            self.db.collection_group(POSTS)
+            .where(filter=FieldFilter("status", "in", list(SWEPT)))
+            .where(filter=FieldFilter("status_check_at", "<=", now))
+            .order_by("status_check_at")
+            .limit(limit)
+        )
+
+    def history_query(self, uid: str, limit: int, after: tuple[datetime, str] | None) -> Any:
+        """The user's posts, newest first, ``limit`` of them, after a (created_at, id) cursor."""
+        query = (
+            self.db.collection(USERS, uid, POSTS)
+            .order_by("created_at", direction="DESCENDING")
+            .order_by("__name__", direction="DESCENDING")
+            .limit(limit)
+        )
+        if after is not None:
+            created_at, post_id = after
+            ref = self.db.document(post_path(uid, post_id))
+            query = query.start_after({"created_at": created_at, "__name__": ref})
+        return query
+
+    # Accounts ------------------------------------------------------------------------------
+
+    def accounts_query(self, open_id: str) -> Any:
+        """Every user's connection of TikTok account ``open_id`` (several users may share one)."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        return self.db.collection_group(ACCOUNTS).where(
+            filter=FieldFilter("open_id", "==", open_id)
+        )
+
+    def revoke_everywhere(self, open_id: str, status_reason: str, now: datetime) -> list[str]:
+        """Delete the tokens of every connection of ``open_id`` and mark it revoked; the uids."""
+        from google.cloud import firestore
+
+        uids = []
+        for snapshot in self.accounts_query(open_id).stream():
+            snapshot.reference.update(
+                {
+                    "access_token_enc": firestore.DELETE_FIELD,
+                    "refresh_token_enc": firestore.DELETE_FIELD,
+                    "status": REVOKED,
+                    "status_reason": status_reason,
+                    "updated_at": now,
+                }
+            )
+            uids.append(str((snapshot.to_dict() or {}).get("uid")))
+        return uids
+
+    # Poll budget ---------------------------------------------------------------------------
+
+    def take_poll(self, uid: str, open_id: str, now: datetime, limit: int, window: float) -> bool:
+        """Spend one status/fetch call of the account's sliding one-minute window, if any is left.
+
+        A transaction keeps the count right across instances; under heavy contention the answer
+        is "no budget" (the caller then serves the stored status) rather than an error.
+        """
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
+        ref = self.db.collection(USERS, uid, POLL_BUDGETS).document(open_id)
+        horizon = now.timestamp() - window
+
+        @firestore.transactional
+        def take(transaction: firestore.Transaction) -> bool:
+            data = ref.get(transaction=transaction).to_dict() or {}
+            calls = [t for t in data.get("calls", []) if t > horizon]
+            if len(calls) >= limit:
+                return False
+            calls.append(now.timestamp())
+            transaction.set(ref, {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)})
+            return True
+
+        try:
+            allowed: bool = take(self.db.transaction())
+        except (exceptions.Aborted, exceptions.DeadlineExceeded, ValueError):
+            return False
+        return allowed

@@ -1,0 +1,1 @@
+"""The TikTok API client: OAuth, Display and Content Posting calls, TikTok's errors and values."""

@@ -1,0 +1,1 @@
+"""Usable TikTok tokens: on-demand and scheduled refresh under a lease."""

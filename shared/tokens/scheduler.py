@@ -1,0 +1,261 @@
+"""The scheduled token refresh: find due accounts, refresh some here, fan the rest out.
+
+Cloud Scheduler publishes to ``token-refresh``; :func:`run_scheduled` then pages through the due
+accounts with a cursor (one page in memory at a time, whatever the number of accounts) and
+refreshes up to ``local_limit`` of them itself with bounded concurrency. Every further due account
+goes, ``batch_size`` at a time, to the topic ``token-refresh-batch``, whose function
+(:func:`run_batch`) refreshes one batch, so many instances share a large run.
+
+Pub/Sub delivers at least once, so each step is idempotent: a redelivered run finds the accounts
+it already refreshed no longer due, and a batch names each account with the ``access_expires_at``
+it was due with, so a batch delivered twice, or an account queued by two runs, is refreshed once
+(the lease and the re-read in :func:`shared.tokens.refresh.refresh_account` settle any race). Each
+run
+logs one structured summary: due, refreshed, failed by reason, skipped by why, duration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.store.accounts import ACCOUNTS, ACTIVE, Account, AccountStore
+from shared.store.leases import Leases
+from shared.tokens.refresh import Due, Outcome, refresh_account
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+    from shared.crypto.vault import Vault
+    from shared.pubsub import Publishes
+    from shared.tiktok.client import TikTokClient
+
+log = logging.getLogger(__name__)
+
+RUN_TOPIC = "token-refresh"
+BATCH_TOPIC = "token-refresh-batch"
+# The schedule runs every 15 minutes: an access token expiring within 45 is refreshed by one of
+# the next runs even if one fails. A refresh token in its last week is refreshed once a day, so a
+# rotation (which may restart its lifetime) is not missed, without refreshing it every run.
+HORIZON = Due(access_within=timedelta(minutes=45), refresh_within=timedelta(days=7))
+REFRESH_TOKEN_COOLDOWN = timedelta(days=1)
+PAGE_SIZE = 200
+LOCAL_LIMIT = 200
+BATCH_SIZE = 100
+CONCURRENCY = 16  # below the TikTok client's pool of 20 connections
+
+
+@dataclass
+class RunSummary:
+    """What one run or batch did; ``failed`` and ``skipped`` count by reason."""
+
+    kind: str
+    due: int = 0
+    refreshed: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    fanned_out: int = 0
+    batches: int = 0
+    duration_ms: int = 0
+
+    def log(self) -> None:
+        log.info(
+            "token refresh %s finished",
+            self.kind,
+            extra={
+                "refresh_run": self.kind,
+                "due": self.due,
+                "refreshed": self.refreshed,
+                "failed": dict(self.failed),
+                "skipped": dict(self.skipped),
+                "fanned_out": self.fanned_out,
+                "batches": self.batches,
+                "duration_ms": self.duration_ms,
+            },
+        )
+
+
+def due_queries(db: firestore.Client, now: datetime, due: Due = HORIZON) -> list[Any]:
+    """The due-queries, each ordered for cursor paging; their indexes are in firestore.indexes.json
+    (``tests/unit/test_indexes.py`` checks every query here has its index declared)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    queries = []
+    for expiry, within in (
+        ("access_expires_at", due.access_within),
+        ("refresh_expires_at", due.refresh_within),
+    ):
+        queries.append(
+            db.collection_group(ACCOUNTS)
+            .where(filter=FieldFilter("status", "==", ACTIVE))
+            .where(filter=FieldFilter(expiry, "<=", now + within))
+            .order_by(expiry)
+            .order_by("__name__")
+        )
+    return queries
+
+
+def _pages(query: Any, page_size: int) -> Iterator[list[Any]]:
+    cursor = None
+    while True:
+        page_query = query.limit(page_size)
+        if cursor is not None:
+            page_query = page_query.start_after(cursor)
+        page = list(page_query.stream())
+        if page:
+            yield page
+        if len(page) < page_size:
+            return
+        cursor = page[-1]
+
+
+def _due_accounts(
+    db: Any, now: datetime, started: datetime, due: Due, page_size: int, summary: RunSummary
+) -> Iterator[list[Account]]:
+    """Pages of due accounts, backoffs and this run's own refreshes left out (and counted)."""
+    for index, query in enumerate(due_queries(db, now, due)):
+        for page in _pages(query, page_size):
+            keep = []
+            for snapshot in page:
+                data = snapshot.to_dict() or {}
+                account = Account.from_doc(data)
+                refreshed_at = data.get("refreshed_at")
+                if account.refresh_retry_at is not None and account.refresh_retry_at > now:
+                    summary.skipped["backing_off"] += 1
+                elif refreshed_at is not None and (
+                    refreshed_at >= started
+                    or (index == 1 and refreshed_at > now - REFRESH_TOKEN_COOLDOWN)
+                ):
+                    summary.skipped["recently_refreshed"] += 1
+                else:
+                    keep.append(account)
+            summary.due += len(keep)
+            yield keep
+
+
+def _refresh_all(
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    accounts: list[Account],
+    pool: ThreadPoolExecutor,
+    due: Due,
+    summary: RunSummary,
+) -> None:
+    leases = Leases(store.db)
+
+    def one(account: Account) -> tuple[Outcome, str | None]:
+        try:
+            result = refresh_account(store, leases, vault, tiktok, account, due=due)
+        except errors.AppError as exc:  # Firestore or KMS trouble outside TikTok's call.
+            return Outcome.FAILED, exc.reason or exc.code
+        return result.outcome, result.reason
+
+    for outcome, reason in pool.map(one, accounts):
+        if outcome is Outcome.REFRESHED:
+            summary.refreshed += 1
+        elif outcome in (Outcome.FAILED, Outcome.NEEDS_RECONNECT):
+            summary.failed[reason or outcome.value] += 1
+        else:
+            summary.skipped[outcome.value] += 1
+
+
+def run_scheduled(
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    publisher: Publishes,
+    *,
+    now: datetime,
+    due: Due = HORIZON,
+    page_size: int = PAGE_SIZE,
+    local_limit: int = LOCAL_LIMIT,
+    batch_size: int = BATCH_SIZE,
+    concurrency: int = CONCURRENCY,
+) -> RunSummary:
+    """One scheduled run: refresh up to ``local_limit`` due accounts here, publish the rest."""
+    clock = time.monotonic()
+    summary = RunSummary("run")
+    room = local_limit
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
+        for page in _due_accounts(store.db, now, now, due, page_size, summary):
+            local, remote = page[:room], page[room:]
+            room -= len(local)
+            _refresh_all(store, vault, tiktok, local, pool, due, summary)
+            for start in range(0, len(remote), batch_size):
+                chunk = remote[start : start + batch_size]
+                publisher.publish(BATCH_TOPIC, encode_batch(chunk))
+                summary.fanned_out += len(chunk)
+                summary.batches += 1
+    summary.duration_ms = int((time.monotonic() - clock) * 1000)
+    summary.log()
+    return summary
+
+
+def encode_batch(accounts: list[Account]) -> bytes:
+    items = [
+        {"uid": a.uid, "open_id": a.open_id, "seen": a.access_expires_at.isoformat()}
+        for a in accounts
+    ]
+    return json.dumps({"v": 1, "accounts": items}, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    uid: str
+    open_id: str
+    seen: datetime  # the access_expires_at the account was due with
+
+
+def parse_batch(data: bytes) -> list[BatchItem]:
+    """The accounts of a batch message, or INVALID_ARGUMENT naming what is wrong."""
+    try:
+        body = json.loads(data)
+        items = body["accounts"] if body.get("v") == 1 else None
+        if not isinstance(items, list):
+            raise ValueError("accounts")
+        return [
+            BatchItem(str(i["uid"]), str(i["open_id"]), datetime.fromisoformat(i["seen"]))
+            for i in items
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise errors.InvalidArgument(
+            "a token-refresh batch must be {v: 1, accounts: [{uid, open_id, seen}]}"
+        ) from exc
+
+
+def run_batch(
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    items: list[BatchItem],
+    *,
+    due: Due = HORIZON,
+    concurrency: int = CONCURRENCY,
+) -> RunSummary:
+    """Refresh one published batch; accounts refreshed since it was published are skipped."""
+    clock = time.monotonic()
+    summary = RunSummary("batch")
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
+        current = list(pool.map(lambda item: store.get(item.uid, item.open_id), items))
+        accounts = []
+        for item, account in zip(items, current, strict=True):
+            if account is None:
+                summary.skipped[Outcome.GONE.value] += 1
+            elif account.access_expires_at != item.seen:
+                summary.skipped[Outcome.ALREADY_FRESH.value] += 1
+            else:
+                accounts.append(account)
+        summary.due = len(accounts)
+        _refresh_all(store, vault, tiktok, accounts, pool, due, summary)
+    summary.duration_ms = int((time.monotonic() - clock) * 1000)
+    summary.log()
+    return summary

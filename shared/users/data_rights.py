@@ -1,0 +1,242 @@
+"""The user's data rights: export everything stored about them, and delete all of it.
+
+Everything the backend stores about a user lives under ``users/{uid}`` (the profile, connected
+accounts, posts, drafts and any later subcollection) or in a top-level collection whose documents
+name the user (:data:`RELATED`). Both operations walk exactly that, so a new subcollection is
+exported and deleted without a change here. Ciphertext fields (``*_enc``: tokens, upload URLs)
+are never exported.
+
+Export is streamed page by page (JSON, or a zip of one CSV per collection), so a user with tens
+of thousands of posts costs the instance a page of memory, not the whole history. Deletion revokes
+every TikTok connection first, then deletes, and can be repeated until it completes.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import functools
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.store.accounts import AccountStore
+from shared.store.users import USERS
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+    from shared.crypto.vault import Vault
+    from shared.tiktok.client import TikTokClient
+
+log = logging.getLogger(__name__)
+
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class Related:
+    """A top-level collection whose documents belong to a user, and how to find theirs."""
+
+    collection: str
+    query: Callable[[firestore.Client, str], Any]
+    order: tuple[str, ...] = ()  # Range-filtered fields must lead the ordering.
+
+
+def _where(query: Any, field: str, op: str, value: Any) -> Any:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return query.where(filter=FieldFilter(field, op, value))
+
+
+def _by_uid(collection: str) -> Related:
+    return Related(collection, lambda db, uid: _where(db.collection(collection), "uid", "==", uid))
+
+
+def _leases(db: firestore.Client, uid: str) -> Any:
+    # A lease's subject is the path of what it guards, e.g. users/{uid}/accounts/{open_id}.
+    prefix = f"{USERS}/{uid}/"
+    at_least = _where(db.collection("leases"), "subject", ">=", prefix)
+    return _where(at_least, "subject", "<", prefix + "\uf8ff")
+
+
+RELATED = (
+    _by_uid("oauth_states"),
+    _by_uid("idempotency"),
+    _by_uid("publish_ids"),
+    Related("leases", _leases, order=("subject",)),
+)
+
+
+def _plain(value: Any) -> Any:
+    """A Firestore value as JSON."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "path"):  # A DocumentReference.
+        return str(value.path)
+    if hasattr(value, "latitude"):
+        return {"latitude": value.latitude, "longitude": value.longitude}
+    return value
+
+
+def _record(snapshot: Any) -> dict[str, Any]:
+    data = snapshot.to_dict() or {}
+    fields = {k: _plain(v) for k, v in sorted(data.items()) if not k.endswith("_enc")}
+    return {"id": snapshot.id, **fields}
+
+
+def _paged(query: Any, order: tuple[str, ...] = ()) -> Iterator[Any]:
+    """Every document of ``query``, a page at a time (ordered by ``order``, then document id)."""
+    last = None
+    for field in order:
+        query = query.order_by(field)
+    while True:
+        page = query.order_by("__name__").limit(PAGE)
+        if last is not None:
+            page = page.start_after(last)
+        docs = list(page.stream())
+        yield from docs
+        if len(docs) < PAGE:
+            return
+        last = docs[-1]
+
+
+def _sections(db: firestore.Client, uid: str) -> Iterator[tuple[str, Callable[[], Iterator[Any]]]]:
+    """(name, documents) for every collection that holds the user's data."""
+    user_ref = db.collection(USERS).document(uid)
+    yield "user", functools.partial(_existing, user_ref)
+    for sub in sorted(user_ref.collections(), key=lambda c: c.id):
+        yield sub.id, functools.partial(_paged, sub)
+    for related in RELATED:
+        yield related.collection, functools.partial(_paged, related.query(db, uid), related.order)
+
+
+def _existing(ref: Any) -> Iterator[Any]:
+    snapshot = ref.get()
+    if snapshot.exists:
+        yield snapshot
+
+
+def export_json(db: firestore.Client, uid: str, now: datetime) -> Iterator[bytes]:
+    """``{"exported_at", "uid", "collections": {name: [records]}}``, streamed."""
+    yield json.dumps({"exported_at": now.isoformat(), "uid": uid})[:-1].encode()
+    yield b', "collections": {'
+    for index, (name, documents) in enumerate(_sections(db, uid)):
+        yield (", " if index else "").encode() + json.dumps(name).encode() + b": ["
+        for count, snapshot in enumerate(documents()):
+            yield (b", " if count else b"") + json.dumps(_record(snapshot)).encode()
+        yield b"]"
+    yield b"}}\n"
+
+
+class _Sink(io.RawIOBase):
+    """A write-only stream whose bytes are collected and handed out as they are produced."""
+
+    def __init__(self) -> None:
+        self.pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.pending += data
+        return len(data)
+
+    def drain(self) -> bytes:
+        out = bytes(self.pending)
+        self.pending.clear()
+        return out
+
+
+def export_csv_zip(db: firestore.Client, uid: str, now: datetime) -> Iterator[bytes]:
+    """A zip with one CSV per collection (nested values as JSON), streamed.
+
+    Each collection is read twice, a page at a time: once for its columns, once for its rows,
+    so memory stays flat however many documents there are.
+    """
+    sink = _Sink()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, documents in _sections(db, uid):
+            columns: dict[str, None] = {"id": None}
+            for snapshot in documents():
+                columns.update(dict.fromkeys(_record(snapshot)))
+            with archive.open(f"{name}.csv", mode="w", force_zip64=True) as entry:
+                text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
+                writer = csv.DictWriter(text, fieldnames=list(columns))
+                writer.writeheader()
+                for snapshot in documents():
+                    writer.writerow({k: _cell(v) for k, v in _record(snapshot).items()})
+                    text.flush()
+                    if len(sink.pending) >= 64 * 1024:
+                        yield sink.drain()
+                text.flush()
+                text.detach()
+            yield sink.drain()
+    yield sink.drain()
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+@dataclass(frozen=True)
+class DeletionReport:
+    revoked: int
+    revoke_failed: int
+    deleted_documents: int
+
+
+def delete_user_data(
+    db: firestore.Client,
+    accounts: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    *,
+    uid: str,
+    delete_auth_user: Callable[[str], None],
+) -> DeletionReport:
+    """Revoke every TikTok connection, then delete every document of the user; repeatable.
+
+    A KMS outage stops the deletion before anything is deleted (so a retry can still revoke);
+    TikTok refusing or failing a revoke is logged and the deletion goes ahead.
+    """
+    from shared.accounts.service import revoke_at_tiktok
+
+    revoked = failed = 0
+    for account in accounts.list(uid):
+        if revoke_at_tiktok(vault, tiktok, account):
+            revoked += 1
+        else:
+            failed += 1
+
+    deleted = 0
+    for related in RELATED:
+        deleted += _delete_all(_paged(related.query(db, uid), related.order))
+    user_ref = db.collection(USERS).document(uid)
+    for sub in user_ref.collections():
+        deleted += db.recursive_delete(sub)
+    if user_ref.get().exists:
+        user_ref.delete()
+        deleted += 1
+    delete_auth_user(uid)
+    log.info("user data deleted", extra={"uid": uid, "documents": deleted})
+    return DeletionReport(revoked=revoked, revoke_failed=failed, deleted_documents=deleted)
+
+
+def _delete_all(snapshots: Iterable[Any]) -> int:
+    count = 0
+    for snapshot in snapshots:
+        snapshot.reference.delete()
+        count += 1
+    return count

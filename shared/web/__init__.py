@@ -1,0 +1,1 @@
+"""The web edge: HTTP routing, JSON bodies and errors, cookies, Origin checks, sessions."""

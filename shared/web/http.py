@@ -1,0 +1,210 @@
+"""The HTTP edge shared by every function: routing, JSON bodies, errors, cookies, Origin, auth.
+
+A function module declares its routes and hands them to :func:`entrypoint`, which returns the
+callable functions-framework serves. The wrapper sets the trace for log lines, checks ``Origin`` on
+state-changing requests, verifies the session cookie on authenticated routes, and turns every
+:class:`~shared.errors.AppError` into the DESIGN.md error body; anything else becomes a bare 500
+logged with its stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+from werkzeug.exceptions import MethodNotAllowed as _WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound as _WerkzeugNotFound
+from werkzeug.routing import Map, Rule
+
+from shared import errors, logs, runtime
+from shared.web.sessions import SESSION_COOKIE, SessionUser
+
+log = logging.getLogger(__name__)
+
+JSON_LIMIT = 64 * 1024
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler receives: the request, the path parameters and the signed-in user."""
+
+    request: flask.Request
+    params: Mapping[str, str]
+    user: SessionUser | None = None
+
+    @property
+    def uid(self) -> str:
+        if self.user is None:  # Only reachable through a route declared without auth.
+            raise errors.Internal("route has no signed-in user")
+        return self.user.uid
+
+
+Handler = Callable[[Call], flask.Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method and path served by a function.
+
+    ``auth``: the session cookie is required. ``same_origin``: state-changing requests must carry
+    the frontend's ``Origin`` (off only for callers that are not browsers, like TikTok's webhook).
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    auth: bool = True
+    same_origin: bool = True
+
+
+def json_response(
+    body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+) -> flask.Response:
+    response = flask.Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def redirect(location: str) -> flask.Response:
+    response = flask.Response("", status=302)
+    response.headers["Location"] = location
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(error: errors.AppError) -> flask.Response:
+    headers = {}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    return json_response(error.body(), error.http_status, headers)
+
+
+def read_json(request: flask.Request, limit: int = JSON_LIMIT) -> dict[str, Any]:
+    """The request body as a JSON object; 415, 413 or 400 with a message saying what is wrong."""
+    mimetype = request.mimetype
+    if mimetype != "application/json":
+        raise errors.UnsupportedMediaType(
+            f"the body must be application/json, got {mimetype or 'no Content-Type'}"
+        )
+    raw = read_body(request, limit)
+    if not raw:
+        raise errors.InvalidArgument("the request body is empty; a JSON object is expected")
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.InvalidArgument(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidArgument("the body must be a JSON object")
+    return value
+
+
+def read_body(request: flask.Request, limit: int) -> bytes:
+    """At most ``limit`` bytes of body; 413 if the caller declared or sent more."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise errors.PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise errors.PayloadTooLarge(f"the body is larger than {limit} bytes")
+    return data
+
+
+def set_session_cookie(response: flask.Response, token: str, max_age: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        secure=runtime.settings().secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def clear_session_cookie(response: flask.Response) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=runtime.settings().secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def check_origin(request: flask.Request, app_origin: str) -> None:
+    """State-changing requests must come from the frontend's origin (CSRF defence)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        raise errors.PermissionDenied(
+            "state-changing requests must carry an Origin header from the app's origin"
+        )
+    if origin != app_origin:
+        raise errors.PermissionDenied("cross-site request refused: Origin does not match the app")
+
+
+def authenticate(request: flask.Request) -> SessionUser:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise errors.Unauthenticated("sign in first: no session cookie")
+    return runtime.session_codec().verify(token)
+
+
+def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]:
+    """Build the functions-framework HTTP callable serving ``routes``."""
+    url_map = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(routes)])
+
+    def serve(request: flask.Request) -> flask.Response:
+        logs.configure()
+        token = logs.set_trace(None)
+        try:
+            settings = runtime.settings()
+            logs.set_trace(logs.trace_from_headers(dict(request.headers), settings.project_id))
+            adapter = url_map.bind_to_environ(request.environ)
+            try:
+                index, params = adapter.match(request.path, method=request.method)
+            except _WerkzeugNotFound:
+                raise errors.NotFound(f"no route for {request.path}") from None
+            except _WerkzeugMethodNotAllowed as exc:
+                allowed = ", ".join(sorted(exc.valid_methods or []))
+                raise errors.MethodNotAllowed(
+                    f"{request.method} is not allowed on {request.path}; use {allowed}"
+                ) from None
+            route = routes[int(index)]
+            if route.same_origin and request.method in STATE_CHANGING:
+                check_origin(request, settings.app_origin)
+            user = authenticate(request) if route.auth else None
+            return route.handler(Call(request=request, params=params, user=user))
+        except errors.AppError as exc:
+            if exc.http_status >= 500:
+                log.warning("request failed: %s", exc.message, extra={"code": exc.code})
+            return error_response(exc)
+        except errors.ConfigError as exc:
+            log.critical("configuration error: %s", exc)
+            return json_response(
+                {"error": {"code": "INTERNAL", "message": "the service is misconfigured"}}, 500
+            )
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return json_response({"error": {"code": "INTERNAL", "message": "internal error"}}, 500)
+        finally:
+            logs.reset_trace(token)
+
+    serve._routes = list(routes)  # type: ignore[attr-defined]  # Read back by routes_of().
+    return serve
+
+
+def routes_of(function: object) -> list[Route] | None:
+    """The routes an :func:`entrypoint` function serves; None for any other function."""
+    routes: list[Route] | None = getattr(function, "_routes", None)
+    return routes
