@@ -112,3 +112,48 @@ def test_after_a_reload_the_same_file_resumes_the_upload(
     expect(page.get_by_text("Posted", exact=True)).to_be_visible(timeout=60000)
     assert chunk_numbers(web)[-2:] == [2, 3]
     assert_tiktok_has_exactly(web, video)
+
+
+def test_cancel_abandons_the_upload(web: Web, creator: dict[str, Any], tmp_path: Path) -> None:
+    """The page's half of ``DELETE /api/publish/{id}`` (abandon an unfinished upload): the call
+    and what follows. The answer is the contract's, given at the browser, because the route is
+    not served by this backend yet; a PUT after it would be a bug."""
+    video = padded_video(tmp_path / "cancel.mp4", SIZE)
+    held: list[Route] = []
+    answered: list[str] = []
+
+    def abandon(route: Route) -> None:
+        if route.request.method != "DELETE":
+            route.continue_()
+            return
+        post_id = route.request.url.rsplit("/", 1)[1]
+        answered.append(post_id)
+        route.fulfill(
+            status=200,
+            json={
+                "post": {
+                    "id": post_id,
+                    "publish_id": None,
+                    "status": "FAILED",
+                    "fail_reason": "upload_abandoned",
+                    "upload": None,
+                }
+            },
+        )
+
+    web.page.route("**/api/publish/*/chunks/1", lambda route: held.append(route))
+    web.page.route("**/api/publish/*", abandon)
+    page = start_post(web, creator, video)
+    while not held:
+        page.wait_for_timeout(50)
+    assert page.evaluate("localStorage.getItem('publisher.uploads')") != "[]"
+    page.get_by_role("button", name="Cancel upload").click()
+    expect(page.get_by_role("heading", name="Post status")).to_be_visible()
+    post_id = page.url.rsplit("/", 1)[1]
+    assert answered == [post_id]
+    assert web.calls("DELETE", "/api/publish/") == [
+        {"method": "DELETE", "path": f"/api/publish/{post_id}", "body": None}
+    ]
+    assert page.evaluate("localStorage.getItem('publisher.uploads')") == "[]"
+    page.wait_for_timeout(1000)
+    assert chunk_numbers(web) == [0, 1]

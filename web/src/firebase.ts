@@ -34,6 +34,13 @@ async function load(): Promise<Auth> {
   return instance;
 }
 
+/** Loads the config and Auth ahead of the click, so the popup opens within the user's gesture. */
+export function prepare(): Promise<Auth> {
+  auth = auth ?? load();
+  auth.catch(() => (auth = null));
+  return auth;
+}
+
 /** Opens Google's sign-in popup; resolves to a Firebase ID token for POST /api/session. */
 export async function googleIdToken(): Promise<string> {
   auth = auth ?? load();

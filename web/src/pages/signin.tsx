@@ -1,6 +1,6 @@
 // Sign in with Google (a popup; the Auth emulator's locally), then POST /api/session with the
 // ID token: from then on the HttpOnly session cookie is the only credential the app holds.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { request } from "../api/client";
 import type { SessionResponse } from "../api/types";
 import { signedIn } from "../session";
@@ -25,6 +25,11 @@ export function SignInPage({ query }: { query: URLSearchParams }) {
         : query.get("expired")
           ? NOTICES.expired
           : null;
+
+  // Browsers allow a popup only right after the click: have Firebase ready before it.
+  useEffect(() => {
+    import("../firebase").then((m) => m.prepare()).catch(() => {});
+  }, []);
 
   const signIn = async () => {
     setBusy(true);
