@@ -31,7 +31,7 @@ from playwright.sync_api import (
 
 from emulator.stack import Stack
 from tests.browser.media import AssetServer
-from tests.support import FakeTikTok
+from tests.support import AuthEmulator, FakeTikTok
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -138,6 +138,18 @@ class Web:
         heading = page.get_by_role("heading", name="Your TikTok accounts")
         expect(heading).to_be_visible(timeout=20000)
 
+    def sign_in_quick(self, email: str = "ann@example.com", name: str = "Ann Creator") -> None:
+        """Signed in without the popup (Google sign-in through the Auth emulator's REST API, then
+        POST /api/session from the page's context), for tests about other pages; the popup
+        itself is tested by the journey and the session tests."""
+        id_token = AuthEmulator(self.stack).sign_in_with_google(email=email, name=name)["idToken"]
+        response = self.page.request.post(
+            self.base + "/api/session", data={"id_token": id_token}, headers={"Origin": self.base}
+        )
+        assert response.status == 200, response.text()
+        self.goto("/accounts")
+        expect(self.page.get_by_role("heading", name="Your TikTok accounts")).to_be_visible()
+
     def connect(self, username: str, button: str = "Connect a TikTok account") -> None:
         """Connect through the fake TikTok's consent page, approving as ``@username``."""
         page = self.page
@@ -221,11 +233,3 @@ def make_creator(web: Web, **fields: Any) -> dict[str, Any]:
 @pytest.fixture
 def creator(web: Web) -> dict[str, Any]:
     return make_creator(web)
-
-
-@pytest.fixture
-def signed_in(web: Web, creator: dict[str, Any]) -> Web:
-    """Signed in through the popup, with ``creator`` connected through the consent page."""
-    web.sign_in()
-    web.connect(creator["username"])
-    return web

@@ -46,6 +46,8 @@ def shoot(page: Page, name: str) -> None:
     folder = Path(SCREENSHOTS)
     folder.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
+    page.evaluate("window.scrollTo(0, 0)")  # Sticky parts at their place, as a visitor sees it.
+    page.wait_for_timeout(100)
     page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True, animations="disabled")
 
 

@@ -15,7 +15,7 @@ def test_an_account_that_needs_reconnecting_says_so_and_reconnects(
     web: Web, creator: dict[str, Any]
 ) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     web.fake.control(
         "POST",
@@ -48,7 +48,7 @@ def test_a_disconnect_tiktok_could_not_confirm_gives_the_settings_path(
     web: Web, creator: dict[str, Any]
 ) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     web.fake.control("POST", "fail", json={"endpoint": "revoke", "status": 500, "times": 10})
     page.get_by_role("button", name="Disconnect @casey.creates").click()
@@ -62,7 +62,7 @@ def test_a_disconnect_tiktok_could_not_confirm_gives_the_settings_path(
 
 def test_a_declined_consent_says_so(web: Web, creator: dict[str, Any]) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     page.get_by_role("link", name="Connect a TikTok account").click()
     page.get_by_role("button", name="Deny as @casey.creates").click()
     alert = page.get_by_role("alert")

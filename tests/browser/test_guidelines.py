@@ -24,7 +24,7 @@ NOT_PRIVATE = "Branded content visibility cannot be set to private."
 def ready(web: Web, **creator: Any) -> Page:
     """Signed in, the creator connected, on the post page."""
     user = make_creator(web, **creator)
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(user["username"])
     open_post_page(web.page)
     return web.page
@@ -91,7 +91,7 @@ def test_a_creator_who_cannot_post_now_is_stopped_with_tiktoks_reason(
 
 def ready_without_form(web: Web, **creator: Any) -> Page:
     user = make_creator(web, **creator)
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(user["username"])
     web.page.get_by_role("link", name="Post to TikTok").first.click()
     expect(web.page.get_by_role("heading", name="Post to TikTok")).to_be_visible()

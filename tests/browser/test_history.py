@@ -41,7 +41,7 @@ def history_queries(web: Web) -> list[dict[str, list[str]]]:
 
 def test_history_pages_newest_first(web: Web, creator: dict[str, Any]) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     seed_posts(web, creator["open_id"], 21)
     page.get_by_role("navigation").get_by_role("link", name="History").click()
@@ -60,7 +60,7 @@ def test_history_pages_newest_first(web: Web, creator: dict[str, Any]) -> None:
 
 def test_filters_go_to_the_server_and_live_in_the_url(web: Web, creator: dict[str, Any]) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     page.get_by_role("navigation").get_by_role("link", name="History").click()
     expect(page.get_by_text("You have not posted anything yet.")).to_be_visible()

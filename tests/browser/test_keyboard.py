@@ -38,7 +38,7 @@ def tab_to(page: Page, target: str, limit: int = 40) -> None:
 
 def test_the_post_page_works_with_the_keyboard_alone(web: Web, creator: dict[str, Any]) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     open_post_page(page)
     expect(page.locator(".creator")).to_contain_text("Casey Creator")
@@ -80,7 +80,7 @@ def test_the_post_page_works_with_the_keyboard_alone(web: Web, creator: dict[str
 
 def test_the_disconnect_dialog_works_with_the_keyboard(web: Web, creator: dict[str, Any]) -> None:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     tab_to(page, "BUTTON:Disconnect @casey.creates")
     page.keyboard.press("Enter")

@@ -19,7 +19,7 @@ SIZE = 40_000_000
 
 def start_post(web: Web, creator: dict[str, Any], video: Path) -> Page:
     page = web.page
-    web.sign_in()
+    web.sign_in_quick()
     web.connect(creator["username"])
     open_post_page(page)
     choose_video_file(page, video)

@@ -96,12 +96,14 @@ function App() {
       });
     }
     if (session.kind === "signed-in" && (path === "/" || path === "/signin")) {
-      navigate(query.get("next") || "/accounts", { replace: true });
+      const next = query.get("next");
+      // Only a path of this app: never another site.
+      navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/accounts", { replace: true });
     }
   }, [session.kind, path]);
 
   useEffect(() => {
-    const page = NAV.find((item) => path.startsWith(item.href))?.label;
+    const page = NAV.find((item) => path === item.href)?.label;
     document.title = page ? `${page} · Publisher for TikTok` : "Publisher for TikTok";
   }, [path]);
 
@@ -138,7 +140,7 @@ function App() {
           <ul>
             {NAV.map((item) => (
               <li key={item.href}>
-                <Link href={item.href} aria-current={path.startsWith(item.href) ? "page" : undefined}>
+                <Link href={item.href} aria-current={path === item.href ? "page" : undefined}>
                   {item.label}
                 </Link>
               </li>

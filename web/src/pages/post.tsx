@@ -300,7 +300,12 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
             <div class="field">
               <label for="video-url">Video URL</label>
               <div class="inline">
-                <input id="video-url" type="url" inputMode="url" value={videoUrl} aria-describedby="video-url-hint video-duration" onInput={(e) => setVideoUrl((e.currentTarget as HTMLInputElement).value)} />
+                <input id="video-url" type="url" inputMode="url" value={videoUrl} aria-describedby="video-url-hint video-duration" onInput={(e) => {
+                  setVideoUrl((e.currentTarget as HTMLInputElement).value);
+                  setCheckedUrl(null);
+                  setDuration(null);
+                  setDurationError(null);
+                }} />
                 <button type="button" onClick={checkUrl} disabled={!videoUrl.trim()}>
                   Check video
                 </button>
