@@ -16,7 +16,8 @@ from emulator.stack import Stack
 def wipe_firestore(stack: Stack) -> None:
     host = stack.env()["FIRESTORE_EMULATOR_HOST"]
     response = httpx.delete(
-        f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents"
+        f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents",
+        timeout=30,  # The emulator can be slow to answer on a busy machine.
     )
     response.raise_for_status()
 
@@ -67,7 +68,7 @@ class AuthEmulator:
 
     def wipe(self) -> None:
         httpx.delete(
-            f"{self.base}/emulator/v1/projects/{self.stack.project_id}/accounts"
+            f"{self.base}/emulator/v1/projects/{self.stack.project_id}/accounts", timeout=30
         ).raise_for_status()
 
     def sign_in_with_google(

@@ -136,13 +136,16 @@ class Web:
         popup.locator("#display-name-input").fill(name)
         popup.locator("#sign-in").click()
         heading = page.get_by_role("heading", name="Your TikTok accounts")
-        expect(heading).to_be_visible(timeout=20000)
+        expect(heading).to_be_visible(timeout=30000)
 
     def sign_in_quick(self, email: str = "ann@example.com", name: str = "Ann Creator") -> None:
         """Signed in without the popup (Google sign-in through the Auth emulator's REST API, then
         POST /api/session from the page's context), for tests about other pages; the popup
         itself is tested by the journey and the session tests."""
-        id_token = AuthEmulator(self.stack).sign_in_with_google(email=email, name=name)["idToken"]
+        answer = AuthEmulator(self.stack).sign_in_with_google(
+            email=email, name=name, picture=self.assets.url("avatar.jpg")
+        )
+        id_token = answer["idToken"]
         response = self.page.request.post(
             self.base + "/api/session", data={"id_token": id_token}, headers={"Origin": self.base}
         )

@@ -148,12 +148,12 @@ def test_the_whole_journey(web: Web, creator: dict[str, Any], tmp_path: Path) ->
     # Export, as JSON and as CSV files in a zip.
     page.get_by_role("link", name="My data").click()
     with page.expect_download() as json_download:
-        page.get_by_role("link", name="Download as JSON").click()
+        page.get_by_role("button", name="Download as JSON").click()
     exported = json.loads(Path(json_download.value.path()).read_text())
     assert len(exported["collections"]["posts"]) == 3
     assert "access_token" not in json.dumps(exported)
     with page.expect_download() as csv_download:
-        page.get_by_role("link", name="Download as CSV (zip)").click()
+        page.get_by_role("button", name="Download as CSV (zip)").click()
     names = zipfile.ZipFile(io.BytesIO(Path(csv_download.value.path()).read_bytes())).namelist()
     assert any(name.startswith("posts") for name in names)
 

@@ -53,7 +53,7 @@ def test_an_expired_session_returns_to_sign_in_and_then_to_the_page(
     popup.locator("#add-account-button button").click()
     popup.locator("#email-input").fill("ann@example.com")
     popup.locator("#sign-in").click()
-    expect(page.get_by_role("heading", name="Post history")).to_be_visible(timeout=20000)
+    expect(page.get_by_role("heading", name="Post history")).to_be_visible(timeout=30000)
 
 
 def test_a_503_says_to_try_again_and_keeps_the_reason(web: Web, creator: dict[str, Any]) -> None:

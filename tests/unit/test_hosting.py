@@ -50,7 +50,7 @@ def test_app_paths_get_the_single_page_app(client: Client, path: str) -> None:
 @pytest.mark.parametrize("path", ["/../outside.txt", "/.secret", "/assets/../../outside.txt"])
 def test_nothing_outside_public_or_hidden_is_served(client: Client, path: str) -> None:
     response = client.get(path)
-    assert "no" != response.get_data(as_text=True)
+    assert response.get_data(as_text=True) != "no"
 
 
 def test_an_unrouted_api_path_stays_a_json_404(client: Client) -> None:

@@ -1,7 +1,7 @@
 // My data: export everything stored (JSON, or CSV files in a zip) and delete the account with a
 // typed confirmation; afterwards the app is signed out.
 import { useState } from "preact/hooks";
-import { request } from "../api/client";
+import { errorFrom, request } from "../api/client";
 import type { DeleteMeResponse } from "../api/types";
 import { navigate } from "../router";
 import { signedOut } from "../session";
@@ -9,7 +9,23 @@ import { ErrorMessage, PageTitle } from "../ui";
 
 const PHRASE = "delete my account";
 
+/** Downloads the export through fetch, so a failure is shown here instead of saved as a file. */
+async function download(format: "json" | "csv"): Promise<void> {
+  const response = await fetch(`/api/me/export?format=${format}`, { credentials: "same-origin" });
+  if (!response.ok) throw await errorFrom(response);
+  const blob = await response.blob();
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = format === "json" ? "my-data.json" : "my-data.zip";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 export function DataPage() {
+  const [exportError, setExportError] = useState<unknown>(null);
+  const [exporting, setExporting] = useState<"json" | "csv" | null>(null);
   const [typed, setTyped] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -37,13 +53,28 @@ export function DataPage() {
         <h2>Export</h2>
         <p>Download everything this app stores about you: your profile, connected accounts and posts. Tokens are never included.</p>
         <p class="actions">
-          <a class="button" href="/api/me/export?format=json" download="my-data.json">
-            Download as JSON
-          </a>
-          <a class="button" href="/api/me/export?format=csv" download="my-data.zip">
-            Download as CSV (zip)
-          </a>
+          {(["json", "csv"] as const).map((format) => (
+            <button
+              key={format}
+              type="button"
+              disabled={exporting !== null}
+              onClick={async () => {
+                setExporting(format);
+                setExportError(null);
+                try {
+                  await download(format);
+                } catch (exc) {
+                  setExportError(exc);
+                } finally {
+                  setExporting(null);
+                }
+              }}
+            >
+              {exporting === format ? "Preparing…" : format === "json" ? "Download as JSON" : "Download as CSV (zip)"}
+            </button>
+          ))}
         </p>
+        {exportError !== null && <ErrorMessage error={exportError} />}
       </div>
       <form class="card danger-zone" onSubmit={remove}>
         <h2>Delete my account</h2>
