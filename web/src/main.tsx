@@ -103,7 +103,9 @@ function App() {
   }, [session.kind, path]);
 
   useEffect(() => {
-    const page = NAV.find((item) => path === item.href)?.label;
+    const page =
+      NAV.find((item) => path === item.href)?.label ??
+      (path === "/signin" ? "Sign in" : path.endsWith("/upload") ? "Uploading" : path.startsWith("/posts/") ? "Post status" : null);
     document.title = page ? `${page} · Publisher for TikTok` : "Publisher for TikTok";
   }, [path]);
 
