@@ -20,7 +20,7 @@ const run = (cmd, args) => {
   }
 };
 
-run(bin("openapi-typescript"), ["../openapi.yaml", "-o", "src/api/schema.d.ts", "--silent"]);
+run(bin("openapi-typescript"), ["../openapi.yaml", "-o", "src/api/schema.d.ts", "--default-non-nullable=false", "--silent"]);
 if (!process.argv.includes("--no-typecheck")) run(bin("tsc"), ["--noEmit", "-p", "."]);
 
 rmSync(out, { recursive: true, force: true });

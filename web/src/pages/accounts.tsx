@@ -149,6 +149,10 @@ export function AccountsPage({ query }: { query: URLSearchParams }) {
           {accounts.kind === "ok" && accounts.value.length ? "Connect another account" : "Connect a TikTok account"}
         </a>
       </div>
+      <p class="hint">
+        What connecting lets us read and keep, and how your TikTok tokens are protected: our{" "}
+        <a href="/privacy">privacy policy</a>.
+      </p>
       {connected && (
         <p class="success" role="status">
           {connectedAccount ? `${handle(connectedAccount)} is connected.` : "Your TikTok account is connected."}{" "}

@@ -78,6 +78,9 @@ export function SignInPage({ query }: { query: URLSearchParams }) {
       <p id="signin-help" class="hint">
         A Google window opens. We receive your name, e-mail address and picture.
       </p>
+      <p class="hint">
+        How we handle your data: our <a href="/privacy">privacy policy</a>.
+      </p>
       {error !== null && <ErrorMessage error={error} />}
     </section>
   );
