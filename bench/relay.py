@@ -85,9 +85,7 @@ def main() -> int:
         try:
             print("== loopback, the fake reading as fast as it can")
             run(stack, args.mb * 1_000_000, ingress_mbps=0)
-            print(
-                "\n== the fake reading at TikTok's documented ingress, ~100 Mbps (tiktok-api.md §7)"
-            )
+            print("\n== the fake reading at TikTok's ingress, ~100 Mbps (docs/tiktok-api.md §7)")
             run(stack, args.ingress_mb * 1_000_000, ingress_mbps=100)
         finally:
             stack.stop()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import httpx
 
-# CloudEvent function -> the topic that triggers it (DESIGN.md's table of deployed functions).
+# CloudEvent function -> the topic that triggers it (docs/architecture.md, the deployed functions).
 EVENT_FUNCTIONS: Mapping[str, str] = {
     "refresh_tokens": "token-refresh",
     "refresh_batch": "token-refresh-batch",

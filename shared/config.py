@@ -1,8 +1,8 @@
 """Settings read once from the environment, typed and validated, with secrets masked in ``repr``.
 
-The environment variables are the one configuration contract of DESIGN.md. A missing or malformed
-setting raises :class:`~shared.errors.ConfigError` naming it, so a function fails at start rather
-than on the first request that needs the value.
+The environment variables (the README's Configuration table) are the one configuration contract.
+A missing or malformed setting raises :class:`~shared.errors.ConfigError` naming it, so a function
+fails at start rather than on the first request that needs the value.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Settings:
             ),
             kms_key_name=_kms_key(_required(env, "KMS_KEY_NAME")),
             # Largest chunk relayed in one request: under Cloud Functions' 32 MiB request limit
-            # and inside TikTok's 5-64 MB chunk sizes (tiktok-api.md §3.5, §9).
+            # and inside TikTok's 5-64 MB chunk sizes (docs/tiktok-api.md §3.5, §9).
             publish_chunk_limit=_bounded_int(
                 env, "PUBLISH_CHUNK_LIMIT_BYTES", 32_000_000, 5_000_000, 64_000_000
             ),

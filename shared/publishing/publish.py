@@ -1,6 +1,6 @@
 """Publishing: ``POST /api/publish`` from validation to TikTok's init (drafts live in drafts.py).
 
-Never a duplicate post (DESIGN.md, data safety): the post is recorded before init is sent,
+Never a duplicate post (docs/architecture.md, safety rules): the post is recorded before init,
 TikTok's ``publish_id`` is stored the moment init returns, an init whose outcome is unknown is
 recorded as ``UNKNOWN`` and not retried, and an ``Idempotency-Key`` returns the first result.
 """

@@ -2,7 +2,7 @@
 
 Polling is honest about freshness instead of failing: when the stored status is not final and
 older than :data:`STALE_AFTER`, TikTok's status/fetch is asked, but only while the account's token
-has budget left in its one-minute window (TikTok allows 30 calls a minute per token, tiktok-api.md
+has budget left in its one-minute window (TikTok allows 30 calls a minute, docs/tiktok-api.md
 §3.6, shared by every instance through Firestore). Without budget, or when TikTok cannot be
 reached, the stored status is answered with ``stale: true`` and a ``retry_after`` hint rather
 than a 429. A final status is never polled again.

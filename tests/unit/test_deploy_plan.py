@@ -28,7 +28,7 @@ DEPLOY_ENV = {
     "TIKTOK_CLIENT_SECRET": CLIENT_SECRET,
     "SESSION_SECRETS": SESSION_SECRETS,
 }
-# What DESIGN.md's function table says triggers each function.
+# What docs/architecture.md's table of deployed functions says triggers each function.
 DESIGNED_TRIGGERS = {
     "session": HTTP,
     "tiktok_oauth": HTTP,
