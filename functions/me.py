@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import flask
 
 from shared import errors, runtime
+from shared.users.data_rights import delete_user_data, export_csv_zip, export_json
+from shared.users.identity import delete_auth_user
 from shared.web.http import Call, Route, clear_session_cookie, json_response
 
 _FORMATS = {
@@ -20,8 +22,6 @@ _FORMATS = {
 
 
 def _export(call: Call) -> flask.Response:
-    from shared.users.data_rights import export_csv_zip, export_json
-
     kind = call.request.args.get("format", "json")
     if kind not in _FORMATS:
         raise errors.InvalidArgument("format must be json or csv", reason="request.format")
@@ -38,8 +38,6 @@ def _export(call: Call) -> flask.Response:
 
 
 def _delete(call: Call) -> flask.Response:
-    from shared.users.data_rights import delete_user_data
-    from shared.users.identity import delete_auth_user
 
     report = delete_user_data(
         runtime.firestore_client(),

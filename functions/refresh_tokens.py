@@ -15,14 +15,15 @@ from typing import Any
 import functions_framework
 
 from shared import errors, logs, runtime
+from shared.pubsub import message_data
+from shared.status.sweep import run_sweep
+from shared.tokens.scheduler import parse_batch, run_batch, run_scheduled
 
 log = logging.getLogger(__name__)
 
 
 @functions_framework.cloud_event
 def refresh_tokens(event: Any) -> None:
-    from shared.tokens.scheduler import run_scheduled
-
     logs.configure()
     run_scheduled(
         runtime.account_store(),
@@ -37,8 +38,6 @@ def refresh_tokens(event: Any) -> None:
 def _sweep() -> None:
     """The same schedule also follows posts whose webhooks never came (shared/status/sweep.py);
     its failure is logged, not raised, so a redelivery does not repeat the whole refresh."""
-    from shared.status.sweep import run_sweep
-
     try:
         run_sweep(runtime.tracker(), now=datetime.now(UTC))
     except errors.AppError as exc:
@@ -47,8 +46,6 @@ def _sweep() -> None:
 
 @functions_framework.cloud_event
 def refresh_batch(event: Any) -> None:
-    from shared.pubsub import message_data
-    from shared.tokens.scheduler import parse_batch, run_batch
 
     logs.configure()
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import flask
 
 from shared import errors, runtime
+from shared.store.users import Store
+from shared.users.signin import sign_in
 from shared.web.http import (
     Call,
     Route,
@@ -17,8 +19,6 @@ from shared.web.http import (
 
 
 def _sign_in(call: Call) -> flask.Response:
-    from shared.store.users import Store
-    from shared.users.signin import sign_in
 
     body = read_json(call.request)
     id_token = body.get("id_token")

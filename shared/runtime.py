@@ -1,9 +1,11 @@
 """Composition: the settings and clients of this instance, each built once on first use.
 
-Nothing here runs at import time, and each builder imports its client library only when first
-called, so a function pays only for the clients its path uses (a session check never loads the
-Firestore or KMS client). Tests and the dev server call :func:`reset` after changing the
-environment.
+Nothing here runs at import time. The project's own modules are imported at the top (they build
+nothing and load no client library); each heavy client library (google.cloud.firestore,
+firebase_admin here, google.cloud.kms in :mod:`shared.crypto.kms`, google.cloud.pubsub in
+:mod:`shared.pubsub`) is imported only by the builder that first needs it, so a function pays only
+for the clients its path uses (a session check never loads the Firestore or KMS client). Tests and
+the dev server call :func:`reset` after changing the environment.
 """
 
 from __future__ import annotations
@@ -14,21 +16,20 @@ from typing import TYPE_CHECKING
 
 from shared import logs
 from shared.config import Settings
+from shared.crypto.vault import Vault, make_kms_client
+from shared.publishing.publish import Publisher
+from shared.pubsub import PubSub, make_publisher_client
+from shared.status.poll import Tracker
+from shared.store.accounts import AccountStore
+from shared.store.posts import PostStore
+from shared.store.status import StatusStore
+from shared.tiktok.client import TikTokClient, make_http_client
+from shared.tiktok.models import LoginKit
+from shared.web.sessions import SessionCodec
 
 if TYPE_CHECKING:
     import firebase_admin
     from google.cloud import firestore
-
-    from shared.crypto.vault import Vault
-    from shared.publishing.publish import Publisher
-    from shared.pubsub import PubSub
-    from shared.status.poll import Tracker
-    from shared.store.accounts import AccountStore
-    from shared.store.posts import PostStore
-    from shared.store.status import StatusStore
-    from shared.tiktok.client import TikTokClient
-    from shared.tiktok.models import LoginKit
-    from shared.web.sessions import SessionCodec
 
 
 @functools.cache
@@ -40,8 +41,6 @@ def settings() -> Settings:
 
 @functools.cache
 def session_codec() -> SessionCodec:
-    from shared.web.sessions import SessionCodec
-
     config = settings()
     return SessionCodec(
         config.session_keys,
@@ -53,6 +52,7 @@ def session_codec() -> SessionCodec:
 
 @functools.cache
 def firestore_client() -> firestore.Client:
+    # Lazy: GET /api/session and every refused request answer without loading Firestore.
     from google.cloud import firestore
 
     return firestore.Client(project=settings().project_id)
@@ -60,6 +60,7 @@ def firestore_client() -> firestore.Client:
 
 @functools.cache
 def firebase_app() -> firebase_admin.App:
+    # Lazy: only sign-in and account deletion talk to Firebase Auth.
     import firebase_admin
 
     name = "publisher"
@@ -73,31 +74,23 @@ def firebase_app() -> firebase_admin.App:
 
 @functools.cache
 def account_store() -> AccountStore:
-    from shared.store.accounts import AccountStore
-
     return AccountStore(firestore_client())
 
 
 @functools.cache
 def vault() -> Vault:
-    from shared.crypto.vault import Vault, make_kms_client
-
     config = settings()
     return Vault(make_kms_client(config.kms_emulator_host), config.kms_key_name)
 
 
 @functools.cache
 def login_kit() -> LoginKit:
-    from shared.tiktok.models import LoginKit
-
     config = settings()
     return LoginKit(config.tiktok_auth_url, config.tiktok_client_key, config.tiktok_redirect_uri)
 
 
 @functools.cache
 def tiktok() -> TikTokClient:
-    from shared.tiktok.client import TikTokClient, make_http_client
-
     config = settings()
     return TikTokClient(
         make_http_client(config.tiktok_api_base),
@@ -110,8 +103,6 @@ def tiktok() -> TikTokClient:
 
 @functools.cache
 def post_store() -> PostStore:
-    from shared.store.posts import PostStore
-
     return PostStore(firestore_client())
 
 
@@ -123,8 +114,6 @@ def loopback_media() -> bool:
 
 @functools.cache
 def publisher() -> Publisher:
-    from shared.publishing.publish import Publisher
-
     return Publisher(
         posts=post_store(),
         accounts=account_store(),
@@ -137,16 +126,12 @@ def publisher() -> Publisher:
 
 @functools.cache
 def status_store() -> StatusStore:
-    from shared.store.status import StatusStore
-
     return StatusStore(firestore_client())
 
 
 @functools.cache
 def tracker() -> Tracker:
     """Following posts (polling, the sweep); the webhook needs only :func:`status_store`."""
-    from shared.status.poll import Tracker
-
     return Tracker(
         status=status_store(), accounts=account_store(), make_vault=vault, make_tiktok=tiktok
     )
@@ -154,8 +139,6 @@ def tracker() -> Tracker:
 
 @functools.cache
 def pubsub() -> PubSub:
-    from shared.pubsub import PubSub, make_publisher_client
-
     return PubSub(make_publisher_client(), settings().project_id)
 
 

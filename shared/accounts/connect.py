@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from shared import errors, logs
+from shared.crypto.vault import field_context
 from shared.store.accounts import (
     ACTIVE,
     Account,
@@ -154,8 +155,6 @@ def _account(
     existing: Account | None,
     now: datetime,
 ) -> Account:
-    from shared.crypto.vault import field_context
-
     path = account_path(uid, grant.open_id)
     # Encrypt before anything is written: a KMS failure leaves no half-stored account.
     access = vault.encrypt(grant.access_token, context=field_context(path, "access_token"))

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
+from shared.crypto.vault import field_context
 from shared.publishing.chunks import plan_chunks
 from shared.publishing.drafts import live_draft
 from shared.publishing.posts import new_post_doc, public_post
 from shared.publishing.rules import PublishRequest, check_against_creator, parse_request
-from shared.status.sweep import stalled_init_check
+from shared.status.sweep import first_check, stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
+from shared.store.status import StatusStore
 from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
@@ -262,10 +264,6 @@ def _record_init(
     now: datetime,
 ) -> dict[str, Any]:
     """Store publish_id first, then the encrypted upload URL, then close the idempotency key."""
-    from shared.crypto.vault import field_context
-    from shared.status.sweep import first_check
-    from shared.store.status import StatusStore
-
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from shared import errors
+from shared.crypto.vault import field_context
 from shared.publishing.chunks import ChunkPlan
 from shared.store.posts import AlreadyClaimed, post_path
 
@@ -130,8 +131,6 @@ def _send(
     last: int,
     plan: ChunkPlan,
 ) -> tuple[int, bool]:
-    from shared.crypto.vault import field_context
-
     url = p.vault.decrypt(
         post["upload_url_enc"], context=field_context(post_path(uid, post_id), "upload_url")
     )

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import mark_if_unusable
+from shared.accounts.service import get_account, mark_if_unusable
 from shared.publishing.posts import public_post
 from shared.status.order import POLLABLE, Observation
+from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -81,8 +82,6 @@ def ask_tiktok(
     Errors from TikTok or the token store are raised; an authorization TikTok says is gone
     flags the account for reconnecting first.
     """
-    from shared.accounts.service import get_account
-    from shared.tokens.fresh import fresh_access_token
 
     uid, open_id = doc["uid"], doc["open_id"]
     account = get_account(t.accounts, uid, open_id)

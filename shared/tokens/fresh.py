@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from shared import errors
 from shared.crypto.vault import field_context
 from shared.store.accounts import ACTIVE, Account, AccountStore
+from shared.store.leases import Leases
+from shared.tokens.refresh import ensure_fresh
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -33,9 +35,6 @@ def fresh_access_token(
             "this TikTok account must be reconnected", reason=f"account.{account.status}"
         )
     if account.access_expires_at <= now + REFRESH_MARGIN:
-        from shared.store.leases import Leases
-        from shared.tokens.refresh import ensure_fresh
-
         try:
             account = ensure_fresh(
                 store, Leases(store.db), vault, tiktok, account, margin=REFRESH_MARGIN

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.accounts.service import revoke_at_tiktok
 from shared.store.accounts import AccountStore
 from shared.store.users import USERS
 
@@ -211,8 +212,6 @@ def delete_user_data(
     A KMS outage stops the deletion before anything is deleted (so a retry can still revoke);
     TikTok refusing or failing a revoke is logged and the deletion goes ahead.
     """
-    from shared.accounts.service import revoke_at_tiktok
-
     revoked = failed = 0
     for account in accounts.list(uid):
         if revoke_at_tiktok(vault, tiktok, account):

@@ -2,7 +2,8 @@
 
 The graph is read from the code: every ``import`` of a first-party module in ``shared/``,
 ``functions/`` and ``main.py``, at any depth of a module (a function-local import is a
-dependency too), except those under ``if TYPE_CHECKING:``, which never run.
+dependency too), except those under ``if TYPE_CHECKING:``, which never run; and the modules
+``main.py`` imports by name when an entry point is first looked up.
 """
 
 from __future__ import annotations
@@ -68,12 +69,23 @@ def _modules() -> dict[str, Path]:
     return dict(_sources())
 
 
+def _dynamic_imports(tree: ast.AST) -> Iterator[str]:
+    """The modules ``main.py`` imports by name on first access (the values of ``_MODULES``)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "_MODULES" for target in node.targets
+        ):
+            yield from ast.literal_eval(node.value).values()
+
+
 def code_graph() -> set[tuple[str, str]]:
     known = _modules()
     edges = set()
     for module, path in known.items():
         source = _component(module)
-        for name in _imports(ast.parse(path.read_text(encoding="utf-8")), top_level_only=False):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        dynamic = _dynamic_imports(tree) if module == "main" else iter(())
+        for name in [*_imports(tree, top_level_only=False), *dynamic]:
             target = _component(name)
             if name in known and target and source and target != source:
                 edges.add((source, target))
