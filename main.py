@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from functions.publish_status import publish_status
     from functions.refresh_tokens import refresh_batch, refresh_tokens
     from functions.session import session
+    from functions.sweep_status import sweep_status
     from functions.tiktok_oauth import tiktok_oauth
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "refresh_batch",
     "refresh_tokens",
     "session",
+    "sweep_status",
     "tiktok_oauth",
 ]
 
@@ -37,6 +39,7 @@ _MODULES = {
     "refresh_batch": "functions.refresh_tokens",
     "refresh_tokens": "functions.refresh_tokens",
     "session": "functions.session",
+    "sweep_status": "functions.sweep_status",
     "tiktok_oauth": "functions.tiktok_oauth",
 }
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -40,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
         ("--key", "KMS_KEY; default: token-wrap"),
         ("--firestore-location", "FIRESTORE_LOCATION; default: the region"),
         ("--schedule", "REFRESH_SCHEDULE; default: every 10 minutes"),
+        ("--log-retention-days", "LOG_RETENTION_DAYS; default: 30"),
+        ("--project-number", "GOOGLE_CLOUD_PROJECT_NUMBER; default: looked up by --apply"),
     ):
         p.add_argument(flag, help=var)
     p.add_argument("--tiktok-client-secret-file", help="else TIKTOK_CLIENT_SECRET")
@@ -58,6 +62,12 @@ def main(
     try:
         settings = load(vars(args), os.environ if env is None else env)
         if not args.apply:
+            if settings.project_number is None:
+                out.write(
+                    "# The project number is not given (--project-number): the Pub/Sub grant "
+                    "below shows PROJECT_NUMBER; --apply looks it up with "
+                    f"`gcloud projects describe {settings.project}`.\n"
+                )
             print_plan(build_plan(settings, args.source_dir or DRY_RUN_SOURCE), out)
             out.write("\n# Dry run: nothing was changed. Run again with --apply to deploy.\n")
             return 0
@@ -80,6 +90,8 @@ def _apply(args: argparse.Namespace, settings: DeploySettings, out: TextIO) -> i
     for tool in ("gcloud", "firebase"):
         if _tool(tool) is None:
             raise SettingsError(f"{tool} is not on PATH (firebase: npm i -g firebase-tools)")
+    if settings.project_number is None:
+        settings = dataclasses.replace(settings, project_number=_project_number(settings.project))
     source = Path(args.source_dir or tempfile.mkdtemp(prefix="publisher-deploy-"))
     build_source(source)
     plan = build_plan(settings, str(source), firebase=str(_tool("firebase")))
@@ -88,6 +100,18 @@ def _apply(args: argparse.Namespace, settings: DeploySettings, out: TextIO) -> i
     apply_plan(plan, settings, out)
     out.write("\n# Deployed.\n")
     return 0
+
+
+def _project_number(project: str) -> str:
+    argv = ["gcloud", "projects", "describe", project, "--format=value(projectNumber)"]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    number = result.stdout.strip()
+    if result.returncode != 0 or not number.isdigit():
+        raise DeployError(
+            f"cannot read the number of project {project} ({' '.join(argv)}): "
+            f"{result.stderr.strip() or number}; pass --project-number"
+        )
+    return number
 
 
 def _tool(name: str) -> str | None:

@@ -1,10 +1,5 @@
-"""The deploy plan: every ``gcloud`` and ``firebase`` command, in order, as data.
-
-A :class:`Step` creates one resource (or a few of a kind). Where gcloud has no create-or-update,
-a step carries a read-only :class:`Check`; when the check finds the resource, the step runs its
-``otherwise`` commands (often none) instead of creating it. The plan never holds a secret value:
-a command that needs one names the environment variable whose value is piped to its stdin.
-"""
+"""The deploy plan: every ``gcloud`` and ``firebase`` command, in order, as data (deploy.steps);
+the service accounts and their grants are in deploy.iam."""
 
 from __future__ import annotations
 
@@ -12,15 +7,12 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from deploy.iam import build_grant, grants, push_token_grant, service_accounts
 from deploy.settings import DeploySettings
+from deploy.steps import Command, Step, check, firebase_deploy, gcloud
 from deploy.table import (
-    BATCH_TOPIC,
-    EVENTS_ACCOUNT,
     FUNCTIONS,
     ROOT,
-    RUN_TOPIC,
-    RUNTIME_ACCOUNT,
-    SCHEDULER_JOB,
     SECRETS,
     TOPICS,
     TTL_COLLECTION_GROUPS,
@@ -42,34 +34,18 @@ APIS = (
     "secretmanager.googleapis.com",
     "firestore.googleapis.com",
     "firebasehosting.googleapis.com",
+    # firebase-admin verifies ID tokens with check_revoked and deletes users through Identity
+    # Toolkit; the IAM grants below go through IAM and Resource Manager.
+    "identitytoolkit.googleapis.com",
+    "iam.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "logging.googleapis.com",
 )
+LOG_BUCKET = "_Default"  # where Cloud Run (the functions) writes its request and stdout logs
 
 
 class PlanError(ValueError):
     """The function table, ``main.py`` and ``firebase.json`` disagree."""
-
-
-@dataclass(frozen=True)
-class Command:
-    argv: tuple[str, ...]
-    stdin_secret: str | None = None  # the environment variable whose value goes to stdin
-
-
-@dataclass(frozen=True)
-class Check:
-    """A read-only command; the resource exists when it succeeds with an accepted output."""
-
-    argv: tuple[str, ...]
-    accept: frozenset[str] | None = None  # accepted stdout (stripped); None accepts any
-    same_secret: str | None = None  # stdout must equal this secret's value
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    commands: tuple[Command, ...]
-    check: Check | None = None
-    otherwise: tuple[Command, ...] = ()  # run instead of ``commands`` when the check passes
 
 
 @dataclass(frozen=True)
@@ -130,57 +106,33 @@ def build_plan(
         functions, warnings = deployed_functions()
     s = settings
     steps = [
-        Step("Enable the APIs", (_g(s, "services enable", *APIS),)),
-        Step(
-            "Firestore database (default), native mode",
-            (_g(s, "firestore databases create", f"--location={s.firestore_location}"),),
-            check=_check(s, "firestore databases describe", "--database=(default)"),
-        ),
+        Step("Enable the APIs", (gcloud(s, "services enable", *APIS),)),
+        _firestore(s),
         *_kms(s),
         *_secrets(s),
-        *_service_accounts(s),
+        *service_accounts(s),
         *(
             Step(
                 f"Pub/Sub topic {topic}",
-                (_g(s, "pubsub topics create", topic),),
-                check=_check(s, "pubsub topics describe", topic),
+                (gcloud(s, "pubsub topics create", topic),),
+                check=check(s, "pubsub topics describe", topic),
             )
             for topic in TOPICS
         ),
-        _grants(s),
+        grants(s),
+        build_grant(s),
+        push_token_grant(s),
         *(_function(s, spec, source_dir) for spec in functions),
-        _scheduler(s),
+        *(_scheduler(s, spec) for spec in functions if spec.schedule),
+        _log_retention(s),
         Step(
             "Firestore rules and indexes (firestore.indexes.json also declares the TTL policies)",
-            (_firebase(s, firebase, "firestore:rules,firestore:indexes"),),
+            (firebase_deploy(s, firebase, "firestore:rules,firestore:indexes"),),
         ),
         *_ttl(s),
-        Step("Firebase Hosting with the /api rewrites", (_firebase(s, firebase, "hosting"),)),
+        Step("Firebase Hosting with the /api rewrites", (firebase_deploy(s, firebase, "hosting"),)),
     ]
     return Plan(tuple(steps), functions, warnings)
-
-
-def _g(s: DeploySettings, words: str, *args: str, stdin_secret: str | None = None) -> Command:
-    """``gcloud <words> <args>`` in the project, never prompting."""
-    return Command(
-        ("gcloud", *words.split(), *args, f"--project={s.project}", "--quiet"), stdin_secret
-    )
-
-
-def _check(
-    s: DeploySettings,
-    words: str,
-    *args: str,
-    accept: frozenset[str] | None = None,
-    same_secret: str | None = None,
-) -> Check:
-    return Check(("gcloud", *words.split(), *args, f"--project={s.project}"), accept, same_secret)
-
-
-def _firebase(s: DeploySettings, firebase: str, only: str) -> Command:
-    return Command(
-        (firebase, "deploy", "--only", only, "--project", s.project, "--non-interactive")
-    )
 
 
 def _kms(s: DeploySettings) -> list[Step]:
@@ -189,13 +141,13 @@ def _kms(s: DeploySettings) -> list[Step]:
     return [
         Step(
             f"KMS key ring {s.keyring}",
-            (_g(s, "kms keyrings create", s.keyring, f"--location={s.kms_location}"),),
-            check=_check(s, "kms keyrings describe", s.keyring, f"--location={s.kms_location}"),
+            (gcloud(s, "kms keyrings create", s.keyring, f"--location={s.kms_location}"),),
+            check=check(s, "kms keyrings describe", s.keyring, f"--location={s.kms_location}"),
         ),
         Step(
             f"KMS key {s.key}: wraps the data keys, rotated every 90 days",
-            (_g(s, "kms keys create", s.key, *where, "--purpose=encryption", *rotation),),
-            check=_check(s, "kms keys describe", s.key, *where),
+            (gcloud(s, "kms keys create", s.key, *where, "--purpose=encryption", *rotation),),
+            check=check(s, "kms keys describe", s.key, *where),
         ),
     ]
 
@@ -206,12 +158,12 @@ def _secrets(s: DeploySettings) -> list[Step]:
         steps.append(
             Step(
                 f"Secret Manager secret {secret_id} ({env_var})",
-                (_g(s, "secrets create", secret_id, "--replication-policy=automatic"),),
-                check=_check(s, "secrets describe", secret_id),
+                (gcloud(s, "secrets create", secret_id, "--replication-policy=automatic"),),
+                check=check(s, "secrets describe", secret_id),
             )
         )
-        add = _g(s, "secrets versions add", secret_id, "--data-file=-", stdin_secret=env_var)
-        latest = _check(
+        add = gcloud(s, "secrets versions add", secret_id, "--data-file=-", stdin_secret=env_var)
+        latest = check(
             s, "secrets versions access latest", f"--secret={secret_id}", same_secret=env_var
         )
         steps.append(
@@ -224,59 +176,35 @@ def _secrets(s: DeploySettings) -> list[Step]:
     return steps
 
 
-def _service_accounts(s: DeploySettings) -> list[Step]:
-    accounts = (
-        (RUNTIME_ACCOUNT, s.runtime_account, "TikTok publisher functions (runtime)"),
-        (EVENTS_ACCOUNT, s.events_account, "TikTok publisher Pub/Sub triggers (invoker)"),
-    )
-    return [
-        Step(
-            f"Service account {email}",
-            (_g(s, "iam service-accounts create", name, f"--display-name={title}"),),
-            check=_check(s, "iam service-accounts describe", email),
-        )
-        for name, email, title in accounts
-    ]
-
-
-def _grants(s: DeploySettings) -> Step:
-    """Least privilege for the runtime account: only what the functions call."""
-    member = f"--member=serviceAccount:{s.runtime_account}"
-    key = (s.key, f"--keyring={s.keyring}", f"--location={s.kms_location}")
+def _firestore(s: DeploySettings) -> Step:
+    """Delete protection and point-in-time recovery on, for a new database and an existing one."""
+    safety = ("--delete-protection", "--enable-pitr")
     return Step(
-        "Grant the runtime service account what the functions use, and nothing else",
+        "Firestore database (default), native mode, delete protection and point-in-time recovery",
         (
-            _g(
+            gcloud(
                 s,
-                "kms keys add-iam-policy-binding",
-                *key,
-                member,
-                "--role=roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                "firestore databases create",
+                f"--location={s.firestore_location}",
+                "--database=(default)",
+                *safety,
             ),
-            _g(
+        ),
+        check=check(s, "firestore databases describe", "--database=(default)"),
+        otherwise=(gcloud(s, "firestore databases update", "--database=(default)", *safety),),
+    )
+
+
+def _log_retention(s: DeploySettings) -> Step:
+    return Step(
+        f"Keep logs {s.log_retention_days} days (the {LOG_BUCKET} bucket the functions write to)",
+        (
+            gcloud(
                 s,
-                "projects add-iam-policy-binding",
-                s.project,
-                member,
-                "--role=roles/datastore.user",
-                "--condition=None",
-            ),
-            _g(
-                s,
-                "pubsub topics add-iam-policy-binding",
-                BATCH_TOPIC,
-                member,
-                "--role=roles/pubsub.publisher",
-            ),
-            *(
-                _g(
-                    s,
-                    "secrets add-iam-policy-binding",
-                    secret_id,
-                    member,
-                    "--role=roles/secretmanager.secretAccessor",
-                )
-                for secret_id in SECRETS.values()
+                "logging buckets update",
+                LOG_BUCKET,
+                "--location=global",
+                f"--retention-days={s.log_retention_days}",
             ),
         ),
     )
@@ -288,6 +216,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
         f"--source={source_dir}", f"--region={s.region}", f"--memory={spec.memory}",
         f"--cpu={spec.cpu}", f"--timeout={spec.timeout}", f"--concurrency={spec.concurrency}",
         f"--max-instances={spec.max_instances}", f"--service-account={s.runtime_account}",
+        f"--build-service-account=projects/{s.project}/serviceAccounts/{s.build_account}",
         f"--set-env-vars={_env_arg(s.function_env())}",
         "--set-secrets=" + ",".join(f"{var}={sid}:latest" for var, sid in SECRETS.items()),
     ]  # fmt: skip
@@ -298,7 +227,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
         args += ["--trigger-http", "--allow-unauthenticated", "--ingress-settings=all"]
         return Step(
             f"Function {spec.name} (HTTP, public: called by Hosting)",
-            (_g(s, "functions deploy", *args),),
+            (gcloud(s, "functions deploy", *args),),
         )
     # Only Eventarc, pushing Pub/Sub messages as the events account, may call it. --retry:
     # a failed run is redelivered, which the refresh services make harmless.
@@ -307,7 +236,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
         "--ingress-settings=internal-only", f"--trigger-service-account={s.events_account}",
         "--retry",
     ]  # fmt: skip
-    invoker = _g(
+    invoker = gcloud(
         s,
         "functions add-invoker-policy-binding",
         spec.name,
@@ -316,7 +245,7 @@ def _function(s: DeploySettings, spec: FunctionSpec, source_dir: str) -> Step:
     )
     return Step(
         f"Function {spec.name} (Pub/Sub topic {spec.trigger}, private)",
-        (_g(s, "functions deploy", *args), invoker),
+        (gcloud(s, "functions deploy", *args), invoker),
     )
 
 
@@ -329,16 +258,22 @@ def _env_arg(env: Mapping[str, str]) -> str:
     return f"^{delimiter}^" + delimiter.join(f"{k}={v}" for k, v in env.items())
 
 
-def _scheduler(s: DeploySettings) -> Step:
+def _scheduler(s: DeploySettings, spec: FunctionSpec) -> Step:
+    """A Cloud Scheduler job (named after its topic) publishing to the function's topic."""
+    schedule = s.schedule if spec.name == "refresh_tokens" else spec.schedule
     flags = (
-        f"--location={s.region}", f"--schedule={s.schedule}", f"--topic={RUN_TOPIC}",
+        f"--location={s.region}", f"--schedule={schedule}",
+        # The full path: gcloud resolves a bare topic name before it reads --project, against
+        # the default project (or fails when there is none).
+        f"--topic=projects/{s.project}/topics/{spec.trigger}",
         "--message-body={}", "--time-zone=Etc/UTC",
     )  # fmt: skip
+    name = spec.trigger
     return Step(
-        f"Cloud Scheduler job {SCHEDULER_JOB}: publishes to {RUN_TOPIC} ({s.schedule})",
-        (_g(s, "scheduler jobs create pubsub", SCHEDULER_JOB, *flags),),
-        check=_check(s, "scheduler jobs describe", SCHEDULER_JOB, f"--location={s.region}"),
-        otherwise=(_g(s, "scheduler jobs update pubsub", SCHEDULER_JOB, *flags),),
+        f"Cloud Scheduler job {name}: starts {spec.name} ({schedule})",
+        (gcloud(s, "scheduler jobs create pubsub", name, *flags),),
+        check=check(s, "scheduler jobs describe", name, f"--location={s.region}"),
+        otherwise=(gcloud(s, "scheduler jobs update pubsub", name, *flags),),
     )
 
 
@@ -348,7 +283,7 @@ def _ttl(s: DeploySettings) -> list[Step]:
         Step(
             f"TTL policy: {group}.{TTL_FIELD}",
             (
-                _g(
+                gcloud(
                     s,
                     "firestore fields ttls update",
                     TTL_FIELD,
@@ -357,7 +292,7 @@ def _ttl(s: DeploySettings) -> list[Step]:
                     "--async",
                 ),
             ),
-            check=_check(
+            check=check(
                 s,
                 "firestore indexes fields describe",
                 TTL_FIELD,

@@ -6,8 +6,9 @@ import shlex
 import subprocess
 from typing import TextIO
 
-from deploy.plan import Check, Command, Plan, Step
+from deploy.plan import Plan
 from deploy.settings import DeploySettings
+from deploy.steps import Check, Command, Step
 from deploy.table import ROOT
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deploy.table import EVENTS_ACCOUNT, ROOT, RUNTIME_ACCOUNT, SECRETS
+from deploy.table import BUILD_ACCOUNT, EVENTS_ACCOUNT, ROOT, RUNTIME_ACCOUNT, SECRETS
 from shared.config import Secret, Settings
 from shared.errors import ConfigError
+from shared.jobs import job
 
 # Function settings the operator may set; passed through unchanged when present.
 OPTIONAL_ENV = (
@@ -25,6 +26,9 @@ OPTIONAL_ENV = (
     "PUBLISH_CHUNK_LIMIT_BYTES",
 )
 KMS_ROTATION = timedelta(days=90)
+LOG_RETENTION_DAYS = "30"  # Cloud Logging accepts 1 to 3650 days for a bucket.
+# Stands in for the project number in the dry run when it is not given; --apply looks it up.
+PROJECT_NUMBER_PLACEHOLDER = "PROJECT_NUMBER"
 # Stands in for a secret value in the dry run and when validating the functions' environment.
 _STAND_IN = {
     "TIKTOK_CLIENT_SECRET": "stand-in-client-secret",
@@ -48,6 +52,8 @@ class DeploySettings:
     key: str
     firestore_location: str
     schedule: str
+    log_retention_days: str
+    project_number: str | None  # None: not given; --apply looks it up before building the plan
     optional_env: tuple[tuple[str, str], ...]
     secrets: tuple[tuple[str, Secret | None], ...]  # env var -> value, None when not supplied
 
@@ -65,6 +71,16 @@ class DeploySettings:
     @property
     def events_account(self) -> str:
         return f"{EVENTS_ACCOUNT}@{self.project}.iam.gserviceaccount.com"
+
+    @property
+    def build_account(self) -> str:
+        return f"{BUILD_ACCOUNT}@{self.project}.iam.gserviceaccount.com"
+
+    @property
+    def pubsub_agent(self) -> str:
+        """Pub/Sub's service agent, which signs the push requests Eventarc makes."""
+        number = self.project_number or PROJECT_NUMBER_PLACEHOLDER
+        return f"service-{number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
     @property
     def next_rotation_time(self) -> str:
@@ -141,7 +157,15 @@ def load(flags: Mapping[str, str | None], env: Mapping[str, str]) -> DeploySetti
         keyring=pick("--keyring", "KMS_KEYRING", "tiktok-publisher"),
         key=pick("--key", "KMS_KEY", "token-wrap"),
         firestore_location=pick("--firestore-location", "FIRESTORE_LOCATION", region),
-        schedule=pick("--schedule", "REFRESH_SCHEDULE", "*/10 * * * *"),
+        schedule=pick("--schedule", "REFRESH_SCHEDULE", job("refresh_tokens").schedule or ""),
+        log_retention_days=_retention(
+            pick("--log-retention-days", "LOG_RETENTION_DAYS", LOG_RETENTION_DAYS)
+        ),
+        project_number=_project_number(
+            flags.get("project_number")
+            or env.get("GOOGLE_CLOUD_PROJECT_NUMBER", "").strip()
+            or None
+        ),
         optional_env=tuple((name, env[name]) for name in OPTIONAL_ENV if env.get(name)),
         secrets=tuple(
             (name, _secret(flags.get(name.lower() + "_file"), env, name)) for name in SECRETS
@@ -149,6 +173,24 @@ def load(flags: Mapping[str, str | None], env: Mapping[str, str]) -> DeploySetti
     )
     _validate_function_env(settings)
     return settings
+
+
+def _retention(value: str) -> str:
+    if not value.isdigit() or not 1 <= int(value) <= 3650:
+        raise SettingsError(
+            f"--log-retention-days / LOG_RETENTION_DAYS must be a whole number of days from 1 to "
+            f"3650, not {value!r}"
+        )
+    return str(int(value))
+
+
+def _project_number(value: str | None) -> str | None:
+    if value is not None and not value.isdigit():
+        raise SettingsError(
+            "--project-number / GOOGLE_CLOUD_PROJECT_NUMBER must be the project's number "
+            f"(digits, from `gcloud projects describe`), not {value!r}"
+        )
+    return value
 
 
 def _secret(path: str | None, env: Mapping[str, str], name: str) -> Secret | None:

@@ -1,8 +1,8 @@
-"""What the project deploys: one table of functions, plus the fixed names of its other resources.
+"""What the project deploys: each function of the jobs table (``shared/jobs.py``) with the
+resources it runs with, plus the fixed names of the other resources.
 
-Adding a Cloud Function is one row in :data:`FUNCTIONS` (and its export in ``main.py``). The
-Pub/Sub topic names are the ones ``shared/tokens/scheduler.py`` publishes to (a test holds them
-equal).
+Adding a Cloud Function is one row in ``shared/jobs.py`` (its trigger, topic and schedule), its
+export in ``main.py``, and here its resources when the defaults do not fit.
 """
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from shared.jobs import JOBS, Job, published_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HTTP = "http"
-RUN_TOPIC = "token-refresh"  # Cloud Scheduler publishes here (shared/tokens/scheduler.py).
-BATCH_TOPIC = "token-refresh-batch"  # refresh_tokens fans batches out here.
-TOPICS = (RUN_TOPIC, BATCH_TOPIC)
+# Every topic a function is triggered by, created before the functions.
+TOPICS = tuple(job.topic for job in JOBS if job.topic is not None)
+PUBLISHED_TOPICS = published_topics()  # the runtime account may publish only to these
 
 
 @dataclass(frozen=True)
@@ -30,22 +33,45 @@ class FunctionSpec:
     timeout: str = "60s"
     concurrency: int = 40
     max_instances: int = 20
+    schedule: str | None = None  # Cloud Scheduler publishes to ``trigger`` on this cron
 
     @property
     def is_http(self) -> bool:
         return self.trigger == HTTP
 
+    @classmethod
+    def of(cls, job: Job, **resources: Any) -> FunctionSpec:
+        return cls(job.function, job.topic or HTTP, schedule=job.schedule, **resources)
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("session", HTTP),
-    FunctionSpec("tiktok_oauth", HTTP),
-    FunctionSpec("accounts", HTTP, timeout="300s"),  # DELETE /api/me revokes every account.
-    # Chunk relays hold up to PUBLISH_CHUNK_LIMIT_BYTES (32 MB) in flight per request.
-    FunctionSpec("publish_init", HTTP, memory="1Gi", timeout="300s", concurrency=8),
-    FunctionSpec("publish_status", HTTP),
+
+# Firebase Hosting ends a rewritten request after 60 seconds, whatever the function's own timeout
+# (https://firebase.google.com/docs/hosting/functions), so an HTTP function behind it gains nothing
+# from a longer one: past 60 s the caller already has Hosting's 504.
+HOSTING_TIMEOUT = "60s"
+# A Pub/Sub-triggered function's run is bounded by TikTok, not by us: a batch of 100 accounts at
+# concurrency 16 is 7 waves of token calls; each call is cut at 25 s (5 s connect + 20 s read,
+# shared/tiktok/client.py), so 7 x 25 s = 175 s when every first attempt hangs, and 300 s leaves
+# room for one retry wave and the Firestore writes. Measured healthy: 1,000 accounts in 11.3 s.
+EVENT_TIMEOUT = "300s"
+
+RESOURCES: dict[str, dict[str, Any]] = {
+    "session": {"timeout": HOSTING_TIMEOUT},
+    "tiktok_oauth": {"timeout": HOSTING_TIMEOUT},
+    "accounts": {"timeout": HOSTING_TIMEOUT},
+    # A chunk relay streams one chunk (at most PUBLISH_CHUNK_LIMIT_BYTES) in 1 MiB pieces; the
+    # chunk plan keeps every chunk small enough to arrive within Hosting's 60 s at 5 Mbps.
+    "publish_init": {"memory": "1Gi", "timeout": HOSTING_TIMEOUT, "concurrency": 8},
+    "publish_status": {"timeout": HOSTING_TIMEOUT},
     # One scheduled run at a time; batches are few and each refresh is I/O bound.
-    FunctionSpec("refresh_tokens", RUN_TOPIC, timeout="300s", concurrency=1, max_instances=1),
-    FunctionSpec("refresh_batch", BATCH_TOPIC, timeout="300s", concurrency=4, max_instances=10),
+    "refresh_tokens": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
+    "refresh_batch": {"timeout": EVENT_TIMEOUT, "concurrency": 4, "max_instances": 10},
+    # One sweep at a time: up to 200 posts a run, each at most one TikTok status call; a run cut
+    # short by the timeout leaves the rest to the next run.
+    "sweep_status": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
+}
+
+FUNCTIONS: tuple[FunctionSpec, ...] = tuple(
+    FunctionSpec.of(job, **RESOURCES.get(job.function, {})) for job in JOBS
 )
 
 # Collection groups whose documents carry ``expire_at``: a TTL policy deletes them after expiry.
@@ -68,7 +94,7 @@ SECRETS = {
 
 RUNTIME_ACCOUNT = "publisher-functions"  # what the functions run as
 EVENTS_ACCOUNT = "publisher-events"  # what Eventarc pushes Pub/Sub messages as
-SCHEDULER_JOB = "token-refresh"
+BUILD_ACCOUNT = "publisher-build"  # what Cloud Build builds the functions' images as
 
 # Upload exactly these: the deploy entry module, the functions, their library, the pins.
 SOURCE_FILES = ("main.py", "requirements.txt")

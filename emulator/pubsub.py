@@ -14,11 +14,10 @@ from collections.abc import Mapping
 
 import httpx
 
-# CloudEvent function -> the topic that triggers it (docs/architecture.md, the deployed functions).
-EVENT_FUNCTIONS: Mapping[str, str] = {
-    "refresh_tokens": "token-refresh",
-    "refresh_batch": "token-refresh-batch",
-}
+from shared.jobs import event_jobs
+
+# CloudEvent function -> the topic that triggers it (the jobs table, shared/jobs.py).
+EVENT_FUNCTIONS: Mapping[str, str] = {j.function: j.topic for j in event_jobs() if j.topic}
 EVENTS_PREFIX = "/_events/"
 # As long as a function may run (Cloud Functions sets the deadline to the function's timeout), so
 # a long run is not redelivered while it is still working.

@@ -1,7 +1,8 @@
 """Trigger a scheduled job on the local stack, as Cloud Scheduler would: publish to its topic.
 
-``python -m emulator.trigger refresh`` publishes to ``token-refresh`` on the Pub/Sub emulator;
-the emulator pushes it to the ``refresh_tokens`` function of the running dev server. It reads
+``python -m emulator.trigger refresh`` publishes to ``token-refresh`` (and ``sweep`` to
+``status-sweep``) on the Pub/Sub emulator, which pushes it to the job's function on the running
+dev server; the jobs and their topics come from ``shared/jobs.py``. It reads
 ``PUBSUB_EMULATOR_HOST`` and ``GOOGLE_CLOUD_PROJECT`` (``source .stack/<run>/env`` first).
 """
 
@@ -11,9 +12,11 @@ import argparse
 import os
 import sys
 
-from emulator.pubsub import EVENT_FUNCTIONS, PubSubEmulator
+from emulator.pubsub import PubSubEmulator
+from shared.jobs import scheduled_jobs
 
-JOBS = {"refresh": "refresh_tokens"}
+# Trigger name -> the topic Cloud Scheduler publishes to for that job.
+JOBS = {j.trigger_name: j.topic for j in scheduled_jobs() if j.trigger_name and j.topic}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     project = os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not host or not project:
         parser.error("PUBSUB_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT must be set (see .stack/*/env)")
-    topic = EVENT_FUNCTIONS[JOBS[args.job]]
+    topic = JOBS[args.job]
     with PubSubEmulator(host, project) as pubsub:
         message_id = pubsub.publish(topic, b"{}", {"source": "emulator.trigger"})
     print(f"published message {message_id} to {topic}", file=sys.stdout)

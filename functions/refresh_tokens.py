@@ -16,7 +16,6 @@ import functions_framework
 
 from shared import errors, logs, runtime
 from shared.pubsub import message_data
-from shared.status.sweep import run_sweep
 from shared.tokens.scheduler import parse_batch, run_batch, run_scheduled
 
 log = logging.getLogger(__name__)
@@ -32,16 +31,6 @@ def refresh_tokens(event: Any) -> None:
         runtime.pubsub(),
         now=datetime.now(UTC),
     )
-    _sweep()
-
-
-def _sweep() -> None:
-    """The same schedule also follows posts whose webhooks never came (shared/status/sweep.py);
-    its failure is logged, not raised, so a redelivery does not repeat the whole refresh."""
-    try:
-        run_sweep(runtime.tracker(), now=datetime.now(UTC))
-    except errors.AppError as exc:
-        log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})
 
 
 @functions_framework.cloud_event

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigError
+from shared.publishing.chunks import DEFAULT_REQUEST_LIMIT, MAX_REQUEST_BYTES, MIN_CHUNK
 
 DEFAULT_SCOPES = (
     "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload,video.list"
@@ -51,7 +52,7 @@ class Settings:
     tiktok_api_base: str
     tiktok_auth_url: str
     kms_key_name: str
-    publish_chunk_limit: int = 32_000_000
+    publish_chunk_limit: int = DEFAULT_REQUEST_LIMIT
     kms_emulator_host: str | None = None
     firestore_emulator_host: str | None = None
     auth_emulator_host: str | None = None
@@ -109,10 +110,15 @@ class Settings:
                 path_ok=True,
             ),
             kms_key_name=_kms_key(_required(env, "KMS_KEY_NAME")),
-            # Largest chunk relayed in one request: under Cloud Functions' 32 MiB request limit
-            # and inside TikTok's 5-64 MB chunk sizes (docs/tiktok-api.md §3.5, §9).
+            # Largest chunk relayed in one request: by default what a 5 Mbps uplink sends within
+            # Hosting's 60 s; never above Cloud Functions' 32 MiB request limit, nor below TikTok's
+            # 5 MB chunks (shared/publishing/chunks.py).
             publish_chunk_limit=_bounded_int(
-                env, "PUBLISH_CHUNK_LIMIT_BYTES", 32_000_000, 5_000_000, 64_000_000
+                env,
+                "PUBLISH_CHUNK_LIMIT_BYTES",
+                DEFAULT_REQUEST_LIMIT,
+                MIN_CHUNK,
+                MAX_REQUEST_BYTES,
             ),
             kms_emulator_host=_host_port(env, "KMS_EMULATOR_HOST"),
             firestore_emulator_host=_host_port(env, "FIRESTORE_EMULATOR_HOST"),

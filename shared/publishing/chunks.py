@@ -6,11 +6,15 @@ chunk; chunks are 5 MB to 64 MB (the last may exceed ``chunk_size``, up to 128 M
 5 MB is one chunk with ``chunk_size == video_size``; 1 to 1,000 chunks. MB is read as 10**6, the
 safe reading either way.
 
-Each chunk reaches the function as one request, and Cloud Functions refuses requests over 32 MiB,
-so every chunk, the remainder-carrying last one included, must fit ``request_limit``. A file that
-fits one request is sent as one chunk: since August 2026 TikTok has been seen refusing multi-chunk
-plans (docs/tiktok-api.md §9), so we never split what need not be split, otherwise use the biggest
-chunks the request limit allows.
+Each chunk reaches the function as one request, so every chunk, the remainder-carrying last one
+included, must fit ``request_limit``. Two limits bound a request: Cloud Functions refuses bodies
+over 32 MiB, and Firebase Hosting ends a rewritten request after 60 seconds
+(https://firebase.google.com/docs/hosting/functions). The default limit is what a 5 Mbps phone
+uplink sends in 48 s, leaving 12 s for TikTok's answer and the hops: 30,000,000 bytes. A client
+on a slower link asks for smaller chunks (``media.chunk_size``, :func:`request_limit`). A file
+that fits one request is sent as one chunk: since August 2026 TikTok has been seen refusing
+multi-chunk plans (docs/tiktok-api.md §9), so we never split what need not be split, and
+otherwise use the largest chunks the request limit allows.
 """
 
 from __future__ import annotations
@@ -25,7 +29,25 @@ MAX_CHUNK = 64 * MB
 MAX_LAST_CHUNK = 128 * MB
 MAX_CHUNKS = 1000
 MAX_VIDEO_BYTES = 4 * 1024**3  # "max 4 GB"; 4 GiB is the larger reading, TikTok checks the rest.
-DEFAULT_REQUEST_LIMIT = 32 * MB  # Under Cloud Functions' 32 MiB, leaving room for headers.
+MAX_REQUEST_BYTES = 32 * MB  # Under Cloud Functions' 32 MiB request limit, with room for headers.
+HOSTING_REQUEST_SECONDS = 60  # Firebase Hosting ends a rewritten request after this
+ANSWER_MARGIN_SECONDS = 12  # TikTok's answer after the last byte, Hosting's and our hops
+DESIGN_UPLINK_BPS = 5_000_000  # the slowest uplink a default chunk must cross in time
+DEFAULT_REQUEST_LIMIT = (HOSTING_REQUEST_SECONDS - ANSWER_MARGIN_SECONDS) * DESIGN_UPLINK_BPS // 8
+
+
+def request_limit(requested: int | None, deployment_limit: int) -> int:
+    """The largest chunk of this upload: the client's ``media.chunk_size`` when it asks for one
+    (at least TikTok's 5 MB, at most the deployment's limit), else the deployment's limit."""
+    if requested is None:
+        return deployment_limit
+    if not MIN_CHUNK <= requested <= deployment_limit:
+        raise errors.InvalidArgument(
+            f"media.chunk_size must be {MIN_CHUNK} to {deployment_limit} bytes (TikTok's smallest "
+            "chunk, and the largest this service relays in one request)",
+            reason="request.media.chunk_size",
+        )
+    return requested
 
 
 @dataclass(frozen=True)

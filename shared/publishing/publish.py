@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
 from shared.crypto.vault import field_context
-from shared.publishing.chunks import plan_chunks
+from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
 from shared.publishing.posts import new_post_doc, public_post
 from shared.publishing.rules import PublishRequest, check_against_creator, parse_request
@@ -68,6 +68,7 @@ def publish(
         raise errors.InvalidArgument("draft_id must be a draft's id", reason="request.draft_id")
     merged = _with_draft(p, uid, draft_id, body, now) if draft_id else dict(body)
     request = parse_request(merged, loopback_http=p.loopback_media)
+    limit = request_limit(request.media.chunk_size, p.chunk_limit)
 
     key_id = None
     if idempotency_key is not None:
@@ -99,7 +100,7 @@ def publish(
                     post_id=claimed.existing.get("confirmed_post_id"),
                 ) from None
             draft_claimed = True
-        plan = plan_chunks(request.media.size, p.chunk_limit) if request.media.size else None
+        plan = plan_chunks(request.media.size, limit) if request.media.size else None
         doc = new_post_doc(uid, post_id, request, plan=plan.public() if plan else None, now=now)
         doc["draft_id"] = draft_id
         doc["idempotency_id"] = key_id

@@ -43,6 +43,7 @@ class Media:
     type: str  # video | photo
     source: str  # FILE_UPLOAD | PULL_FROM_URL
     size: int | None = None
+    chunk_size: int | None = None  # the largest chunk the client wants to send (file uploads)
     url: str | None = None
     photo_urls: tuple[str, ...] = ()
     cover_index: int = 0
@@ -168,7 +169,10 @@ def _media(raw: object, loopback_http: bool) -> Media:
                 raise _bad("media.size", "media.size must be the file's size in bytes")
             if size > MAX_VIDEO_BYTES:
                 raise _bad("media.size", "TikTok accepts videos of at most 4 GB")
-            return Media("video", "FILE_UPLOAD", size=size)
+            chunk = raw.get("chunk_size")
+            if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int)):
+                raise _bad("media.chunk_size", "media.chunk_size must be a number of bytes")
+            return Media("video", "FILE_UPLOAD", size=size, chunk_size=chunk)
         if source == "url":
             return Media(
                 "video", "PULL_FROM_URL", url=_https_url(raw.get("url"), "media.url", loopback_http)

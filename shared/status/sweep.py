@@ -1,4 +1,4 @@
-"""The sweep for missed webhooks, run by the scheduled job after the token refresh.
+"""The sweep for missed webhooks, run by its own scheduled job (`sweep_status`, shared/jobs.py).
 
 TikTok's webhooks are best effort (docs/tiktok-api.md §5.1): a post may stay ``PROCESSING_*`` here
 although TikTok finished it. Each post still processing carries ``status_check_at``; the sweep asks
@@ -30,7 +30,9 @@ GIVE_UP_AFTER = timedelta(hours=24)
 # (whose read timeout is far shorter): TikTok may or may not have the post, so it becomes UNKNOWN,
 # and is never initialised again.
 STALLED_INIT = timedelta(minutes=10)
-SWEEP_LIMIT = 200  # posts per run; the rest wait for the next run (every 15 minutes)
+SWEEP_LIMIT = (
+    200  # posts per run; the rest wait for the next run (every 10 minutes, shared/jobs.py)
+)
 
 
 def stalled_init_check(now: datetime) -> datetime:

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
+from shared.jobs import REFRESH_BATCH_TOPIC, REFRESH_TOPIC
 from shared.store.accounts import ACCOUNTS, ACTIVE, Account, AccountStore
 from shared.store.leases import Leases
 from shared.tokens.refresh import Due, Outcome, refresh_account
@@ -40,11 +41,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RUN_TOPIC = "token-refresh"
-BATCH_TOPIC = "token-refresh-batch"
-# The schedule runs every 15 minutes: an access token expiring within 45 is refreshed by one of
-# the next runs even if one fails. A refresh token in its last week is refreshed once a day, so a
-# rotation (which may restart its lifetime) is not missed, without refreshing it every run.
+RUN_TOPIC = REFRESH_TOPIC
+BATCH_TOPIC = REFRESH_BATCH_TOPIC
+# The schedule runs every 10 minutes (shared/jobs.py): an access token expiring within 45 is
+# refreshed by one of the next runs even if one or two fail. A refresh token in its last week is
+# refreshed once a day, so a rotation (which may restart its lifetime) is not missed, without
+# refreshing it every run.
 HORIZON = Due(access_within=timedelta(minutes=45), refresh_within=timedelta(days=7))
 REFRESH_TOKEN_COOLDOWN = timedelta(days=1)
 PAGE_SIZE = 200

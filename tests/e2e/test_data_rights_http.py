@@ -143,6 +143,17 @@ def test_csv_export_is_a_zip_of_one_csv_per_collection(people: dict[str, Any]) -
     assert b"act." not in every
 
 
+def test_the_csv_zip_has_a_path_of_its_own_for_generated_clients(people: dict[str, Any]) -> None:
+    browser = people["ann"]["browser"]
+    own = browser.get("/api/me/export/csv")
+    assert own.status_code == 200
+    assert own.headers["content-type"] == "application/zip"
+    assert own.headers["content-disposition"].endswith('.zip"')
+    by_query = browser.get("/api/me/export", params={"format": "csv"})
+    names = set(zipfile.ZipFile(io.BytesIO(own.content)).namelist())
+    assert names == set(zipfile.ZipFile(io.BytesIO(by_query.content)).namelist())
+
+
 def test_unknown_export_format_is_refused(people: dict[str, Any]) -> None:
     response = people["ann"]["browser"].get("/api/me/export", params={"format": "xml"})
     assert response.status_code == 400

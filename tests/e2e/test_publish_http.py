@@ -105,6 +105,33 @@ def test_a_30_mb_video_is_relayed_in_chunks_and_posted(
     assert hashlib.sha256(next(media_pieces("clip.mp4", 0, 1023))).hexdigest() not in dump
 
 
+def test_the_client_may_ask_for_smaller_chunks(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any]
+) -> None:
+    """A slow uplink asks for chunks it can send within Hosting's 60 s: the plan keeps every
+    chunk, the last included, at most that size; outside 5 MB to the deployment's limit (10 MB
+    on the test stack) the request is refused before TikTok is called."""
+    body = video_file(creator["open_id"])
+    body["media"]["chunk_size"] = 6_000_000
+    response = ann.post("/api/publish", json=body)
+    assert response.status_code == 201, response.text
+    post = response.json()["post"]
+    assert post["upload"] == {"video_size": VIDEO_SIZE, "chunk_size": 6_000_000, "total_chunks": 5}
+    progress = [put_chunk(ann, post, n) for n in range(5)]
+    assert [c.status_code for c in progress] == [200] * 5
+    assert progress[-1].json()["complete"] is True
+    assert received(fake_tiktok, post["publish_id"])["received_bytes"] == VIDEO_SIZE
+
+    inits = init_calls(fake_tiktok)
+    for wrong in (4_999_999, 10_000_001, "6000000"):
+        body["media"]["chunk_size"] = wrong
+        refused = ann.post("/api/publish", json=body)
+        assert refused.status_code == 400, refused.text
+        check_response("POST", "/api/publish", refused)
+        assert refused.json()["error"]["reason"] == "request.media.chunk_size"
+    assert init_calls(fake_tiktok) == inits
+
+
 def test_chunks_must_come_in_order_and_a_repeated_chunk_is_not_sent_twice(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any]
 ) -> None:
@@ -139,6 +166,26 @@ def test_pull_from_url_video(
     assert received(fake_tiktok, post["publish_id"])["source_info"]["video_url"] == (
         media.url(2_000_000, "pull.mp4")
     )
+
+
+def test_an_unverified_media_url_is_refused_saying_how_to_verify_it_locally(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any]
+) -> None:
+    """What the frontend developer sees: the fake's hint reaches the API's error message."""
+    with MediaServer() as elsewhere:  # another origin, not under the verified prefix
+        body = video_file(creator["open_id"])
+        body["media"] = {"type": "video", "source": "url", "url": elsewhere.url(1000, "v.mp4")}
+        response = ann.post("/api/publish", json=body)
+    assert response.status_code == 400, response.text
+    check_response("POST", "/api/publish", response)
+    error = response.json()["error"]
+    assert (error["code"], error["reason"]) == (
+        "FAILED_PRECONDITION",
+        "tiktok.url_ownership_unverified",
+    )
+    assert "POST /_control/config" in error["message"]
+    assert f'{{"verified_url_prefixes": ["{elsewhere.base}/"]}}' in error["message"]
+    assert "docs/fake-tiktok.md" in error["message"]
 
 
 def test_photo_post(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import InvalidArgument
-from shared.publishing.chunks import MAX_CHUNK, MAX_LAST_CHUNK, MIN_CHUNK, ChunkPlan, plan_chunks
+from shared.publishing.chunks import (
+    DEFAULT_REQUEST_LIMIT,
+    MAX_CHUNK,
+    MAX_LAST_CHUNK,
+    MIN_CHUNK,
+    ChunkPlan,
+    plan_chunks,
+    request_limit,
+)
 
 LIMIT = 32_000_000
 
@@ -66,3 +74,20 @@ def test_impossible_sizes_are_refused(size: int) -> None:
 def test_chunk_index_out_of_range_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="chunks 0 to 0"):
         plan_chunks(1000, LIMIT).bounds(1)
+
+
+def test_the_default_chunk_crosses_a_5_mbps_uplink_within_hostings_60_seconds() -> None:
+    seconds = DEFAULT_REQUEST_LIMIT * 8 / 5_000_000
+    assert seconds <= 48  # 12 s left for TikTok's answer before Hosting's 60 s cut
+    plan = plan_chunks(4 * 1024**3)  # the largest video, with the default limit
+    check_rules(plan, DEFAULT_REQUEST_LIMIT)
+
+
+def test_a_client_may_ask_for_smaller_chunks_within_the_bounds() -> None:
+    assert request_limit(None, 20_000_000) == 20_000_000
+    assert request_limit(8_000_000, 20_000_000) == 8_000_000
+    check_rules(plan_chunks(50_000_123, request_limit(8_000_000, 20_000_000)), 8_000_000)
+    for wrong in (MIN_CHUNK - 1, 20_000_001):
+        with pytest.raises(InvalidArgument) as refused:
+            request_limit(wrong, 20_000_000)
+        assert refused.value.reason == "request.media.chunk_size"

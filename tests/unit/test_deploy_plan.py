@@ -16,6 +16,9 @@ from deploy.plan import PlanError, build_plan, deployed_functions
 from deploy.runner import render
 from deploy.settings import DeploySettings, SettingsError, load
 from deploy.table import FUNCTIONS, HTTP, TOPICS, TTL_COLLECTION_GROUPS
+from emulator import trigger
+from emulator.pubsub import EVENT_FUNCTIONS
+from shared.jobs import event_jobs
 from shared.tokens import scheduler as refresh_scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +40,10 @@ DESIGNED_TRIGGERS = {
     "publish_status": HTTP,
     "refresh_tokens": "token-refresh",
     "refresh_batch": "token-refresh-batch",
+    "sweep_status": "status-sweep",
 }
+# What Cloud Scheduler starts, and how often.
+DESIGNED_SCHEDULES = {"token-refresh": "*/10 * * * *", "status-sweep": "*/10 * * * *"}
 
 
 @pytest.fixture
@@ -71,9 +77,11 @@ def test_plan_has_one_command_per_resource(settings: DeploySettings) -> None:
         assert len(find(commands, "gcloud", "secrets", "versions", "add", secret_id)) == 1
     for topic in TOPICS:
         assert len(find(commands, "gcloud", "pubsub", "topics", "create", topic)) == 1
-    (job,) = find(commands, "gcloud", "scheduler", "jobs", "create", "pubsub")
-    assert flag(job, "--topic") == "token-refresh"
-    assert flag(job, "--schedule") == "*/10 * * * *"
+    jobs = find(commands, "gcloud", "scheduler", "jobs", "create", "pubsub")
+    assert {argv[5]: flag(argv, "--schedule") for argv in jobs} == DESIGNED_SCHEDULES
+    for argv in jobs:
+        # The full path: gcloud resolves a bare name against the default project, not --project.
+        assert flag(argv, "--topic") == f"projects/acme-publisher/topics/{argv[5]}"
     deployed = find(commands, "gcloud", "functions", "deploy")
     assert sorted(argv[3] for argv in deployed) == sorted(main.__all__)
     firebase = [argv[1:4] for argv in find(commands, "firebase")]
@@ -97,14 +105,104 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
     assert grants == [
         ("kms", "roles/cloudkms.cryptoKeyEncrypterDecrypter"),
         ("projects", "roles/datastore.user"),
+        ("projects", "roles/firebaseauth.admin"),  # users.get (check_revoked) and users.delete
         ("pubsub", "roles/pubsub.publisher"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
     ]
     (publisher,) = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
-    assert publisher[4] == "token-refresh-batch"
+    assert publisher[4] == "token-refresh-batch"  # the only topic a function publishes to
     for argv in find(commands, "gcloud", "functions", "deploy"):
         assert flag(argv, "--service-account") == settings.runtime_account
+
+
+def test_apis_cover_every_service_the_functions_and_the_grants_call(
+    settings: DeploySettings,
+) -> None:
+    (enable,) = find(argvs(settings), "gcloud", "services", "enable")
+    for api in (
+        "identitytoolkit.googleapis.com",  # verify_id_token(check_revoked=True), delete_user
+        "iam.googleapis.com",
+        "cloudresourcemanager.googleapis.com",
+        "cloudfunctions.googleapis.com",
+        "cloudkms.googleapis.com",
+        "secretmanager.googleapis.com",
+    ):
+        assert api in enable
+
+
+def test_builds_run_as_their_own_account_with_the_builder_role(settings: DeploySettings) -> None:
+    commands = argvs(settings)
+    build = f"publisher-build@{settings.project}.iam.gserviceaccount.com"
+    assert find(commands, "gcloud", "iam", "service-accounts", "create", "publisher-build")
+    (grant,) = [
+        argv
+        for argv in find(commands, "gcloud", "projects", "add-iam-policy-binding")
+        if flag(argv, "--member") == f"serviceAccount:{build}"
+    ]
+    assert flag(grant, "--role") == "roles/cloudbuild.builds.builder"
+    for argv in find(commands, "gcloud", "functions", "deploy"):
+        assert flag(argv, "--build-service-account") == (
+            f"projects/{settings.project}/serviceAccounts/{build}"
+        )
+
+
+def test_pubsub_agent_may_sign_pushes_as_the_events_account() -> None:
+    settings = load({"project_number": "123456789012"}, DEPLOY_ENV)
+    (grant,) = find(argvs(settings), "gcloud", "iam", "service-accounts", "add-iam-policy-binding")
+    assert grant[4] == settings.events_account
+    assert flag(grant, "--member") == (
+        "serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com"
+    )
+    assert flag(grant, "--role") == "roles/iam.serviceAccountTokenCreator"
+    with pytest.raises(SettingsError, match="project's number"):
+        load({"project_number": "acme"}, DEPLOY_ENV)
+
+
+def test_dry_run_without_the_project_number_says_apply_looks_it_up() -> None:
+    out = io.StringIO()
+    assert cli.main([], env=DEPLOY_ENV, out=out) == 0
+    printed = out.getvalue()
+    assert "service-PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com" in printed
+    assert "--apply looks it up with `gcloud projects describe acme-publisher`" in printed
+
+
+def test_firestore_has_delete_protection_and_point_in_time_recovery(
+    settings: DeploySettings,
+) -> None:
+    (step,) = [s for s in build_plan(settings, "/src").steps if "Firestore database" in s.title]
+    (create,) = (c.argv for c in step.commands)
+    assert create[1:4] == ("firestore", "databases", "create")
+    (update,) = (c.argv for c in step.otherwise)  # an existing database gets them too
+    assert update[1:4] == ("firestore", "databases", "update")
+    for argv in (create, update):
+        assert "--delete-protection" in argv
+        assert "--enable-pitr" in argv
+        assert flag(argv, "--database") == "(default)"
+
+
+def test_log_retention_is_set_on_the_bucket_the_functions_write_to() -> None:
+    commands = argvs(load({}, DEPLOY_ENV))
+    (default,) = find(commands, "gcloud", "logging", "buckets", "update", "_Default")
+    assert flag(default, "--retention-days") == "30"
+    assert flag(default, "--location") == "global"
+    commands = argvs(load({}, {**DEPLOY_ENV, "LOG_RETENTION_DAYS": "14"}))
+    (custom,) = find(commands, "gcloud", "logging", "buckets", "update", "_Default")
+    assert flag(custom, "--retention-days") == "14"
+    for wrong in ("0", "3651", "two weeks"):
+        with pytest.raises(SettingsError, match="LOG_RETENTION_DAYS"):
+            load({"log_retention_days": wrong}, DEPLOY_ENV)
+
+
+def test_http_functions_time_out_with_hosting_and_event_functions_within_the_limit(
+    settings: DeploySettings,
+) -> None:
+    for argv in find(argvs(settings), "gcloud", "functions", "deploy"):
+        seconds = int(flag(argv, "--timeout").removesuffix("s"))
+        if "--trigger-http" in argv:
+            assert seconds == 60  # Hosting ends a rewritten request after 60 s anyway
+        else:
+            assert seconds <= 540  # 2nd gen event-driven functions: at most 9 minutes
 
 
 def test_every_exported_function_is_deployed_with_its_trigger(settings: DeploySettings) -> None:
@@ -135,7 +233,13 @@ def test_every_exported_function_is_deployed_with_its_trigger(settings: DeploySe
 
 def test_table_matches_the_design_and_the_code() -> None:
     assert {spec.name: spec.trigger for spec in FUNCTIONS} == DESIGNED_TRIGGERS
-    assert (refresh_scheduler.RUN_TOPIC, refresh_scheduler.BATCH_TOPIC) == TOPICS
+    assert {refresh_scheduler.RUN_TOPIC, refresh_scheduler.BATCH_TOPIC} <= set(TOPICS)
+    assert {spec.name for spec in FUNCTIONS} == set(main.__all__)
+    assert {j.function: j.topic for j in event_jobs()} == EVENT_FUNCTIONS
+    assert trigger.JOBS == {
+        "refresh": "token-refresh",
+        "sweep": "status-sweep",
+    }
 
 
 def test_functions_get_the_environment_and_secrets_by_reference(
@@ -246,3 +350,13 @@ def test_table_and_main_must_agree() -> None:
     functions, warnings = deployed_functions(exports=["session"], rewrites=["session"])
     assert [spec.name for spec in functions] == ["session"]
     assert len(warnings) == len(FUNCTIONS) - 1
+
+
+def test_operations_doc_names_every_ttl_collection_and_the_log_retention() -> None:
+    # The deploy's documentation lives in docs/operations.md (the README points there).
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    deploy_section = operations.split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    for group in TTL_COLLECTION_GROUPS:
+        assert f"`{group}`" in deploy_section, group
+    assert "LOG_RETENTION_DAYS" in deploy_section
+    assert "30 days" in deploy_section

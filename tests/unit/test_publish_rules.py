@@ -115,6 +115,8 @@ def test_commercial_disclosure_needs_a_toggle() -> None:
             "media.url",
         ),
         (body(VIDEO, media__size="30000000"), "media.size"),
+        (body(VIDEO, media__chunk_size="10000000"), "media.chunk_size"),
+        (body(VIDEO, media__chunk_size=True), "media.chunk_size"),
         (body(VIDEO, mode="later"), "mode"),
         (body(VIDEO, open_id=...), "open_id"),
         (body(VIDEO, duration_sec=...), "duration_sec"),

@@ -1,0 +1,31 @@
+"""``sweep_status`` (topic ``status-sweep``, published by Cloud Scheduler every 10 minutes): follows
+the posts whose webhooks never came and settles inits that never recorded an outcome
+(shared/status/sweep.py).
+
+It is its own job, not a step of the token refresh, so a slow TikTok status endpoint cannot delay
+refreshes (nor a refresh problem stop the sweep), and each has its own logs and timeout. A failed
+sweep is logged and acknowledged: the next run, 10 minutes later, does the same work, where a
+redelivery would only repeat it sooner.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import functions_framework
+
+from shared import errors, logs, runtime
+from shared.status.sweep import run_sweep
+
+log = logging.getLogger(__name__)
+
+
+@functions_framework.cloud_event
+def sweep_status(event: Any) -> None:
+    logs.configure()
+    try:
+        run_sweep(runtime.tracker(), now=datetime.now(UTC))  # logs its own summary
+    except errors.AppError as exc:
+        log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})

@@ -1,0 +1,63 @@
+"""The one table of deployed functions and how each is triggered: HTTP, or a Pub/Sub topic, which
+Cloud Scheduler may publish to on a schedule.
+
+The deploy plan (``deploy/table.py`` adds memory, timeout and concurrency), the local stack's
+topics and push subscriptions (``emulator/pubsub.py``), ``python -m emulator.trigger`` and the
+code that publishes (``shared/tokens/scheduler.py``) all read it, so a topic or schedule is
+spelled in one place. Every entry point here is exported by ``main.py`` (a test holds them equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REFRESH_TOPIC = "token-refresh"
+REFRESH_BATCH_TOPIC = "token-refresh-batch"
+SWEEP_TOPIC = "status-sweep"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One deployed function: its name is its entry point in ``main.py``."""
+
+    function: str
+    topic: str | None = None  # None: an HTTP function
+    schedule: str | None = None  # cron (UTC): Cloud Scheduler publishes to ``topic`` this often
+    trigger_name: str | None = None  # ``python -m emulator.trigger <name>`` runs it locally
+
+    @property
+    def is_http(self) -> bool:
+        return self.topic is None
+
+
+JOBS: tuple[Job, ...] = (
+    Job("session"),
+    Job("tiktok_oauth"),
+    Job("accounts"),
+    Job("publish_init"),
+    Job("publish_status"),
+    # Refreshes the accounts whose tokens expire soon; fans big runs out to refresh_batch.
+    Job("refresh_tokens", REFRESH_TOPIC, "*/10 * * * *", "refresh"),
+    Job("refresh_batch", REFRESH_BATCH_TOPIC),  # published by refresh_tokens
+    # Follows posts whose webhooks never came, and settles inits that never recorded an outcome.
+    Job("sweep_status", SWEEP_TOPIC, "*/10 * * * *", "sweep"),
+)
+
+
+def job(function: str) -> Job:
+    return next(j for j in JOBS if j.function == function)
+
+
+def event_jobs() -> tuple[Job, ...]:
+    """The Pub/Sub-triggered functions."""
+    return tuple(j for j in JOBS if not j.is_http)
+
+
+def scheduled_jobs() -> tuple[Job, ...]:
+    """The jobs Cloud Scheduler starts."""
+    return tuple(j for j in JOBS if j.schedule is not None)
+
+
+def published_topics() -> tuple[str, ...]:
+    """Topics the functions themselves publish to (no schedule starts them)."""
+    return tuple(j.topic for j in JOBS if j.topic is not None and j.schedule is None)
