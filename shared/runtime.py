@@ -1,11 +1,14 @@
 """Composition: the settings and clients of this instance, each built once on first use.
 
-Nothing here runs at import time. The project's own modules are imported at the top (they build
-nothing and load no client library); each heavy client library (google.cloud.firestore,
-firebase_admin here, google.cloud.kms in :mod:`shared.crypto.kms`, google.cloud.pubsub in
-:mod:`shared.pubsub`) is imported only by the builder that first needs it, so a function pays only
-for the clients its path uses (a session check never loads the Firestore or KMS client). Tests and
-the dev server call :func:`reset` after changing the environment.
+Nothing here runs at import time, and each builder imports what it builds only when first called:
+the client library (google.cloud.firestore and firebase_admin here; google.cloud.kms and
+google.cloud.pubsub inside :mod:`shared.crypto.kms` and :mod:`shared.pubsub`) and the service
+module with everything under it (httpx for the TikTok client, the publishing and status services).
+This module is the one place where "what this function's paths use" is decided, and every HTTP
+function imports it (for the session codec): importing all the builders' modules at the top cost
+``GET /api/session`` about 50 ms more CPU at cold start (``bench/cold_start.py``). So a function
+pays only for what its path uses (a session check never loads the Firestore or KMS client). Tests
+and the dev server call :func:`reset` after changing the environment.
 """
 
 from __future__ import annotations
@@ -16,20 +19,21 @@ from typing import TYPE_CHECKING
 
 from shared import logs
 from shared.config import Settings
-from shared.crypto.vault import Vault, make_kms_client
-from shared.publishing.publish import Publisher
-from shared.pubsub import PubSub, make_publisher_client
-from shared.status.poll import Tracker
-from shared.store.accounts import AccountStore
-from shared.store.posts import PostStore
-from shared.store.status import StatusStore
-from shared.tiktok.client import TikTokClient, make_http_client
-from shared.tiktok.models import LoginKit
-from shared.web.sessions import SessionCodec
 
 if TYPE_CHECKING:
     import firebase_admin
     from google.cloud import firestore
+
+    from shared.crypto.vault import Vault
+    from shared.publishing.publish import Publisher
+    from shared.pubsub import PubSub
+    from shared.status.poll import Tracker
+    from shared.store.accounts import AccountStore
+    from shared.store.posts import PostStore
+    from shared.store.status import StatusStore
+    from shared.tiktok.client import TikTokClient
+    from shared.tiktok.models import LoginKit
+    from shared.web.sessions import SessionCodec
 
 
 @functools.cache
@@ -41,6 +45,8 @@ def settings() -> Settings:
 
 @functools.cache
 def session_codec() -> SessionCodec:
+    from shared.web.sessions import SessionCodec
+
     config = settings()
     return SessionCodec(
         config.session_keys,
@@ -74,23 +80,31 @@ def firebase_app() -> firebase_admin.App:
 
 @functools.cache
 def account_store() -> AccountStore:
+    from shared.store.accounts import AccountStore
+
     return AccountStore(firestore_client())
 
 
 @functools.cache
 def vault() -> Vault:
+    from shared.crypto.vault import Vault, make_kms_client
+
     config = settings()
     return Vault(make_kms_client(config.kms_emulator_host), config.kms_key_name)
 
 
 @functools.cache
 def login_kit() -> LoginKit:
+    from shared.tiktok.models import LoginKit
+
     config = settings()
     return LoginKit(config.tiktok_auth_url, config.tiktok_client_key, config.tiktok_redirect_uri)
 
 
 @functools.cache
 def tiktok() -> TikTokClient:
+    from shared.tiktok.client import TikTokClient, make_http_client
+
     config = settings()
     return TikTokClient(
         make_http_client(config.tiktok_api_base),
@@ -103,6 +117,8 @@ def tiktok() -> TikTokClient:
 
 @functools.cache
 def post_store() -> PostStore:
+    from shared.store.posts import PostStore
+
     return PostStore(firestore_client())
 
 
@@ -114,6 +130,8 @@ def loopback_media() -> bool:
 
 @functools.cache
 def publisher() -> Publisher:
+    from shared.publishing.publish import Publisher
+
     return Publisher(
         posts=post_store(),
         accounts=account_store(),
@@ -126,12 +144,16 @@ def publisher() -> Publisher:
 
 @functools.cache
 def status_store() -> StatusStore:
+    from shared.store.status import StatusStore
+
     return StatusStore(firestore_client())
 
 
 @functools.cache
 def tracker() -> Tracker:
     """Following posts (polling, the sweep); the webhook needs only :func:`status_store`."""
+    from shared.status.poll import Tracker
+
     return Tracker(
         status=status_store(), accounts=account_store(), make_vault=vault, make_tiktok=tiktok
     )
@@ -139,6 +161,8 @@ def tracker() -> Tracker:
 
 @functools.cache
 def pubsub() -> PubSub:
+    from shared.pubsub import PubSub, make_publisher_client
+
     return PubSub(make_publisher_client(), settings().project_id)
 
 
