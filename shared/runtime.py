@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
     from shared.crypto.vault import Vault
+    from shared.media.service import Staging
+    from shared.media.tokens import MediaTokens
     from shared.publishing.publish import Publisher
     from shared.pubsub import PubSub
     from shared.status.poll import Tracker
@@ -159,6 +161,37 @@ def pubsub() -> PubSub:
     return PubSub(make_publisher_client(), settings().project_id)
 
 
+@functools.cache
+def staging() -> Staging:
+    """The staging bucket and slots; ConfigError naming MEDIA_BUCKET when it is not set."""
+    from shared.errors import ConfigError
+    from shared.media.service import Staging
+    from shared.media.slots import MediaStore
+    from shared.media.storage import Bucket, make_storage_client
+
+    config = settings()
+    if not config.media_bucket:
+        raise ConfigError("MEDIA_BUCKET is not set: staged media needs its bucket")
+    client = make_storage_client(config.project_id, config.storage_emulator_host)
+    return Staging(
+        media=MediaStore(firestore_client()),
+        bucket=Bucket(client, config.media_bucket),
+        app_origin=config.app_origin,
+    )
+
+
+@functools.cache
+def media_tokens() -> MediaTokens:
+    from shared.errors import ConfigError
+    from shared.media.tokens import MediaTokens
+
+    keys = settings().media_url_keys
+    if not keys:
+        raise ConfigError("MEDIA_URL_SECRETS is not set: /media/ URLs need their signing key")
+    logs.register_secret(*(k.secret for k in keys))
+    return MediaTokens(keys)
+
+
 def reset() -> None:
     """Forget every cached setting and client (tests, after changing the environment)."""
     for builder in (
@@ -175,5 +208,7 @@ def reset() -> None:
         status_store,
         tracker,
         pubsub,
+        staging,
+        media_tokens,
     ):
         builder.cache_clear()

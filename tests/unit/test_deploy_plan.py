@@ -38,6 +38,7 @@ DESIGNED_TRIGGERS = {
     "accounts": HTTP,
     "publish_init": HTTP,
     "publish_status": HTTP,
+    "media": HTTP,
     "refresh_tokens": "token-refresh",
     "refresh_batch": "token-refresh-batch",
     "sweep_status": "status-sweep",
