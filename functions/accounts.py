@@ -35,13 +35,23 @@ def _creator_info(call: Call) -> flask.Response:
 def _disconnect(call: Call) -> flask.Response:
     from shared.accounts.service import disconnect
 
+    from shared.media.service import delete_user_media
+
+    open_id = call.params["open_id"]
     result = disconnect(
         runtime.account_store(),
         runtime.vault(),
         runtime.tiktok(),
         uid=call.uid,
-        open_id=call.params["open_id"],
+        open_id=open_id,
     )
+    posts = runtime.post_store()
+
+    def other_account(post_id: str) -> bool:
+        post = posts.get_post(call.uid, post_id)
+        return post is not None and post.get("open_id") != open_id
+
+    delete_user_media(runtime.staging(), uid=call.uid, keep=other_account)
     body: dict[str, object] = {
         "disconnected": result.open_id,
         "revoked_at_tiktok": result.revoked_at_tiktok,

@@ -48,6 +48,7 @@ def _download(call: Call, kind: str) -> flask.Response:
 
 
 def _delete(call: Call) -> flask.Response:
+    from shared.media.service import delete_user_media
     from shared.users.data_rights import delete_user_data
     from shared.users.identity import delete_auth_user
 
@@ -58,6 +59,7 @@ def _delete(call: Call) -> flask.Response:
         runtime.tiktok(),
         uid=call.uid,
         delete_auth_user=lambda uid: delete_auth_user(uid, runtime.firebase_app()),
+        delete_media=lambda uid: delete_user_media(runtime.staging(), uid=uid),
     )
     response = json_response(
         {

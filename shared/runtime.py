@@ -134,6 +134,9 @@ def publisher() -> Publisher:
         tiktok=tiktok(),
         chunk_limit=settings().publish_chunk_limit,
         loopback_media=loopback_media(),
+        app_origin=settings().app_origin,
+        make_staging=staging,
+        make_media_tokens=media_tokens,
     )
 
 
@@ -141,7 +144,14 @@ def publisher() -> Publisher:
 def status_store() -> StatusStore:
     from shared.store.status import StatusStore
 
-    return StatusStore(firestore_client())
+    return StatusStore(firestore_client(), on_final=delete_staged_media)
+
+
+def delete_staged_media(uid: str, post_id: str) -> None:
+    """Every staged object of a post that became final (called by the status paths)."""
+    from shared.media.service import delete_post_media
+
+    delete_post_media(staging(), uid=uid, post_id=post_id)
 
 
 @functools.cache

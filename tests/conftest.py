@@ -79,7 +79,7 @@ def devserver(emulators: Stack) -> Stack:
 
 @pytest.fixture(scope="session")
 def gcs(emulators: Stack) -> Stack:
-    """fake-gcs-server with the staging bucket, for tests that call the media services in-process."""
+    """fake-gcs-server and the staging bucket, for tests calling the media services in-process."""
     if "gcs" not in emulators.children:
         emulators.start(["gcs"])
     return emulators

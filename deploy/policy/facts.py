@@ -11,7 +11,7 @@ from deploy.settings import KMS_ROTATION, DeploySettings
 from deploy.table import TTL_COLLECTION_GROUPS
 from shared.accounts.connect import STATE_TTL
 from shared.config import DEFAULT_SCOPES, DEFAULT_SESSION_TTL
-from shared.media.service import READY_TTL
+from shared.media.slots import READY_TTL
 from shared.publishing.drafts import DRAFT_TTL
 from shared.publishing.publish import IDEMPOTENCY_TTL
 from shared.status.poll import POLL_WINDOW_SECONDS

@@ -17,17 +17,16 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.media.probe import probe
 from shared.media.rules import check_photo, check_video, parse_slot_request
-from shared.media.slots import MediaStore, public_media
+from shared.media.slots import READY_TTL, MediaStore, public_media
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from shared.media.storage import Bucket
 
 log = logging.getLogger(__name__)
 
 UPLOAD_WINDOW = timedelta(hours=1)  # A slot must be completed within this; then it is gone.
-READY_TTL = timedelta(days=1)  # A checked slot no post took is deleted after this.
 
 
 @dataclass(frozen=True)
@@ -155,10 +154,16 @@ def delete_post_media(s: Staging, *, uid: str, post_id: str) -> int:
     return count
 
 
-def delete_user_media(s: Staging, *, uid: str) -> int:
-    """Delete every staged object of the user (before their documents go)."""
+def delete_user_media(s: Staging, *, uid: str, keep: Callable[[str], bool] | None = None) -> int:
+    """Delete the user's staged objects and their slots (account deletion: all of them).
+
+    ``keep`` (disconnect): given a used slot's post id, True keeps it (its post belongs
+    to another, still connected account). Unused slots always go.
+    """
     count = 0
     for doc in s.media.all_of(uid):
+        if keep is not None and doc.get("post_id") and keep(doc["post_id"]):
+            continue
         if s.bucket.delete(doc["object"]):
             count += 1
         s.media.delete(uid, doc["id"])

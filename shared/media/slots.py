@@ -9,7 +9,7 @@ expired pending slot as gone). Never a URL: the upload session URI goes to the b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from google.cloud import firestore
 
 MEDIA = "media"
+READY_TTL = timedelta(days=1)  # A checked slot no post took is deleted after this.
 PUBLIC_FIELDS = ("type", "content_type", "size", "width", "height", "duration_sec")
 
 
@@ -109,6 +110,17 @@ class MediaStore:
 
         result: list[dict[str, Any]] = take(self.db.transaction())
         return result
+
+    def release(self, uid: str, post_id: str, now: datetime) -> None:
+        """Give a post's slots back (its init was refused: nothing reached TikTok)."""
+        from google.cloud import firestore
+
+        for doc in self.of_post(uid, post_id):
+            self.update(
+                uid,
+                doc["id"],
+                {"state": "ready", "post_id": firestore.DELETE_FIELD, "expire_at": now + READY_TTL},
+            )
 
 
 def _check_usable(

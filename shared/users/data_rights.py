@@ -205,6 +205,7 @@ def delete_user_data(
     *,
     uid: str,
     delete_auth_user: Callable[[str], None],
+    delete_media: Callable[[str], object] | None = None,
 ) -> DeletionReport:
     """Revoke every TikTok connection, then delete every document of the user; repeatable.
 
@@ -220,6 +221,8 @@ def delete_user_data(
         else:
             failed += 1
 
+    if delete_media is not None:  # Staged objects first: their records name them.
+        delete_media(uid)
     deleted = 0
     for related in RELATED:
         deleted += _delete_all(_paged(related.query(db, uid), related.order))
