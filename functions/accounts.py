@@ -34,7 +34,6 @@ def _creator_info(call: Call) -> flask.Response:
 
 def _disconnect(call: Call) -> flask.Response:
     from shared.accounts.service import disconnect
-
     from shared.media.service import delete_user_media
 
     open_id = call.params["open_id"]
