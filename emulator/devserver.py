@@ -2,7 +2,8 @@
 
 Firebase Hosting forwards the request with its full path to the function a rewrite names; this
 server does the same locally, so ``firebase.json`` stays the one routing table. Each function is
-served by functions-framework's own app, exactly as it runs in Cloud Functions. Pub/Sub-triggered
+served by functions-framework's own app, exactly as it runs in Cloud Functions. ``GET /api/``
+answers an index of the API (:mod:`emulator.api_index`). Pub/Sub-triggered
 functions answer the Pub/Sub emulator's pushes under ``/_events/<function>/`` (emulator/pubsub.py).
 """
 
@@ -20,6 +21,7 @@ import functions_framework
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
+from emulator import api_index
 from emulator.pubsub import EVENT_FUNCTIONS, EVENTS_PREFIX
 from shared import logs, runtime
 
@@ -94,6 +96,8 @@ class Dispatcher:
         path = environ.get("PATH_INFO", "")
         if path == "/_dev/health":
             return Response('{"ok":true}', mimetype="application/json")(environ, start_response)
+        if path in ("/api", "/api/"):
+            return self._index(environ, start_response)
         if path.startswith(EVENTS_PREFIX):
             target = path[len(EVENTS_PREFIX) :].partition("/")[0]
             app = self.event_apps.get(target)
@@ -108,6 +112,16 @@ class Dispatcher:
         shown = "/media/<token>" if path.startswith("/media/") else path
         log.info("%s %s -> %s", environ.get("REQUEST_METHOD"), shown, target)
         return app(environ, start_response)
+
+    def _index(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            body = {"error": {"code": "METHOD_NOT_ALLOWED", "message": "/api/ answers GET only"}}
+            response = Response(json.dumps(body), status=405, mimetype="application/json")
+            response.headers["Allow"] = "GET, HEAD"
+            return response(environ, start_response)
+        origin = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        index = json.dumps(api_index.index(origin), indent=2)
+        return Response(index, mimetype="application/json")(environ, start_response)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,22 +1,19 @@
 """Start the whole local stack: Firestore (with firestore.rules), Auth and Pub/Sub emulators, the
 fake Cloud KMS, the fake TikTok, and every function behind one HTTP port.
 
-``python -m emulator.stack`` uses the ports of ``firebase.json``'s ``emulators`` section, prints
-the URLs and the environment, and on Ctrl-C stops every child by its PID. Tests build a
-:class:`Stack` on free ports and start only the parts they need.
+``scripts/dev`` (:mod:`emulator.launcher`) starts all of it for a developer; tests and benchmarks
+build a :class:`Stack` on free ports and start only the parts they need.
 """
 
 from __future__ import annotations
 
-import argparse
+import errno
 import json
 import os
 import secrets
 import shutil
-import signal
+import socket
 import sys
-import tempfile
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_PROJECT = "demo-publisher"
 COMPONENTS = ("firestore", "auth", "pubsub", "kms", "gcs", "tiktok", "functions")
+# The ports each component listens on (the Auth emulator's CLI also opens a hub and a log port).
+COMPONENT_PORTS = {"auth": ("auth", "hub", "logging")}
 FIREBASE_BIN = ROOT / "emulator" / "node_modules" / ".bin" / "firebase"
 
 
@@ -70,6 +69,32 @@ class Ports:
             gcs=emulators["hosting"]["port"] + 13,
             hub=free_port(),
             logging=free_port(),
+        )
+
+
+def port_taken(port: int, host: str = HOST) -> bool:
+    """True when something already listens on ``host:port`` (a bind there fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the servers themselves do, so a socket of a stopped server in TIME_WAIT is no clash.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+class PortsInUse(RuntimeError):
+    """Some of the ports a stack needs are taken; nothing was started."""
+
+    def __init__(self, taken: list[tuple[str, int]]) -> None:
+        self.taken = taken
+        listed = ", ".join(f"{port} ({name})" for name, port in taken)
+        super().__init__(
+            f"ports already in use: {listed}. Another local stack (or another server) is "
+            "listening there; stop it, or start this one on free ports with --free-ports."
         )
 
 
@@ -127,10 +152,28 @@ class Stack:
             **self.extra_env,
         }
 
+    def ports_in_use(self, components: Iterable[str] = COMPONENTS) -> list[tuple[str, int]]:
+        """The (name, port) pairs of ``components`` that something already listens on."""
+        wanted = set(components)
+        return [
+            (name, getattr(self.ports, name))
+            for component in COMPONENTS
+            if component in wanted
+            for name in COMPONENT_PORTS.get(component, (component,))
+            if port_taken(getattr(self.ports, name))
+        ]
+
     def start(self, components: Iterable[str] = COMPONENTS) -> None:
-        """Start the named components (all at once, then wait for each to answer)."""
+        """Start the named components (all at once, then wait for each to answer).
+
+        Raises :class:`PortsInUse`, starting nothing, when a port they need is taken: the
+        readiness probes would otherwise find the other server and call this stack up.
+        """
         # Components already running are kept: starting one twice would orphan the first process.
         wanted = [c for c in COMPONENTS if c in set(components) and c not in self.children]
+        taken = self.ports_in_use(wanted)
+        if taken:
+            raise PortsInUse(taken)
         waits = []
         try:
             for name in wanted:
@@ -287,71 +330,7 @@ class Stack:
         return lambda: child.wait_ready(http_probe(f"{self.functions_url}/_dev/health"))
 
 
-def _print_banner(stack: Stack) -> None:
-    env = stack.env()
-    masked = {"SESSION_SECRETS", "TIKTOK_CLIENT_SECRET", "MEDIA_URL_SECRETS"}
-    print(f"\nLocal stack is up (logs in {stack.workdir / 'logs'}).\n")
-    print(f"  API (every function, routed by firebase.json): {stack.functions_url}/api/")
-    print(f"  Firestore emulator:  http://{env['FIRESTORE_EMULATOR_HOST']}")
-    print(f"  Auth emulator:       http://{env['FIREBASE_AUTH_EMULATOR_HOST']}")
-    print(f"  Pub/Sub emulator:    http://{env['PUBSUB_EMULATOR_HOST']}")
-    for name, component, url in (
-        ("Fake Cloud KMS", "kms", env["KMS_EMULATOR_HOST"]),
-        ("Fake TikTok", "tiktok", stack.tiktok_url),
-        ("fake-gcs-server", "gcs", stack.gcs_url),
-    ):
-        if component in stack.children:
-            print(f"  {name + ':':<20} {url}")
-    print(f"\nEnvironment (full values in {stack.workdir / 'env'}):")
-    for key, value in env.items():
-        print(f"  export {key}={'<generated>' if key in masked else value}")
-    print("\nCtrl-C stops everything.", flush=True)
-
-
-def _seed_demo_creator(stack: Stack) -> None:
-    """A TikTok account on the fake's consent page, so connect works out of the box."""
-    import httpx
-
-    httpx.post(
-        f"{stack.tiktok_url}/_control/users",
-        json={
-            "display_name": "Demo Creator",
-            "username": "demo.creator",
-            "avatar_url": "https://example.com/demo-creator.png",
-            "bio_description": "A creator on the local fake TikTok",
-        },
-        timeout=10,
-    ).raise_for_status()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--free-ports", action="store_true", help="use free ports, not firebase.json's"
-    )
-    parser.add_argument("--project", default=DEFAULT_PROJECT)
-    args = parser.parse_args(argv)
-
-    workdir = ROOT / ".stack"
-    workdir.mkdir(exist_ok=True)
-    ports = Ports.free() if args.free_ports else Ports.from_firebase_json()
-    stack = Stack(ports=ports, workdir=Path(tempfile.mkdtemp(dir=workdir)), project_id=args.project)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stack.start(COMPONENTS)
-        _seed_demo_creator(stack)
-        env_file = stack.workdir / "env"
-        env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env().items()))
-        env_file.chmod(0o600)
-        _print_banner(stack)
-        stop.wait()
-    finally:
-        print("\nStopping...", flush=True)
-        stack.stop()
-    return 0
-
-
 if __name__ == "__main__":
+    from emulator.launcher import main
+
     raise SystemExit(main())

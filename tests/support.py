@@ -15,8 +15,10 @@ from emulator.stack import Stack
 
 def wipe_firestore(stack: Stack) -> None:
     host = stack.env()["FIRESTORE_EMULATOR_HOST"]
+    # The emulator's first wipe after it starts can take several seconds on a busy machine.
     response = httpx.delete(
-        f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents"
+        f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents",
+        timeout=30,
     )
     response.raise_for_status()
 

@@ -41,12 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write here instead of standard output")
     args = parser.parse_args(argv)
     try:
-        if args.local:
-            facts = local_stack()
-        else:  # the same settings scripts/deploy reads, from the environment
-            settings = load({}, os.environ)
-            retention = os.environ.get("LOG_RETENTION_DAYS")
-            facts = from_deploy(settings, log_retention_days=int(retention) if retention else None)
+        # --local: the local stack; otherwise the settings scripts/deploy reads from the environment
+        facts = local_stack() if args.local else from_deploy(load({}, os.environ))
         text = render(facts, Operator.load(args.operator), fmt=args.format, results=args.results)
     except (PolicyError, SettingsError) as exc:
         print(f"policy: {exc}", file=sys.stderr)

@@ -129,7 +129,7 @@ def _scopes(raw: str) -> tuple[str, ...]:
     return scopes
 
 
-def from_deploy(settings: DeploySettings, *, log_retention_days: int | None) -> Facts:
+def from_deploy(settings: DeploySettings) -> Facts:
     """The facts of a real deployment, from the same settings ``scripts/deploy`` uses."""
     env = dict(settings.optional_env)
     return Facts(
@@ -139,7 +139,7 @@ def from_deploy(settings: DeploySettings, *, log_retention_days: int | None) -> 
         firestore_location=settings.firestore_location,
         kms_location=settings.kms_location,
         kms_rotation=KMS_ROTATION,
-        log_retention_days=log_retention_days,
+        log_retention_days=int(settings.log_retention_days),
     )
 
 

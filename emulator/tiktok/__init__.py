@@ -40,10 +40,11 @@ def create_app(app: App, webhook_url: str | None = None) -> flask.Flask:
     def wire() -> None:  # after every reset: a fresh PublishBook needs the listener again
         for old in books:  # an old publish's late timer must not send into the next test
             old.listeners.remove(hooks.on_status)
+            old.listeners.remove(shelf.on_status)
         books.clear()
         hooks.reset()
         shelf.reset()
-        state.publishes.listeners.append(hooks.on_status)
+        state.publishes.listeners.extend((hooks.on_status, shelf.on_status))
         books.append(state.publishes)
 
     state.reset_hooks.append(wire)

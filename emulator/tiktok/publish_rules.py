@@ -203,10 +203,15 @@ def check_media_url(url: str, verified: Sequence[str]) -> None:
     if not host or not secure:
         raise invalid("media URLs must be https")
     if not any(_covers(prop, url, host) for prop in verified):
+        # TikTok's own fix is the developer portal; the fake's is its control API. Only the
+        # origin is quoted: a media URL's path may carry a token.
+        origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/"
         raise Refused(
             403,
             "url_ownership_unverified",
-            "The media URL is not under a verified domain or URL prefix of this app.",
+            "The media URL is not under a verified domain or URL prefix of this app. On the "
+            "fake TikTok, verify it with POST /_control/config "
+            f'{{"verified_url_prefixes": ["{origin}"]}} (docs/fake-tiktok.md).',
         )
 
 

@@ -72,6 +72,7 @@ class Publish:
     created_at: float
     status: str
     fail_reason: str = ""
+    fail_detail: str = ""  # the fake's own explanation of a failure (control view and log only)
     post_ids: list[int] = field(default_factory=list)
     upload: Upload | None = None
     downloaded_bytes: int = 0
@@ -93,6 +94,7 @@ class Publish:
             "source_info": self.source_info,
             "status": self.status,
             "fail_reason": self.fail_reason,
+            "fail_detail": self.fail_detail,
             "post_ids": [str(i) for i in self.post_ids],
             "created_at": self.created_at,
             "received_bytes": upload.received_bytes if upload else 0,

@@ -3,7 +3,9 @@
 TikTok fetches the media itself; a redirect is an invalid URL, and the whole download must finish
 within an hour (tiktok-api.md §7, https://developers.tiktok.com/docs/en/
 content-posting-api-media-transfer-guide). Failures end the publish with ``video_pull_failed`` or
-``photo_pull_failed`` (§3.6). Only byte counts and a SHA-256 per file are kept, never the bytes.
+``photo_pull_failed`` (§3.6); the fake's log and its control view (``fail_detail``) say which
+file failed, where from and how to fix it locally. Only byte counts and a SHA-256 per file are
+kept, never the bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -47,12 +50,40 @@ def _pull(book: PublishBook, publish: Publish, urls: list[str], processing: floa
                 if publish.cancelled.is_set():
                     return
     except (httpx.HTTPError, PullFailed) as exc:
-        log.info("pull failed for %s: %s", publish.publish_id, type(exc).__name__)
+        with book.lock:
+            done = len(publish.downloads)
+        what = f"{publish.kind} {done + 1} of {len(urls)}" if len(urls) > 1 else publish.kind
+        detail = (
+            f"{reason}: the {what} could not be downloaded from {_origin(urls[done])} "
+            f"({_why(exc)}). The fake TikTok downloads media itself, as TikTok does: serve the "
+            "file at that URL so that a GET from this machine answers 200 without a redirect "
+            "(docs/fake-tiktok.md)."
+        )
+        log.info("pull failed for %s: %s", publish.publish_id, detail)
+        with book.lock:
+            if publish.status not in FINAL:  # a cancelled publish keeps its own reason
+                publish.fail_detail = detail
         book.fail(publish, reason)
         return
     with book.lock:
         if publish.status not in FINAL:
             book.start_processing(publish, processing)
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port only: the path of a media URL may carry a token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, PullFailed):
+        return str(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "nothing answered there"
+    return type(exc).__name__
 
 
 def _download(
@@ -62,7 +93,7 @@ def _download(
     count = 0
     with http.stream("GET", url) as response:
         if response.status_code != 200:  # 3xx included: TikTok does not follow redirects
-            raise PullFailed(f"HTTP {response.status_code}")
+            raise PullFailed(f"it answered HTTP {response.status_code}")
         for piece in response.iter_bytes(PIECE):
             if publish.cancelled.is_set():
                 return

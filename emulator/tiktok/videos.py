@@ -5,6 +5,11 @@ paged by ``cursor`` (Unix milliseconds: videos created before it) with ``has_mor
 returns the named videos (1 to 20 ids) that belong to the token's user, others silently left out.
 Ids are int64 above 2**53, sent as strings like the real payloads quoted in tiktok-api.md §5.3.
 
+A video Direct Post that ends ``PUBLISH_COMPLETE`` with ``PUBLIC_TO_EVERYONE`` (the only level
+that gets a ``publicaly_available_post_id``) joins its creator's videos under that id, so it
+shows in the list and the query as it would on TikTok once public; posts of other privacy levels
+are not public and TikTok's list never shows them.
+
 Control (not TikTok): ``POST /_control/users/<open_id>/videos {"videos": [...]} | {"count": n}``
 seeds a user's videos (``privacy``: public|private, ``create_time`` seconds);
 ``GET /_control/users/<open_id>/videos`` lists them.
@@ -24,8 +29,13 @@ from emulator.tiktok.common import (
     envelope_error,
     open_call,
 )
+from emulator.tiktok.publishes import PUBLISH_COMPLETE, Publish
 
 bp = flask.Blueprint("videos", __name__)
+
+# The Video Object caps title and video_description at 150 characters
+# (https://developers.tiktok.com/doc/tiktok-api-v2-video-object).
+TEXT_LIMIT = 150
 
 FIELDS = (
     "id",
@@ -58,8 +68,10 @@ class Shelf:
         with self.lock:
             self.videos = {}
 
-    def add(self, open_id: str, spec: dict[str, Any], index: int) -> dict[str, Any]:
-        video_id = str(2**53 + 1 + secrets.randbelow(2**62))
+    def add(
+        self, open_id: str, spec: dict[str, Any], index: int, video_id: str | None = None
+    ) -> dict[str, Any]:
+        video_id = video_id or str(2**53 + 1 + secrets.randbelow(2**62))
         created = int(spec.get("create_time", time.time() - 3600 * (index + 1)))
         video = {
             "id": video_id,
@@ -84,6 +96,23 @@ class Shelf:
         with self.lock:
             self.videos.setdefault(open_id, []).append(video)
         return video
+
+    def on_status(self, publish: Publish, previous: str) -> None:
+        """PublishBook listener: a video made public joins its creator's videos."""
+        if publish.status != PUBLISH_COMPLETE or publish.kind != "video":
+            return
+        title = str(publish.post_info.get("title", ""))[:TEXT_LIMIT]
+        spec = {
+            "title": title,
+            "video_description": title,
+            "create_time": int(publish.history[-1]["at"]),
+            "duration": 0,  # the fake never decodes the media
+            "like_count": 0,
+            "view_count": 0,
+            "is_aigc": bool(publish.post_info.get("is_aigc", False)),
+        }
+        for post_id in publish.post_ids:
+            self.add(publish.open_id, spec, 0, video_id=str(post_id))
 
 
 def shelf() -> Shelf:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import flask
 from werkzeug.exceptions import MethodNotAllowed as _WerkzeugMethodNotAllowed
@@ -21,6 +22,7 @@ from werkzeug.exceptions import NotFound as _WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
 from shared import errors, logs, runtime
+from shared.config import is_loopback
 from shared.web.sessions import SESSION_COOKIE, SessionUser
 
 log = logging.getLogger(__name__)
@@ -142,15 +144,45 @@ def clear_session_cookie(response: flask.Response) -> None:
     )
 
 
+MAX_ORIGIN_SHOWN = 100
+
+
 def check_origin(request: flask.Request, app_origin: str) -> None:
-    """State-changing requests must come from the frontend's origin (CSRF defence)."""
+    """State-changing requests must come from the frontend's origin (CSRF defence).
+
+    Exactly ``APP_ORIGIN``, nothing else. The refusal names the origin expected, so a developer
+    who opened the app under another name sees which one to use.
+    """
     origin = request.headers.get("Origin")
     if origin is None:
         raise errors.PermissionDenied(
-            "state-changing requests must carry an Origin header from the app's origin"
+            f"state-changing requests must carry an Origin header from the app's origin "
+            f"({app_origin})"
         )
     if origin != app_origin:
-        raise errors.PermissionDenied("cross-site request refused: Origin does not match the app")
+        shown = origin if len(origin) <= MAX_ORIGIN_SHOWN else origin[:MAX_ORIGIN_SHOWN] + "…"
+        message = f"cross-site request refused: Origin must be {app_origin}, not {shown}"
+        if _loopback_twins(origin, app_origin):
+            message += (
+                " (localhost and 127.0.0.1 are different origins to a browser, with cookies of "
+                f"their own: open the app at {app_origin}/)"
+            )
+        raise errors.PermissionDenied(message)
+
+
+def _loopback_twins(origin: str, app_origin: str) -> bool:
+    """The same scheme and port under another loopback name (localhost for 127.0.0.1, say)."""
+    try:
+        one, other = urlsplit(origin), urlsplit(app_origin)
+        ports = (one.port, other.port)
+    except ValueError:
+        return False
+    return (
+        one.scheme == other.scheme
+        and ports[0] == ports[1]
+        and one.hostname != other.hostname
+        and all(h is not None and is_loopback(h) for h in (one.hostname, other.hostname))
+    )
 
 
 def authenticate(request: flask.Request) -> SessionUser:

@@ -168,6 +168,26 @@ def test_pull_from_url_video(
     )
 
 
+def test_an_unverified_media_url_is_refused_saying_how_to_verify_it_locally(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any]
+) -> None:
+    """What the frontend developer sees: the fake's hint reaches the API's error message."""
+    with MediaServer() as elsewhere:  # another origin, not under the verified prefix
+        body = video_file(creator["open_id"])
+        body["media"] = {"type": "video", "source": "url", "url": elsewhere.url(1000, "v.mp4")}
+        response = ann.post("/api/publish", json=body)
+    assert response.status_code == 400, response.text
+    check_response("POST", "/api/publish", response)
+    error = response.json()["error"]
+    assert (error["code"], error["reason"]) == (
+        "FAILED_PRECONDITION",
+        "tiktok.url_ownership_unverified",
+    )
+    assert "POST /_control/config" in error["message"]
+    assert f'{{"verified_url_prefixes": ["{elsewhere.base}/"]}}' in error["message"]
+    assert "docs/fake-tiktok.md" in error["message"]
+
+
 def test_photo_post(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
 ) -> None:

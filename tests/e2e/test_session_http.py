@@ -80,6 +80,25 @@ def test_cross_site_sign_in_is_403(devserver: Stack, auth_emulator: AuthEmulator
     assert "set-cookie" not in response.headers
 
 
+def test_the_app_opened_at_localhost_is_told_to_use_the_stacks_origin(
+    devserver: Stack, auth_emulator: AuthEmulator
+) -> None:
+    """The stack serves one origin (APP_ORIGIN, 127.0.0.1); the refusal says which to open."""
+    id_token = auth_emulator.sign_in_with_google()["idToken"]
+    localhost = devserver.functions_url.replace("127.0.0.1", "localhost")
+    response = httpx.post(
+        f"{devserver.functions_url}/api/session",
+        json={"id_token": id_token},
+        headers={"Origin": localhost},
+    )
+    assert response.status_code == 403
+    check_response("POST", "/api/session", response)
+    message = response.json()["error"]["message"]
+    assert f"Origin must be {devserver.functions_url}, not {localhost}" in message
+    assert f"open the app at {devserver.functions_url}/" in message
+    assert "set-cookie" not in response.headers
+
+
 def test_bad_id_token_is_401_and_sets_no_cookie(api: httpx.Client) -> None:
     response = api.post("/api/session", json={"id_token": "forged"})
     assert response.status_code == 401

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
 from emulator.stack import Stack
+from tests.media_server import media_pieces
 from tests.openapi import check_response
 from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser
 
@@ -99,3 +101,60 @@ def test_users_cannot_list_or_query_each_others_videos(
         assert response.status_code == 404
         assert "public" not in response.text
     assert ann.get(LIST.format(open_id=creator["open_id"])).status_code == 200
+
+
+def post_file_video(
+    browser: httpx.Client, open_id: str, title: str, privacy: str
+) -> dict[str, Any]:
+    """Publish a small file video (one chunk) and wait until TikTok finishes it."""
+    size = 1_000_000
+    body = {
+        "open_id": open_id,
+        "mode": "direct",
+        "media": {"type": "video", "source": "file", "size": size},
+        "post": {"title": title, "privacy_level": privacy},
+        "duration_sec": 8.0,
+    }
+    created = browser.post("/api/publish", json=body)
+    assert created.status_code == 201, created.text
+    post = created.json()["post"]
+    chunk = browser.put(
+        f"/api/publish/{post['id']}/chunks/0",
+        content=b"".join(media_pieces("clip.mp4", 0, size - 1)),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert chunk.status_code == 200, chunk.text
+    deadline = time.monotonic() + 20
+    while True:
+        status = browser.get(f"/api/publish/{post['id']}/status").json()["post"]
+        # A public post's id comes with its own event, which may follow the completion.
+        public = privacy == "PUBLIC_TO_EVERYONE"
+        if status["status"] == "PUBLISH_COMPLETE" and (status["post_ids"] or not public):
+            found: dict[str, Any] = status
+            return found
+        assert time.monotonic() < deadline, status
+        time.sleep(0.3)
+
+
+def test_a_video_posted_publicly_appears_in_the_list_and_the_query(
+    ann: httpx.Client, creator: dict[str, Any]
+) -> None:
+    """What a frontend developer checks after posting: the new video is on the account."""
+    open_id = creator["open_id"]
+    public = post_file_video(ann, open_id, "fresh from the app #local", "PUBLIC_TO_EVERYONE")
+    private = post_file_video(ann, open_id, "only me", "SELF_ONLY")
+    assert len(public["post_ids"]) == 1
+    assert private["post_ids"] == []
+
+    listed = ann.get(LIST.format(open_id=open_id))
+    assert listed.status_code == 200, listed.text
+    newest = listed.json()["videos"][0]
+    assert newest["id"] == public["post_ids"][0]
+    assert newest["title"] == "fresh from the app #local"
+    assert abs(newest["create_time"] - time.time()) < 120
+    titles = [v["title"] for v in listed.json()["videos"]]
+    assert "only me" not in titles
+
+    queried = ann.post(QUERY.format(open_id=open_id), json={"ids": public["post_ids"]})
+    assert queried.status_code == 200, queried.text
+    assert [v["id"] for v in queried.json()["videos"]] == public["post_ids"]

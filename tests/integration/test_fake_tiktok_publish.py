@@ -381,6 +381,12 @@ def test_pull_refusals_and_redirect(
     with pytest.raises(errors.FailedPrecondition) as unverified:
         pull(media.url(MB, "x.mp4", kind="redirect"))  # not under the verified /media/ prefix
     assert unverified.value.reason == "tiktok.url_ownership_unverified"
+    # The refusal says how to verify the URL on the fake, naming its origin but never its path.
+    message = str(unverified.value)
+    assert "POST /_control/config" in message
+    assert f'{{"verified_url_prefixes": ["{media.base}/"]}}' in message
+    assert "docs/fake-tiktok.md" in message
+    assert "x.mp4" not in message
     with pytest.raises(errors.InvalidArgument) as plain:
         pull("http://media.example.com/media/1/x.mp4")
     assert plain.value.reason == "tiktok.invalid_param"
@@ -417,6 +423,26 @@ def test_photo_direct_post_and_media_upload(
         assert [d["bytes"] for d in view["downloads"]] == [200_000] * 3
         assert view["downloads"][1]["sha256"] == media_sha256(200_000, "p1.jpg")
     assert control.get("/calls").json()["last"]["content_init"]["body"]["media_type"] == "PHOTO"
+
+
+def test_a_photo_that_cannot_be_pulled_says_which_where_from_and_how_to_fix_it(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
+):
+    token = creator()
+    control.post("/config", json={"verified_url_prefixes": [f"{media.base}/"]}).raise_for_status()
+    images = [media.url(200_000, "ok.jpg"), media.url(404, "gone.jpg", kind="status")]
+    source = {"source": "PULL_FROM_URL", "photo_images": images, "photo_cover_index": 0}
+    init = tiktok.init_photo(
+        token, post_mode="DIRECT_POST", post_info=dict(DIRECT), source_info=source
+    )
+    wait_for(lambda: tiktok.fetch_status(token, init.publish_id)["status"] == "FAILED")
+    assert tiktok.fetch_status(token, init.publish_id)["fail_reason"] == "photo_pull_failed"
+    detail = publish_view(control, init.publish_id)["fail_detail"]
+    assert detail.startswith("photo_pull_failed: the photo 2 of 2 could not be downloaded")
+    assert f"from {media.base} (it answered HTTP 404)" in detail
+    assert "answers 200 without a redirect" in detail
+    assert "docs/fake-tiktok.md" in detail
+    assert "gone.jpg" not in detail
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import flask
 import pytest
 
 from shared import errors, runtime
-from shared.web.http import Call, Route, entrypoint, json_response, read_json
+from shared.web.http import Call, Route, check_origin, entrypoint, json_response, read_json
 
 ORIGIN = "https://app.example.com"
 app = flask.Flask(__name__)
@@ -90,8 +90,12 @@ def test_bad_bodies_get_a_clear_error(kwargs: dict[str, Any], status: int, messa
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
-        ({"Origin": "https://evil.example"}, "cross-site request refused"),
-        ({}, "must carry an Origin header"),
+        (
+            {"Origin": "https://evil.example"},
+            "cross-site request refused: Origin must be https://app.example.com, "
+            "not https://evil.example",
+        ),
+        ({}, "must carry an Origin header from the app's origin (https://app.example.com)"),
     ],
 )
 def test_state_changing_request_from_another_origin_is_403(
@@ -101,6 +105,41 @@ def test_state_changing_request_from_another_origin_is_403(
     assert status == 403
     assert body["error"]["code"] == "PERMISSION_DENIED"
     assert message in body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("app_origin", "origin", "hint"),
+    [
+        ("http://127.0.0.1:5000", "http://localhost:5000", True),
+        ("http://localhost:5000", "http://127.0.0.1:5000", True),
+        ("http://127.0.0.1:5000", "http://localhost:5001", False),  # another port: another app
+        ("http://127.0.0.1:5000", "https://localhost:5000", False),
+        ("https://app.example.com", "http://localhost:5000", False),
+        ("https://app.example.com", "https://app.example.com.evil.example", False),
+        ("https://app.example.com", "https://APP.example.com", False),
+        ("http://127.0.0.1:5000", "null", False),
+    ],
+)
+def test_only_the_exact_app_origin_passes_and_the_refusal_names_it(
+    app_origin: str, origin: str, hint: bool
+) -> None:
+    """Nothing but APP_ORIGIN itself is accepted, a loopback twin included, in any project."""
+    request = flask.Request.from_values("/api/echo", method="POST", headers={"Origin": origin})
+    with pytest.raises(errors.PermissionDenied) as refused:
+        check_origin(request, app_origin)
+    message = str(refused.value)
+    assert f"Origin must be {app_origin}, not {origin}" in message
+    assert (f"open the app at {app_origin}/" in message) is hint
+    exact = flask.Request.from_values("/api/echo", method="POST", headers={"Origin": app_origin})
+    check_origin(exact, app_origin)
+
+
+def test_a_long_origin_is_cut_in_the_refusal() -> None:
+    origin = "https://" + "a" * 500 + ".example"
+    request = flask.Request.from_values("/api/echo", method="POST", headers={"Origin": origin})
+    with pytest.raises(errors.PermissionDenied) as refused:
+        check_origin(request, ORIGIN)
+    assert len(str(refused.value)) < 250
 
 
 def test_routes_without_same_origin_accept_other_callers() -> None:

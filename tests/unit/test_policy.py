@@ -29,7 +29,7 @@ DEFAULT_DEPLOYMENT = {
 
 def deployment(**env: str) -> policy_facts.Facts:
     settings = load({}, {**DEFAULT_DEPLOYMENT, **env})
-    return from_deploy(settings, log_retention_days=None)
+    return from_deploy(settings)
 
 
 def text(facts: policy_facts.Facts) -> str:
@@ -50,6 +50,7 @@ def test_every_duration_is_the_codes_own_constant() -> None:
         assert f"| {record.what} | {record.kept} |" in rendered
     assert "It lasts at most 14 days." in rendered
     assert "rotated every 90 days" in rendered
+    assert "Technical logs are kept for 30 days, then deleted." in rendered
 
 
 def test_a_changed_setting_changes_the_text() -> None:
@@ -60,8 +61,10 @@ def test_a_changed_setting_changes_the_text() -> None:
             FIRESTORE_LOCATION="europe-west3",
             KMS_LOCATION="europe-west3",
             TIKTOK_SCOPES="user.info.basic,video.upload",
+            LOG_RETENTION_DAYS="7",
         )
     )
+    assert "Technical logs are kept for 7 days" in changed
     assert "It lasts at most 1 day." in changed
     assert "Firestore (europe-west3)" in changed
     assert "Key Management Service (europe-west3)" in changed
