@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import time
 from typing import Any
 
@@ -255,3 +256,28 @@ def test_account_deletion_deletes_staged_objects(
     assert list(bucket(devserver).client.list_blobs(devserver.media_bucket))
     assert ann.delete("/api/me").status_code == 200
     assert list(bucket(devserver).client.list_blobs(devserver.media_bucket)) == []
+
+
+def test_the_export_lists_staged_media_and_never_a_url(
+    ann: httpx.Client, creator: dict[str, Any]
+) -> None:
+    data = jpeg((200, 100), (3, 3, 3))
+    media_id = stage(ann, data)["id"]
+    export = ann.get("/api/me/export").json()
+    records = export["collections"]["media"]
+    assert [(r["id"], r["type"], r["size"], r["state"]) for r in records] == [
+        (media_id, "photo", len(data), "ready")
+    ]
+    dumped = json.dumps(records)
+    assert "http://" not in dumped
+    assert "https://" not in dumped
+    assert "upload_id" not in dumped
+
+
+def test_disconnect_deletes_the_staged_objects(
+    ann: httpx.Client, creator: dict[str, Any], devserver: Stack
+) -> None:
+    stage(ann, jpeg((100, 100), (1, 1, 1)))
+    assert objects_soon(devserver, 1) == 1
+    assert ann.delete(f"/api/tiktok/accounts/{creator['open_id']}").status_code == 200
+    assert objects_soon(devserver, 0) == 0
