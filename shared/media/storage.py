@@ -10,14 +10,21 @@ opens a resumable upload session for one object and the browser sends the bytes 
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from google.cloud.storage import Client as StorageClient
 
-READ_CHUNK = 1024 * 1024  # One ranged read from the bucket: the buffer /media/ holds at most.
+READ_CHUNK = 1024 * 1024  # The piece handed to the reader.
+QUEUE_PIECES = 4  # Pieces waiting for a slow reader: the buffer is QUEUE_PIECES x READ_CHUNK.
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,24 +90,45 @@ class Bucket:
     def stream(
         self, object_name: str, generation: int, start: int, end: int, chunk: int = READ_CHUNK
     ) -> Iterator[bytes]:
-        """Bytes ``start``..``end`` (inclusive) of one generation, ``chunk`` bytes at a time.
+        """Bytes ``start``..``end`` (inclusive) of one generation, as one streamed download.
 
-        Each step is one ranged download, so memory holds one chunk whatever the object's size.
+        The client library writes the download into a file object; here that object hands each
+        piece to the reader through a queue of at most :data:`QUEUE_PIECES` pieces, so memory holds
+        a few pieces whatever the object's size, and a slow reader slows the download (the
+        writer waits). A reader that stops early (the client went away) ends the download.
         """
-        from google.api_core import exceptions as gexc
-
+        pieces: queue.Queue[bytes | BaseException | None] = queue.Queue(QUEUE_PIECES)
+        stop = threading.Event()
         blob = self._bucket.blob(object_name, generation=generation)
-        position = start
-        while position <= end:
-            last = min(end, position + chunk - 1)
+
+        def download() -> None:
             try:
-                data: bytes = blob.download_as_bytes(start=position, end=last, raw_download=True)
-            except gexc.NotFound:
-                return  # Deleted mid-stream (its post became final): the reader sees a short body.
-            if not data:
-                return
-            yield data
-            position += len(data)
+                writer = _QueueWriter(pieces, stop, chunk)
+                blob.download_to_file(writer, start=start, end=end, raw_download=True)
+                writer.flush_rest()
+                pieces.put(None)
+            except _Stopped:
+                pass
+            except BaseException as exc:  # Reported to the reader, which ends the response.
+                pieces.put(exc)
+
+        worker = threading.Thread(target=download, name="media-stream", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = pieces.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    log.warning("staged media download failed: %s", type(item).__name__)
+                    return  # The reader sees a short body, never another object's bytes.
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():  # Unblock a writer waiting on a full queue.
+                with contextlib.suppress(queue.Empty):
+                    pieces.get_nowait()
+                worker.join(0.05)
 
     def delete(self, object_name: str) -> bool:
         """Delete the object; False if it was already gone."""
@@ -118,3 +146,46 @@ class Bucket:
 
         with contextlib.suppress(gexc.Conflict):
             self.client.create_bucket(self.name)
+
+
+class _Stopped(Exception):
+    """The reader went away: the download ends."""
+
+
+class _QueueWriter(io.RawIOBase):
+    """A write-only file object feeding pieces of at most ``piece`` bytes into a bounded queue."""
+
+    def __init__(
+        self, pieces: queue.Queue[bytes | BaseException | None], stop: threading.Event, piece: int
+    ) -> None:
+        super().__init__()
+        self._pieces = pieces
+        self._stop = stop
+        self._piece = piece
+        self._buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        """Gather small writes into pieces of ``piece`` bytes (fewer hand-offs between threads)."""
+        self._buffer += data
+        while len(self._buffer) >= self._piece:
+            self._put(bytes(self._buffer[: self._piece]))
+            del self._buffer[: self._piece]
+        return len(data)
+
+    def flush_rest(self) -> None:
+        if self._buffer:
+            self._put(bytes(self._buffer))
+            self._buffer.clear()
+
+    def _put(self, piece: bytes) -> None:
+        while True:
+            if self._stop.is_set():
+                raise _Stopped
+            try:
+                self._pieces.put(piece, timeout=0.5)
+                return
+            except queue.Full:
+                continue
