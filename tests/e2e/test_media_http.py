@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import time
 from typing import Any
 
@@ -281,3 +282,51 @@ def test_disconnect_deletes_the_staged_objects(
     assert objects_soon(devserver, 1) == 1
     assert ann.delete(f"/api/tiktok/accounts/{creator['open_id']}").status_code == 200
     assert objects_soon(devserver, 0) == 0
+
+
+def mp4(seconds: float, padding: int = 300_000) -> bytes:
+    """A minimal MP4: ftyp, the media data, then moov/mvhd (written last, as cameras do)."""
+
+    def box(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I4s", 8 + len(body), kind) + body
+
+    mvhd = bytes(4) + struct.pack(">IIII", 0, 0, 1000, int(seconds * 1000)) + bytes(80)
+    return (
+        box(b"ftyp", b"isom\0\0\0\0isommp41")
+        + box(b"mdat", bytes(padding))
+        + box(b"moov", box(b"mvhd", mvhd))
+    )
+
+
+def test_a_staged_video_is_posted_with_the_duration_its_container_says(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+) -> None:
+    data = mp4(12.5)
+    staged = stage(ann, data, content_type="video/mp4", kind="video")
+    ready = staged["response"].json()["media"]
+    assert (ready["state"], ready["duration_sec"], ready["content_type"]) == (
+        "ready",
+        12.5,
+        "video/mp4",
+    )
+    body = {
+        "open_id": creator["open_id"],
+        "mode": "direct",
+        "media": {"type": "video", "source": "staged", "media_id": staged["id"]},
+        "post": {"title": "a #clip", "privacy_level": "SELF_ONLY"},
+    }
+    response = ann.post("/api/publish", json=body)
+    assert response.status_code == 201, response.text
+    post = response.json()["post"]
+    url = fake_tiktok.control("GET", f"publishes/{post['publish_id']}")["source_info"]["video_url"]
+    assert url.startswith(f"{devserver.functions_url}/media/")
+    assert wait_final(ann, post["id"])["status"] == "PUBLISH_COMPLETE"
+    pulled = fake_tiktok.control("GET", f"publishes/{post['publish_id']}")["downloads"]
+    assert [d["sha256"] for d in pulled] == [hashlib.sha256(data).hexdigest()]
+    assert objects_soon(devserver, 0) == 0
+
+    # A photo's slot cannot be posted as a video, and a used slot cannot be posted twice.
+    photo = stage(ann, jpeg((100, 100), (1, 1, 1)))["id"]
+    body["media"]["media_id"] = photo
+    wrong = ann.post("/api/publish", json=body)
+    assert wrong.json()["error"]["reason"] == "media.wrong_type"
