@@ -18,6 +18,7 @@ from shared import errors
 from shared.media.probe import probe
 from shared.media.rules import check_photo, check_video, parse_slot_request
 from shared.media.slots import READY_TTL, MediaStore, public_media
+from shared.users.deletion import user_deleted, user_is_live
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -51,6 +52,9 @@ def create_slot(s: Staging, *, uid: str, body: Mapping[str, Any], now: datetime)
         "expire_at": now + UPLOAD_WINDOW,
     }
     s.media.create(uid, media_id, doc)
+    if not user_is_live(s.media.db, uid):  # written, then re-checked: shared/users/deletion.py
+        s.media.delete(uid, media_id)
+        raise user_deleted()
     url = s.bucket.upload_session(
         doc["object"], content_type=request.content_type, size=request.size, origin=s.app_origin
     )

@@ -31,7 +31,7 @@ PUBLIC_FIELDS = (
     "upload_complete",
     "draft_id",
     "media_ids",
-    "status_source",  # webhook, poll or sweep: what last moved the status
+    "status_source",  # webhook, poll, sweep, upload or user: what last moved the status
 )
 
 
