@@ -45,6 +45,7 @@ def staging(gcs: Stack, clean: Stack) -> Staging:
     bucket = Bucket(make_storage_client(gcs.project_id, gcs.gcs_url), gcs.media_bucket)
     for blob in bucket.client.list_blobs(gcs.media_bucket):
         blob.delete()
+    db.document(f"users/{UID}").set({"uid": UID, "created_at": NOW, "last_login_at": NOW})
     return Staging(media=MediaStore(db), bucket=bucket, app_origin="http://127.0.0.1:5000")
 
 
@@ -160,3 +161,35 @@ def test_every_final_status_deletes_the_posts_objects(staging: Staging, final: s
     store.apply(UID, post_id, Observation(source="poll", status=final), NOW)
     assert deleted == [post_id]  # once
     assert staging.media.of_post(UID, kept_post)
+
+
+def test_the_sweep_deletes_expired_slots_and_their_objects(staging: Staging) -> None:
+    from shared.media.sweep import sweep_expired_slots
+
+    never_completed = upload(staging, jpeg((50, 50)))  # uploaded, never completed: 1 hour
+    unused = upload(staging, jpeg((60, 60)))
+    complete_slot(staging, uid=UID, media_id=unused, now=NOW)  # ready, taken by no post: 1 day
+    later = upload(staging, jpeg((70, 70)), now=NOW + timedelta(days=1, minutes=30))
+    assert len(objects(staging)) == 3
+    assert sweep_expired_slots(staging, now=NOW + timedelta(hours=2)) == 1
+    assert staging.media.get(UID, never_completed) is None
+    assert len(objects(staging)) == 2
+    assert sweep_expired_slots(staging, now=NOW + timedelta(days=1, hours=1)) == 1
+    assert staging.media.get(UID, unused) is None
+    assert staging.media.get(UID, later) is not None
+    assert len(objects(staging)) == 1
+
+
+def test_a_user_being_deleted_gets_no_new_slot(staging: Staging) -> None:
+    from shared.users.deletion import mark_deleting
+
+    mark_deleting(staging.media.db, UID, NOW)
+    with pytest.raises(errors.NotFound) as exc:
+        create_slot(
+            staging,
+            uid=UID,
+            body={"type": "photo", "content_type": "image/jpeg", "size": 10},
+            now=NOW,
+        )
+    assert exc.value.reason == "user.deleted"
+    assert staging.media.all_of(UID) == []
