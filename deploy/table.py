@@ -94,6 +94,7 @@ SECRETS = {
     # environment variable in the functions -> Secret Manager secret id
     "TIKTOK_CLIENT_SECRET": "tiktok-client-secret",
     "SESSION_SECRETS": "session-secrets",
+    "MEDIA_URL_SECRETS": "media-url-secrets",
 }
 
 RUNTIME_ACCOUNT = "publisher-functions"  # what the functions run as
