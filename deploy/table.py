@@ -87,6 +87,7 @@ TTL_COLLECTION_GROUPS = (
     "leases",
     "webhook_events",
     "poll_budgets",
+    "sessions",
     "media",
 )
 

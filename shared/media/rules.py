@@ -18,6 +18,7 @@ from typing import Any
 from shared import errors
 from shared.publishing.chunks import MAX_VIDEO_BYTES
 from shared.publishing.rules import API_MAX_DURATION_SEC, MAX_PHOTOS
+from shared.web.fields import reject_unknown
 
 PHOTO_TYPES = ("image/jpeg", "image/webp")
 VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime")
@@ -39,13 +40,7 @@ class SlotRequest:
 
 def parse_slot_request(body: Mapping[str, Any]) -> SlotRequest:
     """``POST /api/media``'s body, refused before any byte moves if TikTok would refuse it."""
-    for name in body:
-        if name not in _BODY_FIELDS:
-            raise errors.InvalidArgument(
-                f"unknown field {name!r}: a staging slot takes {', '.join(_BODY_FIELDS)}",
-                reason="request.unknown_field",
-                field=name,
-            )
+    reject_unknown(body, _BODY_FIELDS)
     kind = body.get("type")
     if kind not in ("photo", "video"):
         raise _bad("type", "type must be 'photo' or 'video'")

@@ -127,7 +127,7 @@ def _check_usable(
     doc: dict[str, Any] | None, index: int, kind: str, now: datetime, count: int
 ) -> None:
     which = f"media {index + 1}" if count > 1 else "the staged media"
-    details = {"index": index}
+    details: dict[str, Any] = {"index": index}
     if doc is None or (doc.get("state") == "pending" and doc["expire_at"] <= now):
         raise errors.NotFound(
             f"{which} does not exist (or has expired)", reason="media.not_found", **details

@@ -44,7 +44,7 @@ class MediaTokens:
     def __init__(self, keys: Sequence[SessionKey]) -> None:
         if not keys:
             raise ValueError("at least one media URL key is required")
-        self._keys = {k.kid: k.secret.encode() for k in keys}
+        self._keys = {k.kid: k.secret.reveal().encode() for k in keys}
         self._signing = keys[0]
         self._decoy = hashlib.sha256(b"no such key").digest()
 
