@@ -59,7 +59,7 @@ def test_a_slot_request_is_checked_before_any_byte_moves() -> None:
     with pytest.raises(errors.InvalidArgument) as exc:
         parse_slot_request({"type": "photo", "content_type": "image/jpeg", "size": 5, "name": "x"})
     assert exc.value.reason == "request.unknown_field"
-    assert exc.value.details == {"field": "name"}
+    assert exc.value.field == "name"
     for bad in (0, -1, True, "10", None):
         with pytest.raises(errors.InvalidArgument):
             parse_slot_request({"type": "video", "content_type": "video/mp4", "size": bad})
