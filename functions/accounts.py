@@ -46,7 +46,8 @@ def _disconnect(call: Call) -> flask.Response:
         post = posts.get_post(call.uid, post_id)
         return post is not None and post.get("open_id") != open_id
 
-    delete_user_media(runtime.staging(), uid=call.uid, keep=other_account)
+    if runtime.media_configured():
+        delete_user_media(runtime.staging(), uid=call.uid, keep=other_account)
     body: dict[str, object] = {
         "disconnected": result.open_id,
         "revoked_at_tiktok": result.revoked_at_tiktok,

@@ -60,7 +60,11 @@ def _delete(call: Call) -> flask.Response:
         runtime.tiktok(),
         uid=call.uid,
         delete_auth_user=lambda uid: delete_auth_user(uid, runtime.firebase_app()),
-        delete_media=lambda uid: delete_user_media(runtime.staging(), uid=uid),
+        delete_media=(
+            (lambda uid: delete_user_media(runtime.staging(), uid=uid))
+            if runtime.media_configured()
+            else None
+        ),
     )
     response = json_response(
         {

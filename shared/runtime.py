@@ -187,6 +187,11 @@ def pubsub() -> PubSub:
     return PubSub(make_publisher_client(), settings().project_id)
 
 
+def media_configured() -> bool:
+    """Whether this deployment stages media (MEDIA_BUCKET set); without it no slot can exist."""
+    return settings().media_bucket is not None
+
+
 @functools.cache
 def staging() -> Staging:
     """The staging bucket and slots; ConfigError naming MEDIA_BUCKET when it is not set."""
