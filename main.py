@@ -15,6 +15,7 @@ from shared.web.http import answer_framework_errors_in_json
 
 if TYPE_CHECKING:
     from functions.accounts import accounts
+    from functions.media import media
     from functions.publish_init import publish_init
     from functions.publish_status import publish_status
     from functions.refresh_tokens import refresh_batch, refresh_tokens
@@ -28,6 +29,7 @@ answer_framework_errors_in_json()
 
 __all__ = [
     "accounts",
+    "media",
     "publish_init",
     "publish_status",
     "refresh_batch",
@@ -40,6 +42,7 @@ __all__ = [
 # Entry point -> the module of functions/ that defines it.
 _MODULES = {
     "accounts": "functions.accounts",
+    "media": "functions.media",
     "publish_init": "functions.publish_init",
     "publish_status": "functions.publish_status",
     "refresh_batch": "functions.refresh_tokens",

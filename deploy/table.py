@@ -62,6 +62,9 @@ RESOURCES: dict[str, dict[str, Any]] = {
     # chunk plan keeps every chunk small enough to arrive within Hosting's 60 s at 5 Mbps.
     "publish_init": {"memory": "1Gi", "timeout": HOSTING_TIMEOUT, "concurrency": 8},
     "publish_status": {"timeout": HOSTING_TIMEOUT},
+    # /media/ streams each download through a 1 MiB buffer (bench/media.py measures its memory);
+    # TikTok's pulls are I/O bound, so one instance serves many at once.
+    "media": {"timeout": HOSTING_TIMEOUT, "concurrency": 20},
     # One scheduled run at a time; batches are few and each refresh is I/O bound.
     "refresh_tokens": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
     "refresh_batch": {"timeout": EVENT_TIMEOUT, "concurrency": 4, "max_instances": 10},
@@ -85,12 +88,14 @@ TTL_COLLECTION_GROUPS = (
     "webhook_events",
     "poll_budgets",
     "sessions",
+    "media",
 )
 
 SECRETS = {
     # environment variable in the functions -> Secret Manager secret id
     "TIKTOK_CLIENT_SECRET": "tiktok-client-secret",
     "SESSION_SECRETS": "session-secrets",
+    "MEDIA_URL_SECRETS": "media-url-secrets",
 }
 
 RUNTIME_ACCOUNT = "publisher-functions"  # what the functions run as
