@@ -54,6 +54,11 @@ HOSTING_TIMEOUT = "60s"
 # room for one retry wave and the Firestore writes. Measured healthy: 1,000 accounts in 11.3 s.
 EVENT_TIMEOUT = "300s"
 
+# Memory and concurrency (the defaults, 512Mi and 40): before a request is authenticated it holds
+# at most its body limit plus 64 KiB pieces of the discarded rest (shared/web/bodies.py). Measured
+# in-process through functions-framework (tests/unit/test_bodies.py): a refused 96 MiB body peaks
+# under 0.6 MiB, where it took 205 MB before. An idle instance is about 136 MB, so 40 requests at
+# ~1 MiB each stay far inside 512 MiB; bodies no longer bound concurrency.
 RESOURCES: dict[str, dict[str, Any]] = {
     "session": {"timeout": HOSTING_TIMEOUT},
     "tiktok_oauth": {"timeout": HOSTING_TIMEOUT},
