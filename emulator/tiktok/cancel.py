@@ -21,6 +21,7 @@ import flask
 
 from emulator.tiktok.common import envelope, envelope_error, open_call, world
 from emulator.tiktok.publish_rules import Refused, check_media_url
+from emulator.tiktok.publish_status import owned_publish
 from emulator.tiktok.publishes import FINAL, Publish
 
 bp = flask.Blueprint("cancel", __name__)
@@ -31,22 +32,11 @@ def cancel() -> flask.Response:
     auth = open_call("cancel", any_scope=("video.upload", "video.publish"))
     if isinstance(auth, flask.Response):
         return auth
-    body = flask.request.get_json(silent=True)
-    publish_id = body.get("publish_id") if isinstance(body, dict) else None
-    if not isinstance(publish_id, str) or not publish_id:
-        return envelope_error(400, "invalid_param", "publish_id is required.")
     state = world()
     with state.lock:
-        state.publishes.settle()
-        publish = state.publishes.by_id.get(publish_id)
-        if publish is None:
-            return envelope_error(400, "invalid_publish_id", "The publish_id does not exist.")
-        if publish.open_id != auth.open_id:
-            return envelope_error(
-                400,
-                "token_not_authorized_for_specified_publish_id",
-                "The access token is not authorized for this publish_id.",
-            )
+        publish = owned_publish(state, auth.open_id)
+        if isinstance(publish, flask.Response):
+            return publish
         if not _cancellable(publish):
             return envelope_error(
                 400, "publish_not_cancellable", "The publish can no longer be cancelled."

@@ -18,7 +18,8 @@ from emulator.tiktok.common import (
     open_call,
     world,
 )
-from emulator.tiktok.publishes import FAILED
+from emulator.tiktok.publishes import FAILED, Publish
+from emulator.tiktok.state import World
 
 bp = flask.Blueprint("publish_status", __name__)
 
@@ -28,22 +29,11 @@ def status_fetch() -> flask.Response:
     auth = open_call("status_fetch", any_scope=("video.upload", "video.publish"))
     if isinstance(auth, flask.Response):
         return auth
-    body = flask.request.get_json(silent=True)
-    publish_id = body.get("publish_id") if isinstance(body, dict) else None
-    if not isinstance(publish_id, str) or not publish_id:
-        return envelope_error(400, "invalid_param", "publish_id is required.")
     state = world()
     with state.lock:
-        state.publishes.settle()
-        publish = state.publishes.by_id.get(publish_id)
-        if publish is None:
-            return envelope_error(400, "invalid_publish_id", "The publish_id does not exist.")
-        if publish.open_id != auth.open_id:
-            return envelope_error(
-                400,
-                "token_not_authorized_for_specified_publish_id",
-                "The access token is not authorized for this publish_id.",
-            )
+        publish = owned_publish(state, auth.open_id)
+        if isinstance(publish, flask.Response):
+            return publish
         data: dict[str, Any] = {
             "status": publish.status,
             "publicaly_available_post_id": list(publish.post_ids),  # sic, TikTok's spelling
@@ -55,3 +45,23 @@ def status_fetch() -> flask.Response:
         else:
             data["downloaded_bytes"] = publish.downloaded_bytes
         return envelope(data)
+
+
+def owned_publish(state: World, open_id: str) -> Publish | flask.Response:
+    """The publish a status fetch or cancel names, if the token's user owns it; else TikTok's
+    error answer. Called with ``state.lock`` held."""
+    body = flask.request.get_json(silent=True)
+    publish_id = body.get("publish_id") if isinstance(body, dict) else None
+    if not isinstance(publish_id, str) or not publish_id:
+        return envelope_error(400, "invalid_param", "publish_id is required.")
+    state.publishes.settle()
+    publish = state.publishes.by_id.get(publish_id)
+    if publish is None:
+        return envelope_error(400, "invalid_publish_id", "The publish_id does not exist.")
+    if publish.open_id != open_id:
+        return envelope_error(
+            400,
+            "token_not_authorized_for_specified_publish_id",
+            "The access token is not authorized for this publish_id.",
+        )
+    return publish
