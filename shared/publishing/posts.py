@@ -85,6 +85,7 @@ def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
     body.update({name: doc.get(name) for name in PUBLIC_FIELDS})
     body["post_ids"] = [str(p) for p in doc.get("post_ids") or []]
     body["withdrawn_post_ids"] = [str(p) for p in doc.get("withdrawn_post_ids") or []]
+    body["media_ids"] = [str(m) for m in doc.get("media_ids") or []]  # none in posts from before
     body["upload"] = (
         {
             "video_size": plan["video_size"],
