@@ -5,8 +5,8 @@ The Firestore client raises ``google.api_core.exceptions`` errors (``ServiceUnav
 or raw ``grpc.RpcError``s; a transaction that fails that way may surface as a follow-up error
 (its rollback finding no transaction) with the outage as its context. :func:`outage_error`
 recognises all of them, so the HTTP edge answers 503 instead of a bare 500 and no service ever
-catches a Google exception (STYLE.md 4). Nothing else is translated: any other exception stays a
-bug, a 500 logged with its trace.
+catches a Google exception (third-party errors are translated at the edge). Nothing else is
+translated: any other exception stays a bug, a 500 logged with its trace.
 """
 
 from __future__ import annotations
