@@ -186,6 +186,15 @@ def test_an_upload_resumes_from_the_status_routes_next_chunk_after_a_chunk_faile
         )
     status = resume_point(ann, post)
     assert (status["next_chunk"], status["uploaded_bytes"]) == (1, CHUNK)
+    # The server may still be winding the cut request down, and its own attempt at TikTok's
+    # upload URL can come after the client has resumed; wait for that attempt (chunk 0's and this
+    # one: two calls) and for the chunk to be free again, so the armed failure meets the retry.
+    deadline = time.monotonic() + 5  # (a server that saw the cut first never calls TikTok)
+    while fake_tiktok.control("GET", "calls")["counts"]["upload"] < 2:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    resume_point(ann, post)
     fake_tiktok.control(
         "POST", "fail", json={"endpoint": "upload", "status": 500, "code": "", "times": 1}
     )
