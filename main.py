@@ -1,6 +1,7 @@
 """Deploy entry module: every Cloud Functions entry point, re-exported from ``functions/``."""
 
 from functions.accounts import accounts
+from functions.analytics import analytics_snapshot, analytics_snapshot_batch
 from functions.publish_init import publish_init
 from functions.publish_status import publish_status
 from functions.refresh_tokens import refresh_batch, refresh_tokens
@@ -10,6 +11,8 @@ from functions.tiktok_oauth import tiktok_oauth
 
 __all__ = [
     "accounts",
+    "analytics_snapshot",
+    "analytics_snapshot_batch",
     "publish_init",
     "publish_status",
     "refresh_batch",

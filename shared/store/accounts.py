@@ -74,6 +74,10 @@ class Account:
     # before ``refresh_retry_at``; ``refresh_failures`` counts failures in a row.
     refresh_retry_at: datetime | None = None
     refresh_failures: int = 0
+    # The user's analytics setting (off: no snapshots are taken and none are kept), and why the
+    # last daily snapshot was skipped (a missing scope), or None.
+    analytics_enabled: bool = True
+    analytics_reason: str | None = None
 
     @property
     def path(self) -> str:
@@ -96,6 +100,8 @@ class Account:
             refresh_token_enc=data.get("refresh_token_enc", ""),
             refresh_retry_at=data.get("refresh_retry_at"),
             refresh_failures=data.get("refresh_failures", 0),
+            analytics_enabled=data.get("analytics_enabled", True),
+            analytics_reason=data.get("analytics_reason"),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -114,6 +120,8 @@ class Account:
             "refresh_token_enc": self.refresh_token_enc,
             "refresh_retry_at": self.refresh_retry_at,
             "refresh_failures": self.refresh_failures,
+            "analytics_enabled": self.analytics_enabled,
+            "analytics_reason": self.analytics_reason,
         }
         return doc
 
@@ -131,6 +139,8 @@ class Account:
             "access_expires_at": self.access_expires_at.isoformat(),
             "refresh_expires_at": self.refresh_expires_at.isoformat(),
             "connected_at": self.connected_at.isoformat(),
+            "analytics_enabled": self.analytics_enabled,
+            "analytics_reason": self.analytics_reason,
         }
 
     def replace(self, **changes: Any) -> Account:
