@@ -146,3 +146,22 @@ def _record_reason(s: Snapshotter, account: Account, reason: str | None) -> None
     """Keep why the account's analytics are incomplete on the account, for the web app."""
     if account.analytics_reason != reason:
         s.accounts.update_if_exists(account.uid, account.open_id, {"analytics_reason": reason})
+
+
+def first_snapshot(s: Snapshotter, *, uid: str, open_id: str) -> Result | None:
+    """Today's snapshot right after a connect, so the analytics page has a first day; best
+    effort: whatever goes wrong is logged and the connect stands (the daily run catches up)."""
+    from datetime import UTC
+
+    try:
+        account = s.accounts.get(uid, open_id)
+        if account is None:
+            return None
+        result = take_snapshot(s, account, now=datetime.now(UTC))
+    except Exception as exc:  # Never fail the connect over analytics.
+        code = exc.code if isinstance(exc, errors.AppError) else type(exc).__name__
+        log.warning("first analytics snapshot failed", extra={"code": code})
+        return None
+    if result.outcome is Outcome.FAILED:
+        log.warning("first analytics snapshot failed", extra={"reason": result.reason})
+    return result
