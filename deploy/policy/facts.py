@@ -14,6 +14,7 @@ from shared.config import DEFAULT_SCOPES, DEFAULT_SESSION_TTL
 from shared.publishing.drafts import DRAFT_TTL
 from shared.publishing.publish import IDEMPOTENCY_TTL
 from shared.status.poll import POLL_WINDOW_SECONDS
+from shared.store.analytics import RETENTION as ANALYTICS_RETENTION
 from shared.store.status import RECEIPT_TTL
 from shared.tokens.refresh import LEASE_TTL
 
@@ -93,6 +94,11 @@ class Facts:
             "poll_budgets": (
                 "Counters that pace status checks with TikTok",
                 timedelta(seconds=POLL_WINDOW_SECONDS * 2),
+            ),
+            "analytics": (
+                "Daily snapshots of your accounts' follower counts and your videos' views, likes, "
+                "comments and shares (your analytics)",
+                ANALYTICS_RETENTION,
             ),
         }
         missing = [group for group in TTL_COLLECTION_GROUPS if group not in described]
