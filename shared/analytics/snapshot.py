@@ -6,8 +6,9 @@ cost ``ceil(max_videos / 20)`` calls: ``video/query`` could not be cheaper, it t
 most 20 a call and needs the ids first). That is the fewest calls TikTok's API allows, reserved
 up front in the token's Display API budget. The day is the document id and the write a create,
 so redelivery or concurrency never stores a second one; a day already taken costs one read and
-no TikTok call. The token comes through :func:`shared.tokens.fresh.fresh_access_token`, like
-every call made on the user's behalf.
+no TikTok call, and a day another instance is taking right now (claimed in the same transaction
+as the budget) none either. The token comes through
+:func:`shared.tokens.fresh.fresh_access_token`, like every call made on the user's behalf.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Outcome(enum.Enum):
     NOT_ACTIVE = "not_active"
     SCOPE_MISSING = "scope_missing"
     NO_BUDGET = "no_budget"
+    IN_PROGRESS = "in_progress"  # another instance is taking today's snapshot right now
     GONE = "gone"  # disconnected, or turned off, while the snapshot was taken
     FAILED = "failed"
 
@@ -91,9 +93,18 @@ def take_snapshot(s: Snapshotter, account: Account, *, now: datetime) -> Result:
         return Result(Outcome.ALREADY_TAKEN)
     with_videos = VIDEOS_SCOPE in account.scopes
     calls = calls_needed(s.max_videos, with_videos)
-    if not s.analytics.take_calls(
-        account.uid, account.open_id, calls, now, DISPLAY_LIMIT, DISPLAY_WINDOW_SECONDS
-    ):
+    taken = s.analytics.take_calls(
+        account.uid,
+        account.open_id,
+        calls,
+        now,
+        DISPLAY_LIMIT,
+        DISPLAY_WINDOW_SECONDS,
+        claim=day.isoformat(),
+    )
+    if taken == "claimed":
+        return Result(Outcome.IN_PROGRESS)
+    if taken != "ok":
         return Result(Outcome.NO_BUDGET, "display_budget")
     try:
         token = fresh_access_token(s.accounts, s.vault, s.tiktok, account, now=now)

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 ANALYTICS = "analytics"
 RETENTION = timedelta(days=400)
 ACCOUNT_STATS = ("follower_count", "following_count", "likes_count", "video_count")
+# How long a started snapshot holds its day against duplicates: more than one takes (a few
+# seconds), short enough that a redelivery after a crash is not turned away for long.
+CLAIM_SECONDS = 300.0
 VIDEO_METRICS = ("view_count", "like_count", "comment_count", "share_count")
 
 
@@ -99,28 +102,56 @@ class AnalyticsStore:
         return int(self.db.recursive_delete(collection))
 
     def take_calls(
-        self, uid: str, open_id: str, calls: int, now: datetime, limit: int, window: float
-    ) -> bool:
-        """Reserve ``calls`` Display API calls in the token's sliding window, if that many are
-        left; a transaction keeps the count right across instances (contention: no budget)."""
+        self,
+        uid: str,
+        open_id: str,
+        calls: int,
+        now: datetime,
+        limit: int,
+        window: float,
+        *,
+        claim: str | None = None,
+    ) -> str:
+        """Reserve ``calls`` Display API calls in the token's sliding window: ``"ok"``, or
+        ``"no_budget"`` when fewer are left (or the transaction lost to contention).
+
+        With ``claim`` (the day a snapshot is for), the same transaction claims that day for
+        :data:`CLAIM_SECONDS`: a second snapshot of the day started meanwhile gets ``"claimed"``
+        and calls TikTok not at all. A claim whose holder died expires, so a redelivery retries.
+        """
         from google.api_core import exceptions
         from google.cloud import firestore
 
         ref = self.db.collection(USERS, uid, POLL_BUDGETS).document(f"{open_id}.display")
-        horizon = now.timestamp() - window
+        stamp = now.timestamp()
+        horizon = stamp - window
 
         @firestore.transactional
-        def take(transaction: firestore.Transaction) -> bool:
+        def take(transaction: firestore.Transaction) -> str:
             data = ref.get(transaction=transaction).to_dict() or {}
+            if (
+                claim is not None
+                and data.get("claim") == claim
+                and data.get("claimed_at", 0) > stamp - CLAIM_SECONDS
+            ):
+                return "claimed"
             made = [t for t in data.get("calls", []) if t > horizon]
             if len(made) + calls > limit:
-                return False
-            made.extend([now.timestamp()] * calls)
-            transaction.set(ref, {"calls": made, "expire_at": now + timedelta(seconds=window * 2)})
-            return True
+                return "no_budget"
+            made.extend([stamp] * calls)
+            doc: dict[str, Any] = {
+                "calls": made,
+                "expire_at": now + timedelta(seconds=max(window, CLAIM_SECONDS) * 2),
+            }
+            if claim is not None:
+                doc.update(claim=claim, claimed_at=stamp)
+            elif "claim" in data:
+                doc.update(claim=data["claim"], claimed_at=data.get("claimed_at", 0))
+            transaction.set(ref, doc)
+            return "ok"
 
         try:
-            allowed: bool = take(self.db.transaction())
+            answer: str = take(self.db.transaction())
         except (exceptions.Aborted, exceptions.DeadlineExceeded, ValueError):
-            return False
-        return allowed
+            return "no_budget"
+        return answer

@@ -55,6 +55,9 @@ def seed_days(fake: FakeTikTok, browser: httpx.Client, open_id: str, days: int) 
     uid = uid_of(browser)
     snapshotter = runtime.snapshotter()
     snapshotter.analytics.delete_all(uid, open_id)
+    # The connect's snapshot claimed today for a few minutes; this stands for them having passed.
+    db = runtime.firestore_client()
+    db.collection("users", uid, "poll_budgets").document(f"{open_id}.display").delete()
     account = snapshotter.accounts.get(uid, open_id)
     assert account is not None
     today = datetime.now(UTC)
