@@ -33,7 +33,7 @@ def _creator_info(call: Call) -> flask.Response:
 
 
 def _disconnect(call: Call) -> flask.Response:
-    from shared.accounts.service import disconnect
+    from shared.accounts.service import REVOKE_FAILED, disconnect
 
     result = disconnect(
         runtime.account_store(),
@@ -45,8 +45,9 @@ def _disconnect(call: Call) -> flask.Response:
     body: dict[str, object] = {
         "disconnected": result.open_id,
         "revoked_at_tiktok": result.revoked_at_tiktok,
+        "tiktok_revoked": result.tiktok_revoked,
     }
-    if not result.revoked_at_tiktok:
+    if result.tiktok_revoked == REVOKE_FAILED:
         body["message"] = (
             "Your tokens and profile were deleted here, but TikTok could not be told: remove the "
             "app under TikTok > Settings > Security > Manage app permissions."

@@ -34,7 +34,10 @@ def _export_csv(call: Call) -> flask.Response:
 
 def _download(call: Call, kind: str) -> flask.Response:
     from shared.users.data_rights import export_csv_zip, export_json
+    from shared.users.deletion import user_deleted, user_is_live
 
+    if not user_is_live(runtime.firestore_client(), call.uid):  # being deleted
+        raise user_deleted()
     now = datetime.now(UTC)
     stream = (export_json if kind == "json" else export_csv_zip)(
         runtime.firestore_client(), call.uid, now
@@ -64,6 +67,14 @@ def _delete(call: Call) -> flask.Response:
             "deleted": True,
             "revoked_connections": report.revoked,
             "revoke_failed": report.revoke_failed,
+            "cancelled_publishes": report.cancelled,
+            # False: the rest of a very large account is deleted by the scheduled job within
+            # minutes; nothing of it is reachable meanwhile.
+            "complete": report.complete,
+            "accounts": [
+                {"open_id": open_id, "tiktok_revoked": outcome}
+                for open_id, outcome in report.accounts
+            ],
         }
     )
     clear_session_cookie(response)

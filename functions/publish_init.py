@@ -1,4 +1,4 @@
-"""``/api/publish/**``: drafts, publish (TikTok init), and the streaming chunk relay."""
+"""``/api/publish/**``: drafts, publish (TikTok init), the streaming chunk relay, abandoning."""
 
 from __future__ import annotations
 
@@ -72,10 +72,20 @@ def _chunk(call: Call) -> flask.Response:
     return json_response(progress)
 
 
+def _abandon(call: Call) -> flask.Response:
+    from shared.publishing.abandon import abandon_post
+
+    body = abandon_post(
+        runtime.tracker(), uid=call.uid, post_id=call.params["post_id"], now=datetime.now(UTC)
+    )
+    return json_response(body)
+
+
 ROUTES = [
     Route("POST", "/api/publish/drafts", _create_draft),
     Route("GET", "/api/publish/drafts/<draft_id>", _get_draft),
     Route("POST", "/api/publish", _publish),
     Route("PUT", "/api/publish/<post_id>/chunks/<int:n>", _chunk),
+    Route("DELETE", "/api/publish/<post_id>", _abandon),
 ]
 publish_init = entrypoint(ROUTES)

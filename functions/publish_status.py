@@ -41,8 +41,15 @@ def _status(call: Call) -> flask.Response:
 def _history(call: Call) -> flask.Response:
     from shared.status.poll import list_posts
 
-    cursor = call.request.args.get("cursor") or None
-    return json_response(list_posts(runtime.status_store(), uid=call.uid, cursor=cursor))
+    args = call.request.args
+    page = list_posts(
+        runtime.status_store(),
+        uid=call.uid,
+        cursor=args.get("cursor") or None,
+        status=args.get("status") or None,
+        open_id=args.get("open_id") or None,
+    )
+    return json_response(page)
 
 
 ROUTES = [

@@ -1,6 +1,7 @@
 """``sweep_status`` (topic ``status-sweep``, published by Cloud Scheduler every 10 minutes): follows
 the posts whose webhooks never came and settles inits that never recorded an outcome
-(shared/status/sweep.py).
+(shared/status/sweep.py), and finishes account deletions left to the schedule
+(shared/users/deletion.py: very large accounts, and the final sweep for in-flight writes).
 
 It is its own job, not a step of the token refresh, so a slow TikTok status endpoint cannot delay
 refreshes (nor a refresh problem stop the sweep), and each has its own logs and timeout. A failed
@@ -24,9 +25,20 @@ log = logging.getLogger(__name__)
 @functions_framework.cloud_event
 def sweep_status(event: Any) -> None:
     from shared.status.sweep import run_sweep
+    from shared.users.deletion import finish_deletions
 
     logs.configure()
     try:
         run_sweep(runtime.tracker(), now=datetime.now(UTC))  # logs its own summary
     except errors.AppError as exc:
         log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})
+    try:
+        finish_deletions(
+            runtime.firestore_client(),
+            runtime.account_store(),
+            runtime.vault(),
+            runtime.tiktok(),
+            now=datetime.now(UTC),
+        )
+    except errors.AppError as exc:
+        log.error("deletion sweep failed: %s", exc.message, extra={"reason": exc.reason})

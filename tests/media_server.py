@@ -5,7 +5,8 @@ the expected SHA-256 without storing a file; the same generator feeds chunk uplo
 
 Paths: ``/media/<size>/<name>`` answers ``size`` bytes (video/mp4, or image/jpeg for ``.jpg``
 and image/webp for ``.webp``); ``/redirect/<size>/<name>`` answers 302 to the media path (TikTok
-must not follow it); ``/status/<code>/<name>`` answers that status. Run it in-process::
+must not follow it); ``/slow/<size>/<name>`` answers the same bytes at about 5 MB a second;
+``/status/<code>/<name>`` answers that status. Run it in-process::
 
     with MediaServer() as media:
         url = media.url(30_000_000, "clip.mp4")
@@ -17,6 +18,7 @@ import functools
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -55,7 +57,7 @@ def media_sha256(size: int, name: str) -> str:
     return digest.hexdigest()
 
 
-_PATH = re.compile(r"^/(media|redirect|status)/(\d+)/([\w.-]+)$")
+_PATH = re.compile(r"^/(media|slow|redirect|status)/(\d+)/([\w.-]+)$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -84,7 +86,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(number))
         self.end_headers()
         for piece in media_pieces(name, 0, number - 1):
-            self.wfile.write(piece)
+            try:
+                self.wfile.write(piece)
+            except OSError:
+                return  # the puller stopped reading (a cancelled download)
+            if kind == "slow":
+                time.sleep(0.2)  # a download that takes a while, for a cancel to meet it
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests assert on hits, not on log lines."""

@@ -18,7 +18,7 @@ def wipe_firestore(stack: Stack) -> None:
     # The emulator's first wipe after it starts can take several seconds on a busy machine.
     response = httpx.delete(
         f"http://{host}/emulator/v1/projects/{stack.project_id}/databases/(default)/documents",
-        timeout=30,
+        timeout=60,  # a cold emulator on a busy machine takes longer than httpx's 5 s default
     )
     response.raise_for_status()
 

@@ -42,6 +42,8 @@ PROMISES: dict[str, list[str]] = {
         "tests.e2e.test_publish_http::test_users_cannot_publish_through_or_touch_each_others_posts",
         "tests.e2e.test_status_http::test_users_cannot_poll_or_list_each_others_posts",
         "tests.e2e.test_videos_http::test_users_cannot_list_or_query_each_others_videos",
+        "tests.e2e.test_upload_lifecycle_http::test_delete_answers_409_for_a_post_that_is_not_an_unfinished_upload",
+        "tests.e2e.test_history_http::test_history_filters_by_status_and_account",
     ],
     "P5": [
         "tests.integration.test_refresh::test_rotation_stores_the_new_refresh_token_and_the_old_one_is_dead",
@@ -52,6 +54,10 @@ PROMISES: dict[str, list[str]] = {
         "tests.integration.test_refresh::test_redelivered_run_and_batch_messages_refresh_nothing_twice",
         "tests.e2e.test_refresh_pubsub::test_the_local_trigger_runs_the_scheduled_refresh_through_pubsub",
         "tests.e2e.test_refresh_pubsub::test_fan_out_through_pubsub_refreshes_every_due_account_exactly_once",
+        "tests.integration.test_refresh_fencing::test_kms_refusing_before_a_refresh_stops_it_before_tiktok_rotates",
+        "tests.integration.test_refresh_fencing::test_kms_refusing_during_a_refresh_still_stores_the_rotated_token",
+        "tests.integration.test_refresh_fencing::test_a_lease_taken_over_mid_call_ends_with_the_valid_tokens_and_an_active_account",
+        "tests.integration.test_refresh_fencing::test_a_rewrap_mid_refresh_does_not_make_the_refresh_drop_its_rotated_token",
     ],
     "P6": [
         "tests.e2e.test_connect_http::test_connect_list_creator_info_disconnect",
@@ -78,6 +84,7 @@ PROMISES: dict[str, list[str]] = {
     "P7": [
         "tests.e2e.test_status_http::test_history_lists_posts_newest_first_with_cursor_paging",
         "tests.e2e.test_status_http::test_a_post_completes_by_webhook_alone",
+        "tests.e2e.test_history_http::test_history_filters_by_status_and_account",
     ],
     "P11": [
         "tests.e2e.test_status_http::test_a_post_completes_by_webhook_alone",
@@ -94,6 +101,9 @@ PROMISES: dict[str, list[str]] = {
     ],
     "P13": [
         "tests.e2e.test_status_http::test_authorization_removed_revokes_every_connection_and_deletes_the_tokens",
+        "tests.integration.test_refresh_fencing::test_a_webhook_revoking_the_account_mid_refresh_keeps_it_revoked_without_tokens",
+        "tests.integration.test_refresh_fencing::test_the_user_removing_the_app_mid_refresh_leaves_it_revoked_not_needs_reconnect",
+        "tests.e2e.test_revoked_account_http::test_disconnecting_an_account_tiktok_revoked_says_no_revoke_was_needed",
     ],
     "P14": [
         "tests.e2e.test_data_rights_http::test_json_export_holds_every_stored_field_but_no_secret",
@@ -101,6 +111,10 @@ PROMISES: dict[str, list[str]] = {
         "tests.e2e.test_data_rights_http::test_export_of_ten_thousand_posts_is_streamed",
         "tests.e2e.test_data_rights_http::test_deletion_leaves_nothing_of_the_user_anywhere",
         "tests.e2e.test_data_rights_http::test_a_deletion_that_fails_half_way_completes_when_repeated",
+        "tests.e2e.test_data_rights_http::test_deleting_ten_thousand_posts_returns_within_budget_and_the_job_finishes",
+        "tests.e2e.test_deletion_races_http::test_deletion_during_two_publishes_leaves_nothing_and_cancels_what_tiktok_received",
+        "tests.e2e.test_deletion_races_http::test_a_chunk_finishing_during_account_deletion_answers_404_and_leaves_nothing",
+        "tests.integration.test_signin::test_a_sign_in_during_deletion_does_not_bring_the_user_back",
     ],
     "P15": [
         "tests.e2e.test_logs_hold_no_secrets::test_no_secret_the_run_used_appears_in_any_log_line",

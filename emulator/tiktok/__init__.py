@@ -2,7 +2,8 @@
 
 ``python -m emulator.tiktok --host 127.0.0.1 --port N`` serves Login Kit (authorize page, token,
 revoke), the Display API's user info and the Content Posting API (creator info, publish init,
-chunk upload at ``/upload/``, status fetch), plus a control API under ``/_control/`` for tests.
+chunk upload at ``/upload/``, status fetch, cancel), plus a control API under ``/_control/`` for
+tests.
 State is in memory. Each API area is a blueprint in its own module, added in :func:`create_app`:
 video list and query (videos.py) and webhook delivery (webhooks.py) included.
 """
@@ -18,6 +19,7 @@ from emulator.tiktok.state import App, World
 def create_app(app: App, webhook_url: str | None = None) -> flask.Flask:
     """The fake's WSGI app for one registered developer app; webhooks go to ``webhook_url``."""
     from emulator.tiktok import (
+        cancel,
         control,
         control_publish,
         display,
@@ -50,8 +52,8 @@ def create_app(app: App, webhook_url: str | None = None) -> flask.Flask:
     state.reset_hooks.append(wire)
     wire()
     server.extensions.update(tiktok_world=state, tiktok_webhooks=hooks, tiktok_videos=shelf)
-    modules = (oauth, display, posting, publish_init, upload, publish_status, videos, control)
-    for module in (*modules, control_publish, webhooks):
+    modules = (oauth, display, posting, publish_init, upload, publish_status, cancel, videos)
+    for module in (*modules, control, control_publish, webhooks):
         server.register_blueprint(module.bp)
     server.register_blueprint(videos.control)
     return server

@@ -1,6 +1,6 @@
 """Content Posting API of the fake: creator info (tiktok-api.md §3.1).
 
-Init, chunk upload, status and cancel belong in modules of their own next to this one.
+Init, chunk upload, status and cancel live in modules of their own next to this one.
 """
 
 from __future__ import annotations

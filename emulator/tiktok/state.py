@@ -61,6 +61,7 @@ ENDPOINTS = (
     "content_init",
     "upload",
     "status_fetch",
+    "cancel",
     "video_list",
     "video_query",
 )

@@ -10,11 +10,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.crypto.vault import field_context
-from shared.store.accounts import NEEDS_RECONNECT, RECONNECT_REASONS, Account, AccountStore
+from shared.store.accounts import (
+    ACTIVE,
+    NEEDS_RECONNECT,
+    RECONNECT_REASONS,
+    Account,
+    AccountStore,
+)
 from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
@@ -57,19 +63,44 @@ def creator_info(
 def mark_if_unusable(
     store: AccountStore, account: Account, exc: errors.AppError, now: datetime
 ) -> None:
-    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect."""
-    if exc.reason in RECONNECT_REASONS:
-        store.update(
-            account.uid,
-            account.open_id,
-            {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now},
-        )
+    """TikTok said the authorization is gone: flag the account so the frontend asks to reconnect.
+
+    Only while it is active and still holds the tokens ``account`` had: a refusal of tokens a
+    refresh or reconnect has since replaced says nothing, and a revoked account stays revoked.
+    The account may have been disconnected (or the user deleted) while the call ran: then that
+    is the answer, a 404 naming it, and nothing is written back.
+    """
+    if exc.reason not in RECONNECT_REASONS:
+        return
+    changes = {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now}
+
+    def decide(current: Account) -> dict[str, Any] | None:
+        if current.status != ACTIVE or current.token_generation != account.token_generation:
+            return None
+        return changes
+
+    current, _ = store.update_checked(account.uid, account.open_id, decide)
+    if current is None:
+        raise errors.NotFound(
+            f"TikTok account {account.open_id!r} was disconnected while this request ran",
+            reason="account.disconnected",
+        ) from exc
+
+
+# What became of an account's authorization at TikTok when it was disconnected or deleted.
+REVOKED_NOW = "revoked"
+NOT_NEEDED = "not_needed"  # no tokens left: TikTok had already removed the authorization
+REVOKE_FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class Disconnected:
     open_id: str
-    revoked_at_tiktok: bool
+    tiktok_revoked: str  # REVOKED_NOW, NOT_NEEDED or REVOKE_FAILED
+
+    @property
+    def revoked_at_tiktok(self) -> bool:
+        return self.tiktok_revoked == REVOKED_NOW
 
 
 def disconnect(
@@ -84,16 +115,20 @@ def disconnect(
     from shared.store.analytics import AnalyticsStore
 
     AnalyticsStore(store.db).delete_all(uid, open_id)
-    return Disconnected(open_id=open_id, revoked_at_tiktok=revoked)
+    return Disconnected(open_id=open_id, tiktok_revoked=revoked)
 
 
-def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> bool:
-    """Revoke the account's authorization at TikTok; False (logged) when that was not possible.
+def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> str:
+    """Revoke the account's authorization at TikTok: :data:`REVOKED_NOW`, :data:`NOT_NEEDED`
+    (it holds no tokens: TikTok's ``authorization.removed`` deleted them), or
+    :data:`REVOKE_FAILED` (logged) when that was not possible.
 
     KMS being down raises Unavailable and changes nothing, so a retry can still revoke. A token
     that no longer decrypts (VaultError), or TikTok failing or refusing, cannot be helped: the
     caller deletes the connection anyway.
     """
+    if not account.access_token_enc:
+        return NOT_NEEDED
     try:
         token = vault.decrypt(
             account.access_token_enc, context=field_context(account.path, "access_token")
@@ -102,13 +137,13 @@ def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> bo
         raise
     except errors.AppError as exc:
         _log_revoke_failure(account.uid, exc)
-        return False
+        return REVOKE_FAILED
     try:
         tiktok.revoke(token)
     except errors.AppError as exc:
         _log_revoke_failure(account.uid, exc)
-        return False
-    return True
+        return REVOKE_FAILED
+    return REVOKED_NOW
 
 
 def _log_revoke_failure(uid: str, exc: errors.AppError) -> None:

@@ -159,8 +159,9 @@ def set_analytics(
         )
     get_account(accounts, uid, open_id)
     changes: dict[str, Any] = {"analytics_enabled": enabled, "updated_at": now}
-    if not accounts.update_if_exists(uid, open_id, changes):
+    before, written = accounts.update_checked(uid, open_id, lambda _: changes)
+    if before is None or written is None:
         raise errors.NotFound(f"no connected TikTok account {open_id!r}")
     deleted = 0 if enabled else analytics.delete_all(uid, open_id)
-    account = get_account(accounts, uid, open_id)
+    account = before.replace(analytics_enabled=enabled, updated_at=now)
     return {"account": account.public(), "deleted_snapshots": deleted}

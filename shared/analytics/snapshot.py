@@ -156,7 +156,8 @@ def _videos(s: Snapshotter, token: str) -> tuple[list[dict[str, Any]], int]:
 def _record_reason(s: Snapshotter, account: Account, reason: str | None) -> None:
     """Keep why the account's analytics are incomplete on the account, for the web app."""
     if account.analytics_reason != reason:
-        s.accounts.update_if_exists(account.uid, account.open_id, {"analytics_reason": reason})
+        changes = {"analytics_reason": reason}
+        s.accounts.update_checked(account.uid, account.open_id, lambda _: changes)
 
 
 def first_snapshot(s: Snapshotter, *, uid: str, open_id: str) -> Result | None:

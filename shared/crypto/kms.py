@@ -21,6 +21,12 @@ from shared.errors import Internal, Unavailable
 WRAP_AAD = b"publisher-vault/dek/v1"
 DEK_BYTES = 32
 UNAVAILABLE_MESSAGE = "the key service is unavailable"
+# The whole budget of one KMS call, its retries included: Cloud KMS answers in milliseconds, so
+# a call still failing after two seconds is an outage, and the request it serves should say so
+# at once (503 with Retry-After) rather than hold the user for longer.
+KMS_TIMEOUT = 2.0
+# The Retry-After of a 503 caused by KMS: long enough not to hammer it, short for a user.
+KMS_RETRY_AFTER = 5.0
 
 
 class KeyServiceError(Internal):
@@ -61,13 +67,14 @@ def crc32c(data: bytes) -> int:
 class KeyService:
     """Encrypt/Decrypt/GetCryptoKey on one crypto key, checked and with errors translated."""
 
-    def __init__(self, client: Any, key_name: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, client: Any, key_name: str, *, timeout: float = KMS_TIMEOUT) -> None:
         from google.api_core import exceptions, retry
 
         self._client = client
         self.key_name = key_name
         self._timeout = timeout
-        # Retry only what is safe and transient, within the caller's overall time budget.
+        # Retry only what is safe and transient, within the overall budget (the call's timeout
+        # is a deadline too: each attempt gets only what remains of it).
         self._retry = retry.Retry(
             predicate=retry.if_exception_type(
                 exceptions.ServiceUnavailable, exceptions.TooManyRequests
@@ -159,7 +166,9 @@ def _translate(exc: Exception, invalid: type[KeyServiceError]) -> Exception | No
         grpc.RpcError,
     )
     if isinstance(exc, transient):
-        return Unavailable(UNAVAILABLE_MESSAGE, reason="kms.unavailable")
+        return Unavailable(
+            UNAVAILABLE_MESSAGE, reason="kms.unavailable", retry_after=KMS_RETRY_AFTER
+        )
     if isinstance(exc, exceptions.InvalidArgument):
         return invalid("the key service rejected the request as invalid")
     if isinstance(exc, exceptions.GoogleAPICallError):

@@ -25,14 +25,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.crypto.kms import KeyService, KeyServiceError, WrappedKeyInvalid, make_kms_client
+from shared.crypto.kms import (
+    KMS_TIMEOUT,
+    KeyService,
+    KeyServiceError,
+    WrappedKeyInvalid,
+    make_kms_client,
+)
 from shared.errors import Internal
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # KeyServiceError is re-exported for callers that tell a KMS refusal from a bad stored value.
-__all__ = ["KeyServiceError", "Vault", "VaultError", "field_context", "make_kms_client"]
+__all__ = [
+    "Encryptor",
+    "KeyServiceError",
+    "Vault",
+    "VaultError",
+    "field_context",
+    "make_kms_client",
+]
 
 FORMAT = "v1"
 NONCE_BYTES = 12  # 96-bit random nonces, the GCM size that needs no extra derivation.
@@ -86,6 +99,28 @@ class _DataKey:
     uses: int = 0
 
 
+class Encryptor:
+    """Encryptions reserved in advance on one DEK (:meth:`Vault.reserve`): no KMS call is left.
+
+    A caller about to receive something that cannot be asked for twice (a rotated TikTok refresh
+    token, an upload URL) reserves its encryptions first, so a KMS outage that starts meanwhile
+    cannot leave it holding a secret it is unable to store. The uses were counted against the DEK
+    when reserved; using more than reserved is a bug and raises ``ValueError``.
+    """
+
+    def __init__(self, key: _DataKey, uses: int) -> None:
+        self._key = key
+        self._left = uses
+        self._lock = threading.Lock()
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        with self._lock:
+            if self._left <= 0:
+                raise ValueError("every encryption reserved on this encryptor was used")
+            self._left -= 1
+        return _seal(self._key, plaintext, context)
+
+
 class Vault:
     """Encrypts and decrypts strings bound to a context; safe for concurrent requests."""
 
@@ -95,7 +130,7 @@ class Vault:
         key_name: str,
         *,
         clock: Callable[[], float] = time.monotonic,
-        kms_timeout: float = 10.0,
+        kms_timeout: float = KMS_TIMEOUT,
         max_dek_uses: int = MAX_DEK_USES,
         max_dek_age: float = MAX_DEK_AGE,
         cache_size: int = CACHE_SIZE,
@@ -121,6 +156,19 @@ class Vault:
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         return self._encrypt(plaintext, context, require_version=None)
+
+    def reserve(self, uses: int, *, hold: float) -> Encryptor:
+        """``uses`` encryptions on a DEK that stays within its age bound for ``hold`` seconds.
+
+        ``hold`` is the caller's worst case until its last encryption. The current DEK serves
+        when its age and use count leave room for that; otherwise a fresh one is wrapped now,
+        so a KMS failure surfaces here (``Unavailable``), before the caller commits to anything.
+        A hold longer than the age bound gets a fresh DEK, which then serves those reserved uses
+        however long the caller takes: losing the secret would be worse than an older DEK.
+        """
+        if uses < 1 or hold < 0:
+            raise ValueError("a reservation needs at least one use and a non-negative hold")
+        return Encryptor(self._data_key(None, uses=uses, hold=hold), uses)
 
     def decrypt(self, stored: str, *, context: str) -> str:
         parsed = self._parse(stored)
@@ -168,43 +216,41 @@ class Vault:
     # -- internals ----------------------------------------------------------------------------
 
     def _encrypt(self, plaintext: str, context: str, *, require_version: str | None) -> str:
-        key = self._data_key(require_version)
-        nonce = os.urandom(NONCE_BYTES)
-        ciphertext = key.aead.encrypt(nonce, plaintext.encode("utf-8"), _aad(key.version, context))
-        fields = (key.version.encode(), key.wrapped, nonce, ciphertext)
-        return ".".join((FORMAT, *(_b64(f) for f in fields)))
+        return _seal(self._data_key(require_version), plaintext, context)
 
-    def _data_key(self, require_version: str | None) -> _DataKey:
-        """The current DEK with one more use counted, or a freshly wrapped one."""
-        usable = self._take_current(require_version)
+    def _data_key(
+        self, require_version: str | None, *, uses: int = 1, hold: float = 0.0
+    ) -> _DataKey:
+        """The current DEK with ``uses`` more uses counted, or a freshly wrapped one."""
+        usable = self._take_current(require_version, uses, hold)
         if usable:
             return usable
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         with self._new_key_lock:
             # Another thread may have made a new DEK while this one waited.
-            usable = self._take_current(require_version)
+            usable = self._take_current(require_version, uses, hold)
             if usable:
                 return usable
             dek = AESGCM.generate_key(bit_length=256)
             version, wrapped = self._kms.wrap(dek, version=require_version)
-            key = _DataKey(version, wrapped, AESGCM(dek), self._clock(), uses=1)
+            key = _DataKey(version, wrapped, AESGCM(dek), self._clock(), uses=uses)
             with self._lock:
                 self._current = key
                 self._remember(wrapped, key.aead)
             return key
 
-    def _take_current(self, require_version: str | None) -> _DataKey | None:
+    def _take_current(self, require_version: str | None, uses: int, hold: float) -> _DataKey | None:
         with self._lock:
             key = self._current
             if (
                 key is None
-                or key.uses >= self._max_uses
-                or self._clock() - key.created >= self._max_age
+                or key.uses + uses > self._max_uses
+                or self._clock() - key.created + hold >= self._max_age
                 or (require_version is not None and key.version != require_version)
             ):
                 return None
-            key.uses += 1
+            key.uses += uses
             return key
 
     def _cached(self, wrapped: bytes) -> AESGCM | None:
@@ -277,6 +323,13 @@ class Vault:
                 reason="vault.foreign_key",
             )
         return _Stored(version=version, wrapped=raw[1], nonce=raw[2], ciphertext=raw[3])
+
+
+def _seal(key: _DataKey, plaintext: str, context: str) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = key.aead.encrypt(nonce, plaintext.encode("utf-8"), _aad(key.version, context))
+    fields = (key.version.encode(), key.wrapped, nonce, ciphertext)
+    return ".".join((FORMAT, *(_b64(f) for f in fields)))
 
 
 def _aad(version: str, context: str) -> bytes:

@@ -30,7 +30,7 @@ PUBLIC_FIELDS = (
     "next_chunk",
     "upload_complete",
     "draft_id",
-    "status_source",  # webhook, poll or sweep: what last moved the status
+    "status_source",  # webhook, poll, sweep, upload or user: what last moved the status
 )
 
 

@@ -24,9 +24,10 @@ from shared.publishing.rules import PublishRequest, check_against_creator, parse
 from shared.status.sweep import stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.tokens.fresh import fresh_access_token
+from shared.users.deletion import user_deleted, user_is_live
 
 if TYPE_CHECKING:
-    from shared.crypto.vault import Vault
+    from shared.crypto.vault import Encryptor, Vault
     from shared.store.accounts import AccountStore
     from shared.tiktok.client import InitResult, TikTokClient
 
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 UPLOAD_URL_TTL = timedelta(hours=1)  # TikTok's upload_url is valid for one hour (§3.2).
+# Seconds from reserving the upload URL's encryption to using it: beyond the TikTok client's worst
+# case for an init (a 5 s connect and 20 s read, sent once) and the Firestore writes around it.
+INIT_WORST_CASE = 60.0
 _SCOPE_FOR_MODE = {"direct": "video.publish", "inbox": "video.upload"}
 
 
@@ -99,6 +103,10 @@ def publish(
                 ) from None
             draft_claimed = True
         plan = plan_chunks(request.media.size, limit) if request.media.size else None
+        # A file upload's init answers with an upload URL we must store encrypted: that one
+        # encryption is reserved now, so a KMS outage fails this request before TikTok has the
+        # post, not after (leaving a post TikTok holds and no way to upload to it).
+        sealer = p.vault.reserve(1, hold=INIT_WORST_CASE) if plan else None
         doc = new_post_doc(uid, post_id, request, plan=plan.public() if plan else None, now=now)
         doc["draft_id"] = draft_id
         doc["idempotency_id"] = key_id
@@ -107,6 +115,10 @@ def publish(
     except BaseException:
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise
+    if not user_is_live(p.posts.db, uid):  # written, then re-checked: shared/users/deletion.py
+        p.posts.delete_post(uid, post_id)
+        _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
+        raise user_deleted()
 
     try:
         result = _init(p.tiktok, token, request, plan.public() if plan else None)
@@ -123,7 +135,30 @@ def publish(
         _release(p, uid, key_id, draft_id, post_id)
         mark_if_unusable(p.accounts, account, exc, now)
         raise
-    return False, _record_init(p, uid, key_id, post_id, doc, result, now)
+    try:
+        recorded = _record_init(p, uid, key_id, post_id, doc, result, sealer, now)
+        if not user_is_live(p.posts.db, uid):
+            raise user_deleted()
+    except errors.NotFound:  # the user was deleted while TikTok's init ran
+        _undo_init(p, token, uid, post_id, result.publish_id)
+        raise user_deleted() from None
+    return False, recorded
+
+
+def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str) -> None:
+    """Take back an init recorded for a user being deleted: cancel it at TikTok where TikTok
+    still allows (best effort: the token may be revoked already), and remove what was written."""
+    from shared.store.status import StatusStore
+
+    try:
+        p.tiktok.cancel_publish(token, publish_id)
+    except errors.AppError as exc:
+        log.warning(
+            "cancel at TikTok failed for a deleted user's post",
+            extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
+        )
+    StatusStore(p.posts.db).drop_pointer(publish_id)
+    p.posts.delete_post(uid, post_id)
 
 
 def _with_draft(
@@ -260,9 +295,10 @@ def _record_init(
     post_id: str,
     doc: dict[str, Any],
     result: InitResult,
+    sealer: Encryptor | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """Store publish_id first, then the encrypted upload URL, then close the idempotency key."""
+    """Store publish_id with the encrypted upload URL in one write, then close the key."""
     from shared.crypto.vault import field_context
     from shared.status.sweep import first_check
     from shared.store.status import StatusStore
@@ -270,6 +306,11 @@ def _record_init(
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
+    if result.upload_url:
+        context = field_context(post_path(uid, post_id), "upload_url")
+        encrypt = sealer.encrypt if sealer else p.vault.encrypt
+        changes["upload_url_enc"] = encrypt(result.upload_url, context=context)
+        changes["upload_expires_at"] = now + UPLOAD_URL_TTL
     p.posts.update_post(uid, post_id, changes)
     doc.update(changes)
     # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
@@ -278,15 +319,6 @@ def _record_init(
     )
     if key_id:
         p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
-    if result.upload_url:
-        encrypted = p.vault.encrypt(
-            result.upload_url, context=field_context(post_path(uid, post_id), "upload_url")
-        )
-        p.posts.update_post(
-            uid,
-            post_id,
-            {"upload_url_enc": encrypted, "upload_expires_at": now + UPLOAD_URL_TTL},
-        )
     log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
     return public_post(post_id, doc)
 

@@ -9,6 +9,7 @@ recorded progress, or from TikTok's own ``Content-Range`` on a 416, and never se
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from shared import errors
 from shared.publishing.chunks import ChunkPlan
+from shared.status.order import UPLOAD_URL_LOST, Observation, upload_stranded
 from shared.store.posts import AlreadyClaimed, post_path
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ def relay_chunk(
             raise errors.NotFound(f"no post {post_id!r}")
         post, read_at = found
         plan = _plan(post)
+        if upload_stranded(post) or post.get("fail_reason") == UPLOAD_URL_LOST:
+            _fail_stranded(p, uid, post_id, now)
         if index < post["next_chunk"] or post.get("upload_complete"):
             return _progress(post, plan)  # TikTok already has this chunk: a retry, answered as is.
         first, last = _check(post, plan, index, content_length, now)
@@ -58,7 +62,8 @@ def relay_chunk(
     try:
         uploaded, complete = _send(p, uid, post_id, post, body, first, last, plan)
     except BaseException:
-        p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
+        with contextlib.suppress(errors.NotFound):  # a deleted post has no claim to release
+            p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
         raise
     next_chunk = _chunks_covered(plan, uploaded)
     changes = {
@@ -71,6 +76,20 @@ def relay_chunk(
     p.posts.update_post(uid, post_id, changes)
     post.update(changes)
     return _progress(post, plan)
+
+
+def _fail_stranded(p: Publisher, uid: str, post_id: str, now: datetime) -> None:
+    """TikTok has this post but its upload URL was never stored: fail it, for good and clearly."""
+    from shared.store.status import StatusStore
+
+    lost = Observation(source="upload", status="FAILED", fail_reason=UPLOAD_URL_LOST)
+    StatusStore(p.posts.db).apply(uid, post_id, lost, now)
+    log.warning("a file upload has no upload URL; failed", extra={"post_id": post_id})
+    raise errors.FailedPrecondition(
+        "TikTok's upload URL for this post was lost, so it can never be uploaded; the post has "
+        "failed: start a new post",
+        reason="upload.url_lost",
+    )
 
 
 def _plan(post: dict[str, Any]) -> ChunkPlan:
@@ -86,6 +105,15 @@ def _check(
     post: dict[str, Any], plan: ChunkPlan, index: int, content_length: int | None, now: datetime
 ) -> tuple[int, int]:
     """Chunk ``index`` may be sent now: its byte range, or an error saying why not."""
+    if post.get("status") not in ("INITIALIZING", "PROCESSING_UPLOAD"):
+        reason = post.get("fail_reason")
+        raise errors.Aborted(
+            f"this upload is closed ({post.get('status')}"
+            + (f": {reason}" if reason else "")
+            + "); start a new post",
+            reason="upload.closed",
+            status=post.get("status"),
+        )
     first, last = plan.bounds(index)
     if index > post["next_chunk"]:
         raise errors.Aborted(

@@ -33,6 +33,19 @@ POLLABLE = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
 SWEPT = (*POLLABLE, "INITIALIZING")
 # The sweep's final verdict when TikTok never told us how a publish ended (documented in openapi).
 GAVE_UP = "status_unknown_timeout"
+# The verdict on a file upload TikTok initialised whose upload URL was never stored (an older
+# release stored it in a second write, which a KMS outage could prevent): nothing can ever be
+# uploaded to it, so it fails for good instead of waiting for chunks (documented in openapi).
+UPLOAD_URL_LOST = "upload_url_lost"
+
+
+def upload_stranded(doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` is a file upload TikTok has (a publish_id) but we have no upload URL for."""
+    return (
+        doc.get("status") == "PROCESSING_UPLOAD"
+        and bool(doc.get("publish_id"))
+        and not doc.get("upload_url_enc")
+    )
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,8 @@ class Observation:
     """What TikTok said about a publish, through a webhook or status/fetch.
 
     ``status`` None means the observation carries no status (``publicly_available`` only adds a
-    post id). ``source`` is ``webhook``, ``poll`` or ``sweep``: kept on the post for operators.
+    post id). ``source`` is ``webhook``, ``poll``, ``sweep`` or ``upload`` (the chunk route): kept
+    on the post for operators.
     """
 
     source: str

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.accounts.service import mark_if_unusable
 from shared.publishing.posts import public_post
-from shared.status.order import POLLABLE, Observation
+from shared.status.order import POLLABLE, RANK, Observation
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -37,6 +37,10 @@ STALE_AFTER = timedelta(seconds=3)
 POLL_LIMIT = 25
 POLL_WINDOW_SECONDS = 60.0
 PAGE_SIZE = 20
+# What GET /api/posts?status= accepts: every status a post can have. SCHEDULED and CANCELLED are
+# the HTTP contract's scheduled-post states, filterable before the first such post exists.
+HISTORY_STATUSES = (*RANK, "SCHEDULED", "CANCELLED")
+_OPEN_ID_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def get_status(t: Tracker, *, uid: str, post_id: str, now: datetime) -> dict[str
     last = max(doc.get("updated_at") or now, doc.get("status_checked_at") or doc["created_at"])
     fresh = now - last < STALE_AFTER
     if doc.get("status") not in POLLABLE or not doc.get("publish_id") or fresh:
-        return _answer(post_id, doc, stale=False)
+        return _answer(post_id, doc, now, stale=False)
     try:
         answer = ask_tiktok(t, doc, source="poll", now=now)
     except errors.AppError as exc:
@@ -113,21 +117,22 @@ def get_status(t: Tracker, *, uid: str, post_id: str, now: datetime) -> dict[str
             "status poll failed; answering the stored status",
             extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
         )
-        return _answer(post_id, doc, stale=True, retry_after=10, stale_reason=exc.reason)
+        return _answer(post_id, doc, now, stale=True, retry_after=10, stale_reason=exc.reason)
     if answer is None:
-        return _answer(post_id, doc, stale=True, retry_after=5, stale_reason="poll_budget")
+        return _answer(post_id, doc, now, stale=True, retry_after=5, stale_reason="poll_budget")
     applied = t.status.apply(
         uid, post_id, observation(answer, "poll"), now, extra={"status_checked_at": now}
     )
     if applied is None:
         raise errors.NotFound(f"no post {post_id!r}", reason="post")
     before, changes = applied
-    return _answer(post_id, {**before, **changes}, stale=False)
+    return _answer(post_id, {**before, **changes}, now, stale=False)
 
 
 def _answer(
     post_id: str,
     doc: dict[str, Any],
+    now: datetime,
     *,
     stale: bool,
     retry_after: int | None = None,
@@ -136,6 +141,11 @@ def _answer(
     post = public_post(post_id, doc)
     post["stale"] = stale
     post["final"] = doc.get("status") not in POLLABLE
+    if doc.get("upload_plan"):
+        # A chunk request still holds the upload (one whose client went away is being wound
+        # down): resuming waits until it is released, rather than racing it into a 409.
+        held = doc.get("chunk_claim_until")
+        post["chunk_in_progress"] = held is not None and held > now
     if stale:
         post["retry_after"] = retry_after
         post["stale_reason"] = stale_reason
@@ -165,11 +175,32 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def list_posts(
-    store: StatusStore, *, uid: str, cursor: str | None, page_size: int = PAGE_SIZE
+    store: StatusStore,
+    *,
+    uid: str,
+    cursor: str | None,
+    status: str | None = None,
+    open_id: str | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> dict[str, Any]:
-    """One page of the user's post history, newest first, with the cursor of the next page."""
+    """One page of the user's post history, newest first, with the cursor of the next page;
+    only posts in ``status`` and/or of account ``open_id`` when given. Only the user's own posts
+    are ever read (``users/{uid}/posts``), whatever ``open_id`` names (promise P4)."""
+    if status is not None and status not in HISTORY_STATUSES:
+        raise errors.InvalidArgument(
+            f"status must be one of {', '.join(HISTORY_STATUSES)}", reason="request.status"
+        )
+    if open_id is not None and not (0 < len(open_id) <= _OPEN_ID_MAX and open_id.isprintable()):
+        raise errors.InvalidArgument(
+            "open_id must be a TikTok account's open_id", reason="request.open_id"
+        )
+    from shared.users.deletion import user_deleted, user_is_live
+
+    if not user_is_live(store.db, uid):  # a deletion under way: nothing of it is served
+        raise user_deleted()
     after = decode_cursor(cursor) if cursor else None
-    snapshots = list(store.history_query(uid, page_size + 1, after).stream())
+    query = store.history_query(uid, page_size + 1, after, status=status, open_id=open_id)
+    snapshots = list(query.stream())
     page = snapshots[:page_size]
     posts = [public_post(s.id, s.to_dict() or {}) for s in page]
     next_cursor = None

@@ -7,6 +7,10 @@ check out with exponential backoff (:data:`FIRST_CHECK` doubling up to :data:`MA
 How long a publish_id stays queryable is undocumented (§9), so after :data:`GIVE_UP_AFTER` a post
 still unresolved ends ``FAILED`` with ``fail_reason`` :data:`~shared.status.order.GAVE_UP`; a later
 terminal answer from TikTok still replaces that verdict.
+
+A file upload whose chunks stopped arriving is checked no later than its upload URL's expiry, and
+once that hour is over it ends ``FAILED`` with ``upload_abandoned`` (and TikTok is asked to
+cancel it): no chunk can reach TikTok any more (shared/publishing/abandon.py).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared import errors
-from shared.status.order import GAVE_UP, Observation
+from shared.publishing.abandon import expired_upload, settle_expired, unfinished_upload
+from shared.status.order import GAVE_UP, UPLOAD_URL_LOST, Observation, upload_stranded
 from shared.status.poll import Tracker, ask_tiktok, observation
 
 log = logging.getLogger(__name__)
@@ -77,11 +82,18 @@ def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
         if settled:
             log.warning("an init never recorded its outcome", extra={"post_id": post_id})
         return "init_unknown" if settled else "unchanged"
+    if expired_upload(doc, now):
+        return "abandoned" if settle_expired(t, uid=uid, post_id=post_id, now=now) else "unchanged"
     if now - created >= GIVE_UP_AFTER:
         seen = Observation(source="sweep", status="FAILED", fail_reason=GAVE_UP)
         t.status.apply(uid, post_id, seen, now, extra={"status_checked_at": now})
         log.warning("gave up following a post", extra={"post_id": post_id})
         return "gave_up"
+    if upload_stranded(doc):
+        lost = Observation(source="sweep", status="FAILED", fail_reason=UPLOAD_URL_LOST)
+        t.status.apply(uid, post_id, lost, now, extra={"status_checked_at": now})
+        log.warning("a file upload has no upload URL; failed", extra={"post_id": post_id})
+        return UPLOAD_URL_LOST
     answer = ask_tiktok(t, doc, source="sweep", now=now)
     if answer is None:
         return "no_budget"  # status_check_at unchanged: the next run tries again first.
@@ -89,7 +101,7 @@ def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
     extra = {
         "status_checked_at": now,
         "status_checks": checks,
-        "status_check_at": next_check(now, checks),
+        "status_check_at": _upload_bound(doc, next_check(now, checks)),
     }
     applied = t.status.apply(uid, post_id, observation(answer, "sweep"), now, extra=extra)
     if applied is None:
@@ -97,8 +109,19 @@ def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
     return "moved" if "status" in applied[1] else "unchanged"
 
 
+def _upload_bound(doc: dict[str, Any], check_at: datetime) -> datetime:
+    """No later than the upload URL's expiry for an unfinished upload, so it is settled then."""
+    expires = doc.get("upload_expires_at")
+    if unfinished_upload(doc) and isinstance(expires, datetime):
+        return min(check_at, expires)
+    return check_at
+
+
 def _reschedule(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> None:
     """After an error, back off like an unchanged answer so one bad post cannot hog the sweep."""
     checks = int(doc.get("status_checks") or 0) + 1
-    extra = {"status_checks": checks, "status_check_at": next_check(now, checks)}
+    extra = {
+        "status_checks": checks,
+        "status_check_at": _upload_bound(doc, next_check(now, checks)),
+    }
     t.status.apply(doc["uid"], post_id, Observation(source="sweep"), now, extra=extra)

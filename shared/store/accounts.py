@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+from shared import errors
 from shared.store.users import USERS, checked_id
 
 ACCOUNTS = "accounts"
@@ -52,6 +55,10 @@ PROFILE_FIELDS = (
 TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
+def new_token_generation() -> str:
+    return uuid.uuid4().hex
+
+
 def account_path(uid: str, open_id: str) -> str:
     return f"{USERS}/{uid}/{ACCOUNTS}/{checked_id(open_id, 'TikTok account')}"
 
@@ -74,6 +81,13 @@ class Account:
     # before ``refresh_retry_at``; ``refresh_failures`` counts failures in a row.
     refresh_retry_at: datetime | None = None
     refresh_failures: int = 0
+    # The earliest a user's request may try again after such a failure (a few seconds, or
+    # TikTok's Retry-After): the scheduled backoff does not hold back someone waiting.
+    refresh_user_retry_at: datetime | None = None
+    # Which issue of tokens the account holds: new with every connect and every refresh, never
+    # with a re-wrap (the same tokens sealed anew), so a refresh's answer is written only onto
+    # the tokens it was made from (shared/tokens/refresh.py). None on accounts stored before it.
+    token_generation: str | None = field(default_factory=new_token_generation)
     # The user's analytics setting (off: no snapshots are taken and none are kept), and why the
     # last daily snapshot was skipped (a missing scope), or None.
     analytics_enabled: bool = True
@@ -100,6 +114,8 @@ class Account:
             refresh_token_enc=data.get("refresh_token_enc", ""),
             refresh_retry_at=data.get("refresh_retry_at"),
             refresh_failures=data.get("refresh_failures", 0),
+            refresh_user_retry_at=data.get("refresh_user_retry_at"),
+            token_generation=data.get("token_generation"),
             analytics_enabled=data.get("analytics_enabled", True),
             analytics_reason=data.get("analytics_reason"),
         )
@@ -120,6 +136,8 @@ class Account:
             "refresh_token_enc": self.refresh_token_enc,
             "refresh_retry_at": self.refresh_retry_at,
             "refresh_failures": self.refresh_failures,
+            "refresh_user_retry_at": self.refresh_user_retry_at,
+            "token_generation": self.token_generation,
             "analytics_enabled": self.analytics_enabled,
             "analytics_reason": self.analytics_reason,
         }
@@ -184,15 +202,45 @@ class AccountStore:
     def update(self, uid: str, open_id: str, changes: dict[str, Any]) -> None:
         self.db.document(account_path(uid, open_id)).update(changes)
 
-    def update_if_exists(self, uid: str, open_id: str, changes: dict[str, Any]) -> bool:
-        """Update the account; False (and no write) when it was deleted meanwhile."""
-        from google.api_core.exceptions import NotFound
+    def update_checked(
+        self,
+        uid: str,
+        open_id: str,
+        decide: Callable[[Account], dict[str, Any] | None],
+        *,
+        attempts: int = 5,
+    ) -> tuple[Account | None, dict[str, Any] | None]:
+        """Write what ``decide`` makes of the account as stored now, and only onto that version.
 
-        try:
-            self.db.document(account_path(uid, open_id)).update(changes)
-        except NotFound:
-            return False
-        return True
+        The update carries a precondition on the update time read, so a write that raced another
+        (a webhook, a refresh, a reconnect) is not applied but decided again on a fresh read.
+        Returns the account as last read (None once deleted) and the changes written (None when
+        ``decide`` declined or the account is gone).
+        """
+        from google.api_core import exceptions as gexc
+
+        ref = self.db.document(account_path(uid, open_id))
+        for _ in range(attempts):
+            snapshot = ref.get()
+            data = snapshot.to_dict()
+            if not data:
+                return None, None
+            account = Account.from_doc(data)
+            changes = decide(account)
+            if changes is None:
+                return account, None
+            option = self.db.write_option(last_update_time=snapshot.update_time)
+            try:
+                ref.update(changes, option=option)
+            except gexc.NotFound:
+                return None, None
+            except (gexc.FailedPrecondition, gexc.Aborted):
+                continue
+            return account, changes
+        raise errors.Aborted(
+            "the TikTok account kept changing during the update; try again",
+            reason="account.contended",
+        )
 
     def delete(self, uid: str, open_id: str) -> None:
         self.db.document(account_path(uid, open_id)).delete()

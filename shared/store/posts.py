@@ -66,7 +66,19 @@ class PostStore:
         return self.db.document(post_path(uid, post_id)).get().to_dict()
 
     def update_post(self, uid: str, post_id: str, changes: dict[str, Any]) -> None:
-        self.db.document(post_path(uid, post_id)).update(changes)
+        """Change an existing post; NotFound (``post.gone``) when it was deleted meanwhile (the
+        user deleted their data while this request ran): an update never recreates it."""
+        from google.api_core import exceptions
+
+        from shared.errors import NotFound
+
+        try:
+            self.db.document(post_path(uid, post_id)).update(changes)
+        except exceptions.NotFound:
+            raise NotFound(
+                "this post no longer exists: it was deleted while the request was running",
+                reason="post.gone",
+            ) from None
 
     def delete_post(self, uid: str, post_id: str) -> None:
         self.db.document(post_path(uid, post_id)).delete()

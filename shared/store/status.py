@@ -17,6 +17,7 @@ import hashlib
 import random
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ PUBLISH_IDS = "publish_ids"
 WEBHOOK_EVENTS = "webhook_events"
 POLL_BUDGETS = "poll_budgets"
 RECEIPT_TTL = timedelta(hours=80)
+UPLOAD_ABANDONED = "upload_abandoned"  # fail_reason of an upload whose chunks stopped coming
 _APPLY_ATTEMPTS = 20
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.~\-]{1,300}$")
 
@@ -64,6 +66,9 @@ class StatusStore:
         self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).set(
             {"publish_id": publish_id, "uid": uid, "post_id": post_id, "open_id": open_id}
         )
+
+    def drop_pointer(self, publish_id: str) -> None:
+        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).delete()
 
     def find_post(self, publish_id: str) -> tuple[str, str] | None:
         """(uid, post_id) of the post TikTok's ``publish_id`` belongs to, or None."""
@@ -173,6 +178,52 @@ class StatusStore:
             "the post kept changing while its status was updated", reason="post.contended"
         )
 
+    def abandon_upload(
+        self,
+        uid: str,
+        post_id: str,
+        now: datetime,
+        *,
+        source: str,
+        still: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, Any] | None:
+        """Fail the post with ``upload_abandoned`` if ``still(post)`` holds when written; the post
+        as written, or None when it is gone or no longer qualifies. The check and the write are
+        one conditional write (update time precondition), so a last chunk completing meanwhile
+        is never overruled. TikTok's upload URL is deleted with it: nothing will use it again.
+        """
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
+        ref = self.db.document(post_path(uid, post_id))
+        for attempt in range(_APPLY_ATTEMPTS):
+            snapshot = ref.get()
+            doc = snapshot.to_dict()
+            if doc is None or not still(doc):
+                return None
+            changes = {
+                "status": "FAILED",
+                "fail_reason": UPLOAD_ABANDONED,
+                "status_source": source,
+                "chunk_claim_until": None,
+                "updated_at": now,
+            }
+            try:
+                ref.update(
+                    {**changes, "upload_url_enc": firestore.DELETE_FIELD},
+                    option=self.db.write_option(last_update_time=snapshot.update_time),
+                )
+            except (exceptions.FailedPrecondition, exceptions.Aborted):
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter
+                continue
+            except exceptions.NotFound:
+                return None
+            doc.pop("upload_url_enc", None)
+            return {**doc, **changes}
+        raise errors.Aborted(
+            "the post kept changing while its upload was abandoned", reason="post.contended"
+        )
+
     def due_posts_query(self, now: datetime, limit: int) -> Any:
         """Posts still processing (or stuck initialising) whose sweep check is due, oldest first."""
         from google.cloud.firestore_v1.base_query import FieldFilter
@@ -185,11 +236,27 @@ class StatusStore:
             .limit(limit)
         )
 
-    def history_query(self, uid: str, limit: int, after: tuple[datetime, str] | None) -> Any:
-        """The user's posts, newest first, ``limit`` of them, after a (created_at, id) cursor."""
+    def history_query(
+        self,
+        uid: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        *,
+        status: str | None = None,
+        open_id: str | None = None,
+    ) -> Any:
+        """The user's posts, newest first, ``limit`` of them, after a (created_at, id) cursor,
+        optionally only those of one account and/or in one status (composite indexes declared
+        in firestore.indexes.json for each combination)."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query: Any = self.db.collection(USERS, uid, POSTS)
+        if open_id is not None:
+            query = query.where(filter=FieldFilter("open_id", "==", open_id))
+        if status is not None:
+            query = query.where(filter=FieldFilter("status", "==", status))
         query = (
-            self.db.collection(USERS, uid, POSTS)
-            .order_by("created_at", direction="DESCENDING")
+            query.order_by("created_at", direction="DESCENDING")
             .order_by("__name__", direction="DESCENDING")
             .limit(limit)
         )

@@ -89,6 +89,12 @@ class Store:
         def upsert(transaction: firestore.Transaction) -> UserDoc:
             snapshot = ref.get(transaction=transaction)
             existing: dict[str, Any] = snapshot.to_dict() or {}
+            if "deleting_since" in existing:
+                # A deletion's tombstone (shared/users/deletion.py): an ID token still valid for
+                # the deleted sign-in must not bring the user back before the final sweep.
+                from shared.errors import Unauthenticated
+
+                raise Unauthenticated("this account was deleted", reason="user.deleted")
             doc: UserDoc = {
                 "uid": uid,
                 "email": email,

@@ -1,7 +1,7 @@
-"""The Content Posting calls of the TikTok client: publish init, chunk upload, status.
+"""The Content Posting calls of the TikTok client: publish init, chunk upload, status, cancel.
 
 A mixin of :class:`shared.tiktok.client.TikTokClient`, kept apart because publishing is its own
-concept (tiktok-api.md §3.2-3.6). What may be repeated differs from the rest of the client:
+concept (tiktok-api.md §3.2-3.7). What may be repeated differs from the rest of the client:
 
 * An init is never repeated: TikTok may have created the post even when the answer was lost, and
   a second init would post twice. A failure after the request left is reported with the reason
@@ -9,6 +9,8 @@ concept (tiktok-api.md §3.2-3.6). What may be repeated differs from the rest of
 * A chunk is never repeated here either: its body iterator is consumed by the first attempt. The
   caller re-reads the chunk and decides, helped by ``uploaded_bytes`` on a 416.
 * status/fetch is a read and is retried like creator_info.
+* cancel is retried too: a repeat after a cancel whose answer was lost finds the publish final and
+  answers ``publish_not_cancellable``, which the caller reads as "nothing more to stop".
 
 The upload URL is a bearer credential for the upload (valid one hour): it is registered for log
 redaction and never put in an error or log line.
@@ -52,6 +54,7 @@ VIDEO_INIT_PATH = "/v2/post/publish/video/init/"
 INBOX_INIT_PATH = "/v2/post/publish/inbox/video/init/"
 CONTENT_INIT_PATH = "/v2/post/publish/content/init/"
 STATUS_PATH = "/v2/post/publish/status/fetch/"
+CANCEL_PATH = "/v2/post/publish/cancel/"
 # https://developers.tiktok.com/docs/en/content-posting-api-media-transfer-guide
 UPLOAD_CONTENT_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
 
@@ -177,6 +180,23 @@ class PostingCalls(ClientCalls):
                 raise malformed("publish status", response) from exc
 
         return self._with_retries(call, Retry.SAFE, "fetch_status")
+
+    def cancel_publish(self, access_token: str, publish_id: str) -> None:
+        """Ask TikTok to stop a publish it has not finished (§3.7); best effort on TikTok's side.
+
+        A publish already final or in file processing raises FailedPrecondition with the reason
+        ``tiktok.publish_not_cancellable``; success carries no data. A successful cancel makes
+        TikTok fail the publish with ``publish_cancelled`` (status/fetch and the webhook).
+        """
+        logs.register_secret(access_token)
+
+        def call() -> None:
+            response = self._send(
+                "POST", CANCEL_PATH, json={"publish_id": publish_id}, headers=_json(access_token)
+            )
+            envelope_data(response)
+
+        self._with_retries(call, Retry.SAFE, "cancel_publish")
 
     def _init(
         self,

@@ -10,14 +10,21 @@ TikTok rotates the refresh token on every refresh and the previous one stops wor
 (tiktok-api.md §1.7), so the answer is written before anything else happens: new access and refresh
 tokens (vault ciphertext bound to this document and field) and both expiry times computed from
 ``expires_in`` and ``refresh_expires_in`` of the answer, counted from before the call so they err
-early. The data key is made ready before TikTok is called, so a KMS outage cannot lose a rotated
-refresh token after TikTok issued it.
+early. The encryptions of the answer are reserved (:meth:`~shared.crypto.vault.Vault.reserve`)
+before TikTok is called, so a KMS outage cannot lose a rotated refresh token after TikTok issued it.
+
+Every write of an attempt's outcome is fenced on the account as stored
+(:meth:`~shared.store.accounts.AccountStore.update_checked`): it lands only while the account
+still holds the tokens the attempt started from and was not revoked meanwhile (see
+``_refresh_held`` for why the fence is the token, not the lease).
 
 Failures: a refresh token TikTok rejects (``tiktok.invalid_grant`` and the other reasons in
 :data:`~shared.store.accounts.RECONNECT_REASONS`), an expired one, or one that no longer decrypts
 turns the account to ``needs_reconnect`` with the reason, and nothing retries it. Anything else is
-transient (timeout, 5xx, 429, KMS unavailable): the tokens stay as they were and the account backs
-off (``refresh_retry_at``, doubling per failure in a row, at least TikTok's ``Retry-After``).
+transient (timeout, 5xx, 429, KMS unavailable): the tokens stay as they were and the scheduled
+job backs off (``refresh_retry_at``, doubling per failure in a row, at least TikTok's
+``Retry-After``), while a user's request may try again after a few seconds
+(``refresh_user_retry_at``), one at a time per account.
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ import logging
 import os
 import random
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.crypto.vault import VaultError, field_context
-from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, RECONNECT_REASONS, Account, AccountStore
+from shared.store.accounts import (
+    ACTIVE,
+    NEEDS_RECONNECT,
+    RECONNECT_REASONS,
+    REVOKED,
+    Account,
+    AccountStore,
+    new_token_generation,
+)
 from shared.store.leases import Leases, lease_key
 
 if TYPE_CHECKING:
@@ -46,12 +60,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Longer than the TikTok client's worst case for one refresh (3 attempts of a 20 s read timeout
-# with up to 10 s between them), so a live holder never loses its lease mid-call; short enough
-# that a dead holder's account is refreshed again within minutes.
+# The TikTok client's worst case for one refresh: 3 attempts of a 5 s connect and 20 s read
+# timeout with up to 10 s between them.
+TIKTOK_WORST_CASE = timedelta(seconds=95)
+# Longer than that, so a live holder never loses its lease mid-call; short enough that a dead
+# holder's account is refreshed again within minutes.
 LEASE_TTL = timedelta(minutes=2)
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
+# After a transient failure, how long a user's request waits before it may try once more.
+USER_RETRY_GAP = timedelta(seconds=5)
+# Why an account may have been marked needs_reconnect from a refusal of tokens that a successful
+# refresh has since replaced (which lifts the mark); a missing scope is not among them.
+STALE_TOKEN_REASONS = frozenset(
+    {"tiktok.invalid_grant", "tiktok.access_token_invalid", "account.refresh_token_expired"}
+)
 
 
 def utcnow() -> datetime:
@@ -111,8 +134,13 @@ def refresh_account(
     due: Due,
     clock: Callable[[], datetime] = utcnow,
     lease_ttl: timedelta = LEASE_TTL,
+    on_demand: bool = False,
 ) -> RefreshResult:
-    """Refresh ``seen`` (the account as the caller read it) once, under its lease."""
+    """Refresh ``seen`` (the account as the caller read it) once, under its lease.
+
+    ``on_demand`` is a user's request waiting for the token: after a transient failure it may try
+    again once ``refresh_user_retry_at`` has passed, although the scheduled backoff still runs.
+    """
     lease = leases.acquire(
         lease_key("refresh", seen.path),
         holder=holder_id(),
@@ -131,11 +159,21 @@ def refresh_account(
             return RefreshResult(Outcome.INACTIVE, current)
         if current.access_expires_at != seen.access_expires_at or not due(current, now):
             return RefreshResult(Outcome.ALREADY_FRESH, current)
-        if current.refresh_retry_at is not None and current.refresh_retry_at > now:
+        if _backing_off(current, now, on_demand=on_demand):
             return RefreshResult(Outcome.BACKING_OFF, current)
         return _refresh_held(store, vault, tiktok, current, clock)
     finally:
         leases.release(lease)
+
+
+def _backing_off(account: Account, now: datetime, *, on_demand: bool) -> bool:
+    if account.refresh_retry_at is None or account.refresh_retry_at <= now:
+        return False
+    if not on_demand:
+        return True
+    # A user is waiting: TikTok may well be back (the schedule's backoff runs to an hour), so try,
+    # at most once per account every few seconds (the lease makes it one request at a time).
+    return account.refresh_user_retry_at is not None and account.refresh_user_retry_at > now
 
 
 def _refresh_held(
@@ -156,7 +194,10 @@ def _refresh_held(
     refresh_context = field_context(account.path, "refresh_token")
     try:
         refresh_token = vault.decrypt(account.refresh_token_enc, context=refresh_context)
-        vault.encrypt("", context=access_context)  # Data key ready before TikTok rotates.
+        # Both encryptions of the answer are reserved before TikTok rotates the refresh token:
+        # a KMS outage stops the refresh here, not after TikTok has issued tokens we then cannot
+        # store (a data key that would age out during the call is replaced first).
+        sealer = vault.reserve(2, hold=TIKTOK_WORST_CASE.total_seconds())
         grant = tiktok.refresh(refresh_token)
     except VaultError as exc:
         return _needs_reconnect(store, account, exc, started)
@@ -164,9 +205,9 @@ def _refresh_held(
         if exc.reason in RECONNECT_REASONS:
             return _needs_reconnect(store, account, exc, started)
         return _back_off(store, account, exc, clock())
-    changes: dict[str, Any] = {
-        "access_token_enc": vault.encrypt(grant.access_token, context=access_context),
-        "refresh_token_enc": vault.encrypt(grant.refresh_token, context=refresh_context),
+    tokens: dict[str, Any] = {
+        "access_token_enc": sealer.encrypt(grant.access_token, context=access_context),
+        "refresh_token_enc": sealer.encrypt(grant.refresh_token, context=refresh_context),
         "access_expires_at": started + timedelta(seconds=grant.expires_in),
         "refresh_expires_at": started + timedelta(seconds=grant.refresh_expires_in),
         "scopes": list(grant.scopes),
@@ -174,22 +215,74 @@ def _refresh_held(
         "updated_at": started,
         "refresh_retry_at": None,
         "refresh_failures": 0,
+        "refresh_user_retry_at": None,
         "refresh_error": None,
+        "token_generation": new_token_generation(),
     }
-    if not store.update_if_exists(account.uid, account.open_id, changes):
+
+    # The write is fenced on the account, not on the lease. TikTok rotates the refresh token on
+    # every successful refresh and the previous one stops working, so of all the refreshes made
+    # with one refresh token only one can succeed, and its answer holds the only tokens that
+    # still work. Had we lost the lease mid-call (a call slower than the lease), the instance that
+    # took it over refreshes with the token we just rotated and is refused: dropping our answer
+    # because the lease is gone would leave the account with dead tokens. So the answer is stored
+    # whenever the account still holds the tokens it was made from (the same token generation:
+    # a re-wrap meanwhile re-sealed the same tokens and does not count; the instance refused
+    # meanwhile then finds newer tokens stored and drops its refusal, see ``_settle``), and never
+    # onto an account revoked meanwhile (its authorization is gone at TikTok, these tokens with
+    # it) or one whose tokens were replaced (a reconnect). A needs_reconnect recorded meanwhile
+    # from a refusal of the old tokens is contradicted by this answer and lifted.
+    def decide(current: Account) -> dict[str, Any] | None:
+        if current.status == REVOKED or current.token_generation != account.token_generation:
+            return None
+        if current.status == NEEDS_RECONNECT and current.status_reason in STALE_TOKEN_REASONS:
+            return {**tokens, "status": ACTIVE, "status_reason": None}
+        return tokens
+
+    current, written = store.update_checked(account.uid, account.open_id, decide)
+    if current is None:
         log.warning("account disconnected during its refresh", extra={"uid": account.uid})
         return RefreshResult(Outcome.GONE, None)
-    refreshed = account.replace(
-        access_token_enc=changes["access_token_enc"],
-        refresh_token_enc=changes["refresh_token_enc"],
-        access_expires_at=changes["access_expires_at"],
-        refresh_expires_at=changes["refresh_expires_at"],
+    if written is None:
+        log.warning(
+            "refresh answer not stored: the account changed meanwhile",
+            extra={"uid": account.uid, "status": current.status},
+        )
+        return _settle(current)
+    refreshed = current.replace(
+        access_token_enc=tokens["access_token_enc"],
+        refresh_token_enc=tokens["refresh_token_enc"],
+        access_expires_at=tokens["access_expires_at"],
+        refresh_expires_at=tokens["refresh_expires_at"],
         scopes=grant.scopes,
+        status=written.get("status", current.status),
+        status_reason=written.get("status_reason", current.status_reason),
         updated_at=started,
         refresh_retry_at=None,
         refresh_failures=0,
+        refresh_user_retry_at=None,
+        token_generation=tokens["token_generation"],
     )
     return RefreshResult(Outcome.REFRESHED, refreshed)
+
+
+def _still_current(seen: Account, changes: dict[str, Any]) -> Callable[[Account], Any]:
+    """A decision for :meth:`AccountStore.update_checked` writing ``changes`` only while the
+    account is active and holds the tokens the attempt used."""
+
+    def decide(current: Account) -> dict[str, Any] | None:
+        if current.status != ACTIVE or current.token_generation != seen.token_generation:
+            return None
+        return changes
+
+    return decide
+
+
+def _settle(current: Account) -> RefreshResult:
+    """The result of an attempt overtaken by a change to the account (its write was dropped)."""
+    if current.status != ACTIVE:
+        return RefreshResult(Outcome.INACTIVE, current)
+    return RefreshResult(Outcome.ALREADY_FRESH, current)
 
 
 def _needs_reconnect(
@@ -197,12 +290,20 @@ def _needs_reconnect(
 ) -> RefreshResult:
     """The grant is dead: flag the account once; it is never refreshed again until reconnected."""
     changes = {"status": NEEDS_RECONNECT, "status_reason": exc.reason, "updated_at": now}
-    store.update_if_exists(account.uid, account.open_id, changes)
+    current, written = store.update_checked(
+        account.uid, account.open_id, _still_current(account, changes)
+    )
+    if current is None:
+        return RefreshResult(Outcome.GONE, None)
+    if written is None:
+        # Revoked meanwhile, or a newer refresh token was stored: this refusal was of a token
+        # that is no longer ours, and says nothing about the account.
+        return _settle(current)
     log.warning(
         "tiktok refresh token rejected; account needs reconnecting",
         extra={"uid": account.uid, "reason": exc.reason, "log_id": exc.details.get("log_id")},
     )
-    marked = account.replace(status=NEEDS_RECONNECT, status_reason=exc.reason)
+    marked = current.replace(status=NEEDS_RECONNECT, status_reason=exc.reason)
     return RefreshResult(Outcome.NEEDS_RECONNECT, marked, exc)
 
 
@@ -220,71 +321,25 @@ def _back_off(
 ) -> RefreshResult:
     failures = account.refresh_failures + 1
     retry_at = now + retry_delay(failures, exc.retry_after)
+    user_retry_at = now + max(USER_RETRY_GAP, timedelta(seconds=exc.retry_after or 0))
     changes = {
         "refresh_failures": failures,
         "refresh_retry_at": retry_at,
+        "refresh_user_retry_at": user_retry_at,
         "refresh_error": exc.reason or exc.code,
     }
-    store.update_if_exists(account.uid, account.open_id, changes)
+    current, written = store.update_checked(
+        account.uid, account.open_id, _still_current(account, changes)
+    )
+    if current is None:
+        return RefreshResult(Outcome.GONE, None)
+    if written is None:
+        return _settle(current)
     log.info(
         "tiktok refresh failed; backing off",
         extra={"uid": account.uid, "reason": exc.reason, "failures": failures},
     )
-    backed_off = account.replace(refresh_failures=failures, refresh_retry_at=retry_at)
+    backed_off = current.replace(
+        refresh_failures=failures, refresh_retry_at=retry_at, refresh_user_retry_at=user_retry_at
+    )
     return RefreshResult(Outcome.FAILED, backed_off, exc)
-
-
-def ensure_fresh(
-    store: AccountStore,
-    leases: Leases,
-    vault: Vault,
-    tiktok: TikTokClient,
-    account: Account,
-    *,
-    margin: timedelta,
-    clock: Callable[[], datetime] = utcnow,
-    sleep: Callable[[float], None] = time.sleep,
-    wait_limit: float = 30.0,
-    lease_ttl: timedelta = LEASE_TTL,
-) -> Account:
-    """``account`` with an access token valid beyond ``margin``: refreshed here, or by the holder
-    of its lease while this caller waits (bounded, with backoff) instead of calling TikTok too."""
-    deadline = time.monotonic() + wait_limit
-    delay = 0.02
-    seen = account
-    while True:
-        result = refresh_account(
-            store, leases, vault, tiktok, seen, due=Due(margin), clock=clock, lease_ttl=lease_ttl
-        )
-        if result.outcome in (Outcome.REFRESHED, Outcome.ALREADY_FRESH):
-            assert result.account is not None
-            return result.account
-        if result.outcome is Outcome.GONE:
-            raise errors.NotFound(f"no connected TikTok account {account.open_id!r}")
-        if result.outcome in (Outcome.INACTIVE, Outcome.NEEDS_RECONNECT):
-            raise errors.FailedPrecondition(
-                "this TikTok account must be reconnected", reason="account.needs_reconnect"
-            )
-        if result.outcome is Outcome.FAILED:
-            assert result.error is not None
-            raise result.error
-        if result.outcome is Outcome.BACKING_OFF:
-            raise errors.Unavailable(
-                "TikTok refused to refresh this account's token recently; try again later",
-                reason="account.refresh_backing_off",
-            )
-        # LOCKED: another refresh is running. Watch the account until it lands or the lease frees.
-        if time.monotonic() >= deadline:
-            raise errors.Unavailable(
-                "a refresh of this TikTok account is taking too long; try again",
-                reason="account.refresh_in_progress",
-            )
-        sleep(delay)
-        delay = min(delay * 2, 0.5)
-        current = store.get(account.uid, account.open_id)
-        if current is None:
-            raise errors.NotFound(f"no connected TikTok account {account.open_id!r}")
-        if current.access_expires_at != seen.access_expires_at or current.status != ACTIVE:
-            seen = current  # Landed (or failed for good): the next round reports it.
-            if current.status == ACTIVE and not Due(margin)(current, clock()):
-                return current

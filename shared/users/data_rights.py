@@ -20,7 +20,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -207,6 +207,10 @@ class DeletionReport:
     revoked: int
     revoke_failed: int
     deleted_documents: int
+    complete: bool = True  # every document deleted now (else the scheduled job finishes)
+    cancelled: int = 0  # unfinished publishes TikTok agreed to cancel
+    # (open_id, what became of it at TikTok: "revoked", "not_needed" or "failed") per account
+    accounts: tuple[tuple[str, str], ...] = ()
 
 
 def delete_user_data(
@@ -217,38 +221,43 @@ def delete_user_data(
     *,
     uid: str,
     delete_auth_user: Callable[[str], None],
+    now: datetime | None = None,
+    budget_seconds: float | None = None,
 ) -> DeletionReport:
-    """Revoke every TikTok connection, then delete every document of the user; repeatable.
+    """Tombstone the user, stop their publishes and connections at TikTok, delete their documents
+    within the request's budget, delete their sign-in; repeatable (shared/users/deletion.py says
+    how in-flight requests and the rest of a large account are dealt with).
 
-    A KMS outage stops the deletion before anything is deleted (so a retry can still revoke);
-    TikTok refusing or failing a revoke is logged and the deletion goes ahead.
+    A KMS outage stops the deletion before any document is deleted (so a retry can still revoke);
+    TikTok refusing or failing a revoke or a cancel is logged and the deletion goes ahead.
     """
-    from shared.accounts.service import revoke_at_tiktok
+    from datetime import UTC
 
-    revoked = failed = 0
-    for account in accounts.list(uid):
-        if revoke_at_tiktok(vault, tiktok, account):
-            revoked += 1
-        else:
-            failed += 1
+    from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
+    from shared.users.deletion import (
+        REQUEST_BUDGET,
+        Budget,
+        delete_documents,
+        mark_deleting,
+        stop_at_tiktok,
+    )
 
-    deleted = 0
-    for related in RELATED:
-        deleted += _delete_all(_paged(related.query(db, uid), related.order))
-    user_ref = db.collection(USERS).document(uid)
-    for sub in user_ref.collections():
-        deleted += db.recursive_delete(sub)
-    if user_ref.get().exists:
-        user_ref.delete()
-        deleted += 1
+    now = now or datetime.now(UTC)
+    mark_deleting(db, uid, now)
+    outcomes, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)
+    deleted, complete = delete_documents(
+        db, uid, Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
+    )
+    if complete:  # only the final sweep is left, once no request can still be in flight
+        tomb = db.collection(USERS).document(uid)
+        tomb.update({"deletion_due_at": (tomb.get().to_dict() or {})["deletion_sweep_after"]})
     delete_auth_user(uid)
-    log.info("user data deleted", extra={"uid": uid, "documents": deleted})
-    return DeletionReport(revoked=revoked, revoke_failed=failed, deleted_documents=deleted)
-
-
-def _delete_all(snapshots: Iterable[Any]) -> int:
-    count = 0
-    for snapshot in snapshots:
-        snapshot.reference.delete()
-        count += 1
-    return count
+    log.info("user data deleted", extra={"uid": uid, "documents": deleted, "complete": complete})
+    return DeletionReport(
+        revoked=sum(1 for _, outcome in outcomes if outcome == REVOKED_NOW),
+        revoke_failed=sum(1 for _, outcome in outcomes if outcome == REVOKE_FAILED),
+        deleted_documents=deleted,
+        complete=complete,
+        cancelled=cancelled,
+        accounts=outcomes,
+    )

@@ -80,7 +80,11 @@ def test_connect_list_creator_info_disconnect(
 
     gone = ann.delete(f"/api/tiktok/accounts/{open_id}")
     check_response("DELETE", "/api/tiktok/accounts/{open_id}", gone)
-    assert gone.json() == {"disconnected": open_id, "revoked_at_tiktok": True}
+    assert gone.json() == {
+        "disconnected": open_id,
+        "revoked_at_tiktok": True,
+        "tiktok_revoked": "revoked",
+    }
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}
     authorizations = fake_tiktok.authorizations(open_id)
     assert authorizations
@@ -240,5 +244,6 @@ def test_disconnect_deletes_even_when_tiktok_revoke_fails(
     response = ann.delete(f"/api/tiktok/accounts/{open_id}")
     assert response.status_code == 200
     assert response.json()["revoked_at_tiktok"] is False
+    assert response.json()["tiktok_revoked"] == "failed"
     assert "could not be told" in response.json()["message"]
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}

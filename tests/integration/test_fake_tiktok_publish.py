@@ -508,3 +508,104 @@ def test_status_errors_and_forced_failure(
     assert forced.json()["status"] == "FAILED"
     status = tiktok.fetch_status(token, init.publish_id)
     assert (status["status"], status["fail_reason"]) == ("FAILED", "spam_risk_text")
+
+
+# Cancel -----------------------------------------------------------------------------------------
+
+
+def webhook_reasons(control: httpx.Client, publish_id: str) -> list[str]:
+    import json
+
+    reasons = []
+    for delivery in control.get("/webhooks").json()["deliveries"]:
+        content = json.loads(delivery["body"]["content"])
+        if delivery["event"] == "post.publish.failed" and content["publish_id"] == publish_id:
+            reasons.append(content["reason"])
+    return reasons
+
+
+def test_an_unfinished_upload_is_cancelled_and_its_url_stops_working(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    token = creator()
+    size, chunk = 20 * MB, 10 * MB
+    init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(size, chunk))
+    assert init.upload_url is not None
+    tiktok.upload_chunk(
+        init.upload_url,
+        media_pieces("c.mp4", 0, chunk - 1),
+        first_byte=0,
+        last_byte=chunk - 1,
+        total_bytes=size,
+    )
+    tiktok.cancel_publish(token, init.publish_id)
+    status = tiktok.fetch_status(token, init.publish_id)
+    assert (status["status"], status["fail_reason"]) == ("FAILED", "publish_cancelled")
+    assert webhook_reasons(control, init.publish_id) == ["publish_cancelled"]
+    with pytest.raises(errors.NotFound):
+        tiktok.upload_chunk(
+            init.upload_url,
+            media_pieces("c.mp4", chunk, size - 1),
+            first_byte=chunk,
+            last_byte=size - 1,
+            total_bytes=size,
+        )
+    with pytest.raises(errors.FailedPrecondition) as again:
+        tiktok.cancel_publish(token, init.publish_id)  # already final
+    assert again.value.reason == "tiktok.publish_not_cancellable"
+    assert control.get("/calls").json()["counts"]["cancel"] == 2
+
+
+def test_a_publish_in_processing_or_final_cannot_be_cancelled(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    token = creator()
+    control.post("/config", json={"processing_seconds": 3600}).raise_for_status()
+    init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    assert init.upload_url is not None
+    tiktok.upload_chunk(
+        init.upload_url, media_pieces("d.mp4", 0, MB - 1), first_byte=0, last_byte=MB - 1,
+        total_bytes=MB,
+    )  # fmt: skip
+    with pytest.raises(errors.FailedPrecondition) as processing:
+        tiktok.cancel_publish(token, init.publish_id)
+    assert processing.value.reason == "tiktok.publish_not_cancellable"
+    assert tiktok.fetch_status(token, init.publish_id)["status"] == "PROCESSING_UPLOAD"
+
+
+def test_a_pull_in_progress_is_cancelled(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
+):
+    token = creator()
+    prefixes = [f"{media.base}/slow/"]
+    control.post("/config", json={"verified_url_prefixes": prefixes}).raise_for_status()
+    source = {"source": "PULL_FROM_URL", "video_url": media.url(5 * MB, "slow.mp4", kind="slow")}
+    init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=source)
+    tiktok.cancel_publish(token, init.publish_id)
+    view = publish_view(control, init.publish_id)
+    assert (view["status"], view["fail_reason"]) == ("FAILED", "publish_cancelled")
+    assert webhook_reasons(control, init.publish_id) == ["publish_cancelled"]
+    assert view["downloaded_bytes"] < 5 * MB  # the download stopped
+    pulling = tiktok.init_video_direct(token, post_info=DIRECT, source_info=source)
+    control.post("/config", json={"verified_url_prefixes": []}).raise_for_status()
+    with pytest.raises(errors.FailedPrecondition) as unverified:
+        tiktok.cancel_publish(token, pulling.publish_id)  # the URL prefix is no longer verified
+    assert unverified.value.reason == "tiktok.url_ownership_unverified"
+    other = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    tiktok.cancel_publish(token, other.publish_id)  # a FILE_UPLOAD has no URL to own
+
+
+def test_cancel_refusals(tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]):
+    token, other = creator(), creator()
+    with pytest.raises(errors.NotFound) as unknown:
+        tiktok.cancel_publish(token, "v_pub_file~v2-1.123")
+    assert unknown.value.reason == "tiktok.invalid_publish_id"
+    init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    with pytest.raises(errors.PermissionDenied) as foreign:
+        tiktok.cancel_publish(other, init.publish_id)
+    assert foreign.value.reason == "tiktok.token_not_authorized_for_specified_publish_id"
+    only_inbox = creator(scopes=["user.info.basic"])
+    with pytest.raises(errors.PermissionDenied) as scope:
+        tiktok.cancel_publish(only_inbox, init.publish_id)
+    assert scope.value.reason == "tiktok.scope_not_authorized"
+    assert tiktok.fetch_status(token, init.publish_id)["status"] == "PROCESSING_UPLOAD"

@@ -22,8 +22,8 @@ from shared.crypto.vault import field_context
 from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, Account, AccountStore
 from shared.store.leases import Leases, lease_key
 from shared.tiktok.client import TikTokClient, make_http_client
-from shared.tokens.fresh import fresh_access_token
-from shared.tokens.refresh import Due, Outcome, ensure_fresh, refresh_account
+from shared.tokens.fresh import ensure_fresh, fresh_access_token
+from shared.tokens.refresh import Due, Outcome, refresh_account
 from shared.tokens.scheduler import BATCH_TOPIC, parse_batch, run_batch, run_scheduled
 from tests.support import FakeTikTok
 

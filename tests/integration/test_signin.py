@@ -102,3 +102,22 @@ def test_disabled_user_is_refused(auth_emulator: AuthEmulator) -> None:
 def test_garbage_id_token_is_refused() -> None:
     with pytest.raises(Unauthenticated, match="invalid"):
         do_sign_in("not-a-token")
+
+
+def test_a_sign_in_during_deletion_does_not_bring_the_user_back(
+    auth_emulator: AuthEmulator,
+) -> None:
+    from datetime import UTC, datetime
+
+    from shared.users.deletion import mark_deleting
+
+    google = auth_emulator.sign_in_with_google(email="gone@example.com", name="Gone")
+    do_sign_in(google["idToken"])
+    db = runtime.firestore_client()
+    mark_deleting(db, google["localId"], datetime.now(UTC))
+    with pytest.raises(Unauthenticated) as refused:
+        do_sign_in(google["idToken"])  # the ID token is still valid for an hour
+    assert refused.value.reason == "user.deleted"
+    stored = db.collection(USERS).document(google["localId"]).get().to_dict()
+    assert "email" not in stored
+    assert "deleting_since" in stored

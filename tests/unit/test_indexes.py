@@ -70,6 +70,9 @@ def queries_the_code_runs() -> list[Any]:
         status.due_posts_query(now, 10),
         status.accounts_query("open-id"),
         status.history_query("uid", 10, None),
+        status.history_query("uid", 10, None, status="FAILED"),
+        status.history_query("uid", 10, None, open_id="open-id"),
+        status.history_query("uid", 10, None, status="FAILED", open_id="open-id"),
         active_accounts_query(db),
     ]
 
@@ -101,4 +104,13 @@ def test_the_due_query_needs_a_composite_collection_group_index() -> None:
         "accounts",
         "COLLECTION_GROUP",
         (("status", "ASCENDING"), ("access_expires_at", "ASCENDING")),
+    )
+
+
+def test_a_filtered_history_query_needs_a_composite_index() -> None:
+    # Guards the derivation: filtering by status and account needs the three-field index.
+    assert needed_index(queries_the_code_runs()[-1]) == (
+        "posts",
+        "COLLECTION",
+        (("open_id", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING")),
     )

@@ -395,3 +395,49 @@ def test_float_post_id_is_malformed(client: TikTokClient, httpx_mock: HTTPXMock)
     with pytest.raises(errors.Unavailable) as caught:
         client.fetch_status(TOKEN, "v_pub_file~v2-1.1")
     assert caught.value.reason == "tiktok.malformed_response"
+
+
+# Cancel --------------------------------------------------------------------------------------
+
+CANCEL = f"{API}/v2/post/publish/cancel/"
+
+
+def test_cancel_sends_the_publish_id_and_reads_the_ok_envelope(
+    client: TikTokClient, httpx_mock: HTTPXMock
+):
+    httpx_mock.add_response(url=CANCEL, method="POST", json=envelope())
+    client.cancel_publish(TOKEN, "v_pub_file~v2-1.1")
+    assert sent_json(httpx_mock) == {"publish_id": "v_pub_file~v2-1.1"}
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (400, "publish_not_cancellable", errors.FailedPrecondition),
+        (400, "invalid_publish_id", errors.NotFound),
+        (400, "token_not_authorized_for_specified_publish_id", errors.PermissionDenied),
+        (403, "url_ownership_unverified", errors.FailedPrecondition),
+        (401, "access_token_invalid", errors.FailedPrecondition),
+        (401, "scope_not_authorized", errors.PermissionDenied),
+    ],
+)
+def test_cancel_errors_are_translated(
+    client: TikTokClient,
+    httpx_mock: HTTPXMock,
+    status: int,
+    code: str,
+    error: type[errors.AppError],
+):
+    httpx_mock.add_response(url=CANCEL, status_code=status, json=envelope(code=code))
+    with pytest.raises(error) as caught:
+        client.cancel_publish(TOKEN, "v_pub_url~v2.1")
+    assert caught.value.reason == f"tiktok.{code}"
+
+
+def test_cancel_is_retried_after_a_server_error(
+    client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
+):
+    httpx_mock.add_response(url=CANCEL, status_code=500, json=envelope(code="internal_error"))
+    httpx_mock.add_response(url=CANCEL, json=envelope())
+    client.cancel_publish(TOKEN, "v_pub_url~v2.1")
+    assert len(sleeps) == 1

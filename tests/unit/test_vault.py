@@ -6,6 +6,7 @@ import base64
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ import pytest
 
 from emulator.kms.control import KmsControl, start
 from emulator.procs import Child, free_port
+from shared.crypto.kms import KMS_RETRY_AFTER
 from shared.crypto.vault import KeyServiceError, Vault, VaultError, field_context, make_kms_client
 from shared.errors import Internal, Unavailable
 
@@ -227,6 +229,41 @@ def test_dek_reuse_is_bounded_by_count_and_age(
     assert control.calls() == {"Encrypt": 4}
 
 
+def test_a_reservation_gets_a_dek_that_lasts_and_needs_no_kms_call_later(
+    client: Any, key_name: str, control: KmsControl
+) -> None:
+    clock = FakeClock()
+    vault = Vault(client, key_name, clock=clock, max_dek_uses=10, max_dek_age=30)
+    vault.encrypt(SECRET, context=CONTEXT)
+    clock.now += 20
+    sealer = vault.reserve(2, hold=5)  # 20 + 5 < 30: the current DEK covers it.
+    assert control.calls() == {"Encrypt": 1}
+    later = vault.reserve(2, hold=15)  # 20 + 15 >= 30: a fresh DEK, wrapped now.
+    assert control.calls() == {"Encrypt": 2}
+
+    control.refuse()
+    clock.now += 100  # Both DEKs are far past their age: reserved uses still need no KMS.
+    values = [s.encrypt(SECRET, context=CONTEXT) for s in (sealer, sealer, later, later)]
+    with pytest.raises(ValueError, match="reserved"):
+        sealer.encrypt(SECRET, context=CONTEXT)
+    with pytest.raises(Unavailable):
+        vault.reserve(1, hold=0)  # Nothing current is young enough and KMS is down: fail now.
+    control.refuse(False)
+    assert len({fields(v)[2] for v in values}) == 2
+    assert {vault.decrypt(v, context=CONTEXT) for v in values} == {SECRET}
+
+
+def test_reserved_uses_count_against_the_dek_budget(
+    client: Any, key_name: str, control: KmsControl
+) -> None:
+    vault = Vault(client, key_name, max_dek_uses=3)
+    vault.reserve(2, hold=0)
+    vault.encrypt(SECRET, context=CONTEXT)  # The third use of the first DEK.
+    assert control.calls() == {"Encrypt": 1}
+    vault.reserve(2, hold=0)  # Would be uses 4 and 5: a new DEK.
+    assert control.calls() == {"Encrypt": 2}
+
+
 def test_unwrapped_key_cache_is_bounded_by_age_and_size(
     client: Any, key_name: str, control: KmsControl
 ) -> None:
@@ -285,6 +322,20 @@ def test_kms_refusing_or_gone_is_unavailable(
     nobody = make_kms_client(f"127.0.0.1:{free_port()}")
     with pytest.raises(Unavailable):
         Vault(nobody, key_name, kms_timeout=0.3).encrypt(SECRET, context=CONTEXT)
+
+
+def test_kms_refusing_fails_within_a_couple_of_seconds_and_says_when_to_retry(
+    client: Any, key_name: str, control: KmsControl
+) -> None:
+    control.refuse()
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        Vault(client, key_name).encrypt(SECRET, context=CONTEXT)  # the default budget
+    elapsed = time.monotonic() - started
+    assert elapsed < 3.5
+    assert control.calls()["Encrypt"] >= 2  # retried within that budget, not given up at once
+    assert caught.value.retry_after == KMS_RETRY_AFTER
+    assert caught.value.reason == "kms.unavailable"
 
 
 def test_corrupted_kms_responses_fail_closed(
