@@ -67,13 +67,13 @@ def queries_the_code_runs() -> list[Any]:
     status = StatusStore(db)
     return [
         *due_queries(db, now),
+        active_accounts_query(db),
         status.due_posts_query(now, 10),
         status.accounts_query("open-id"),
         status.history_query("uid", 10, None),
         status.history_query("uid", 10, None, status="FAILED"),
         status.history_query("uid", 10, None, open_id="open-id"),
         status.history_query("uid", 10, None, status="FAILED", open_id="open-id"),
-        active_accounts_query(db),
     ]
 
 
