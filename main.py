@@ -8,6 +8,11 @@ from functions.refresh_tokens import refresh_batch, refresh_tokens
 from functions.session import session
 from functions.sweep_status import sweep_status
 from functions.tiktok_oauth import tiktok_oauth
+from shared.web.http import answer_framework_errors_in_json
+
+# functions-framework executes this module inside the app it serves: from here its own answers
+# (paths it cannot route, its crashes) get the JSON error body too.
+answer_framework_errors_in_json()
 
 __all__ = [
     "accounts",

@@ -65,7 +65,7 @@ def measure(
         path=path,
         method=method,
         baseline_firestore=firestore,
-        cookie=session_cookie(),
+        cookie=session_cookie(env),
     )
     for _ in range(runs):
         out = subprocess.run(
@@ -83,10 +83,21 @@ def measure(
     return {"median": statistics.median(times), "statuses": sorted(statuses), "kms": kms}
 
 
-def session_cookie() -> str:
+def session_cookie(env: dict) -> str:
+    """A signed-in cookie whose session record exists in the benchmark's Firestore emulator."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from google.cloud import firestore
+
     from shared.config import Secret, SessionKey
+    from shared.store.sessions import SessionStore, new_session_id
     from shared.web.sessions import SessionCodec
 
+    os.environ["FIRESTORE_EMULATOR_HOST"] = env["FIRESTORE_EMULATOR_HOST"]
+    sid, now = new_session_id(), datetime.now(UTC)
+    store = SessionStore(firestore.Client(project=ENV["GOOGLE_CLOUD_PROJECT"]))
+    store.create("bench-user", sid, now=now, expire_at=now + timedelta(hours=1))
     key = ENV["SESSION_SECRETS"].split(":", 1)
     codec = SessionCodec(
         [SessionKey(key[0], Secret(key[1]))],
@@ -94,7 +105,7 @@ def session_cookie() -> str:
         audience=ENV["APP_ORIGIN"],
         ttl_seconds=3600,
     )
-    return codec.issue("bench-user", email=None, name=None, picture=None)
+    return codec.issue("bench-user", sid=sid, email=None, name=None, picture=None)
 
 
 def first_request(name: str) -> tuple[str, str]:

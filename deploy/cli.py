@@ -92,6 +92,7 @@ def _apply(args: argparse.Namespace, settings: DeploySettings, out: TextIO) -> i
             raise SettingsError(f"{tool} is not on PATH (firebase: npm i -g firebase-tools)")
     if settings.project_number is None:
         settings = dataclasses.replace(settings, project_number=_project_number(settings.project))
+    _render_policy(settings)
     source = Path(args.source_dir or tempfile.mkdtemp(prefix="publisher-deploy-"))
     build_source(source)
     plan = build_plan(settings, str(source), firebase=str(_tool("firebase")))
@@ -100,6 +101,24 @@ def _apply(args: argparse.Namespace, settings: DeploySettings, out: TextIO) -> i
     apply_plan(plan, settings, out)
     out.write("\n# Deployed.\n")
     return 0
+
+
+def _render_policy(settings: DeploySettings) -> None:
+    """Hosting serves /privacy from public/privacy.html: the policy of this very deployment."""
+    from deploy.policy.__main__ import render
+    from deploy.policy.facts import Operator, PolicyError, from_deploy
+
+    try:
+        operator = Operator.load()
+        if any(value.startswith("[") for value in vars(operator).values()):
+            raise PolicyError(
+                "deploy/policy/operator.toml still holds placeholders: fill in your company, "
+                "contact, address, governing law and effective date before deploying"
+            )
+        page = render(from_deploy(settings), operator, fmt="html")
+    except PolicyError as exc:
+        raise SettingsError(f"privacy policy: {exc}") from None
+    (ROOT / "public" / "privacy.html").write_text(page)
 
 
 def _project_number(project: str) -> str:

@@ -72,7 +72,8 @@ def _passes(check: Check, settings: DeploySettings) -> bool:
     if check.accept is not None and output.strip() not in check.accept:
         return False
     if check.same_secret is not None:
-        return output == settings.secret_value(check.same_secret)
+        secret = settings.secret_value(check.same_secret)
+        return secret is not None and output == secret.reveal()
     return True
 
 
@@ -82,7 +83,7 @@ def _run(command: Command, settings: DeploySettings) -> None:
         value = settings.secret_value(command.stdin_secret)
         if value is None:
             raise DeployError(f"{command.stdin_secret} has no value")
-        stdin = value.encode()
+        stdin = value.reveal().encode()
     result = subprocess.run(command.argv, cwd=ROOT, input=stdin, check=False)
     if result.returncode != 0:
         raise DeployError(f"failed with exit status {result.returncode}: {render(command)}")

@@ -210,7 +210,7 @@ def _validate_function_env(settings: DeploySettings) -> None:
     """Check the environment the functions will get with their own validation (shared.config)."""
     env = settings.function_env()
     for name, value in settings.secrets:
-        env[name] = value if value is not None else _STAND_IN[name]
+        env[name] = value.reveal() if value is not None else _STAND_IN[name]
     try:
         deployed = Settings.from_env(env)
     except ConfigError as exc:

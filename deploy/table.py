@@ -88,6 +88,7 @@ TTL_COLLECTION_GROUPS = (
     "leases",
     "webhook_events",
     "poll_budgets",
+    "sessions",
     "analytics",
 )
 

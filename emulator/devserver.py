@@ -1,7 +1,9 @@
 """Every HTTP function behind one port, routed by ``firebase.json``'s Hosting rewrites.
 
-Firebase Hosting forwards the request with its full path to the function a rewrite names; this
-server does the same locally, so ``firebase.json`` stays the one routing table. Each function is
+Firebase Hosting serves a file of ``public/`` when one exists at the path, else forwards the
+request with its full path to the function a rewrite names, or answers the rewrite's
+``destination`` file (the web app's ``/index.html`` for its own paths); this server does the same
+locally (emulator/hosting.py), so ``firebase.json`` stays the one routing table. Each function is
 served by functions-framework's own app, exactly as it runs in Cloud Functions. ``GET /api/``
 answers an index of the API (:mod:`emulator.api_index`). Pub/Sub-triggered
 functions answer the Pub/Sub emulator's pushes under ``/_events/<function>/`` (emulator/pubsub.py).
@@ -22,6 +24,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from emulator import api_index
+from emulator.hosting import INIT_JSON, StaticSite, serve_init_json
 from emulator.pubsub import EVENT_FUNCTIONS, EVENTS_PREFIX
 from shared import logs, runtime
 
@@ -59,6 +62,16 @@ def load_rewrites(path: Path = ROOT / "firebase.json") -> list[tuple[re.Pattern[
     return table
 
 
+def load_destinations(path: Path = ROOT / "firebase.json") -> list[tuple[re.Pattern[str], str]]:
+    """The rewrites to a file (``{"source": "**", "destination": "/index.html"}``), in order."""
+    config = json.loads(path.read_text())
+    return [
+        (glob_to_regex(rewrite["source"]), rewrite["destination"])
+        for rewrite in config["hosting"]["rewrites"]
+        if "destination" in rewrite and "source" in rewrite
+    ]
+
+
 def entry_points() -> set[str]:
     """The function names ``main.py`` exports."""
     import main
@@ -69,8 +82,16 @@ def entry_points() -> set[str]:
 class Dispatcher:
     """A WSGI app sending each request to the function its path rewrites to."""
 
-    def __init__(self, rewrites: list[tuple[re.Pattern[str], str]], available: set[str]) -> None:
+    def __init__(
+        self,
+        rewrites: list[tuple[re.Pattern[str], str]],
+        available: set[str],
+        site: StaticSite | None = None,
+        destinations: list[tuple[re.Pattern[str], str]] | None = None,
+    ) -> None:
         self.rewrites = rewrites
+        self.site = site
+        self.destinations = destinations or []
         self.apps: dict[str, WSGIApp] = {}
         # Pub/Sub-triggered functions, reached by the Pub/Sub emulator's push subscriptions.
         self.event_apps: dict[str, WSGIApp] = {
@@ -98,12 +119,30 @@ class Dispatcher:
             return Response('{"ok":true}', mimetype="application/json")(environ, start_response)
         if path in ("/api", "/api/"):
             return self._index(environ, start_response)
+        if path == INIT_JSON:
+            return serve_init_json(environ, start_response)
+        if self.site is not None:
+            static = self.site.find(path)
+            if static is not None:
+                return self.site.respond(static, environ, start_response)
         if path.startswith(EVENTS_PREFIX):
             target = path[len(EVENTS_PREFIX) :].partition("/")[0]
             app = self.event_apps.get(target)
         else:
             target = self.target(path)
             app = self.apps.get(target) if target else None
+        # Unrouted /api/ paths stay a JSON 404 here (Hosting would answer the SPA), so a missing
+        # rewrite shows up in tests instead of as an HTML page.
+        if (
+            app is None
+            and target is None
+            and self.site is not None
+            and not path.startswith("/api/")
+        ):
+            for pattern, destination in self.destinations:
+                page = self.site.find(destination) if pattern.match(path) else None
+                if page is not None:
+                    return self.site.respond(page, environ, start_response)
         if app is None:
             body = {"error": {"code": "NOT_FOUND", "message": f"no function serves {path}"}}
             response = Response(json.dumps(body), status=404, mimetype="application/json")
@@ -129,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logs.configure()
     runtime.settings()  # Fail at start, naming the variable, on a bad environment.
-    dispatcher = Dispatcher(load_rewrites(), entry_points())
+    dispatcher = Dispatcher(
+        load_rewrites(), entry_points(), StaticSite(), destinations=load_destinations()
+    )
     server = make_server(args.host, args.port, dispatcher, threaded=True)
     log.info("serving %s on http://%s:%d", sorted(dispatcher.apps), args.host, args.port)
     server.serve_forever()

@@ -22,7 +22,10 @@ def _webhook(call: Call) -> flask.Response:
     raw = read_body(call.request, BODY_LIMIT)
     # Header names are case-insensitive; TikTok's own example writes "Tiktok-Signature".
     verify_signature(
-        call.request.headers.get("TikTok-Signature"), raw, settings.tiktok_client_secret, now
+        call.request.headers.get("TikTok-Signature"),
+        raw,
+        settings.tiktok_client_secret.reveal(),
+        now,
     )
     event = parse_event(raw, settings.tiktok_client_key)
     outcome = handle(runtime.status_store(), raw, event, now)

@@ -7,6 +7,7 @@ than on the first request that needs the value.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -27,11 +28,57 @@ _KID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _HOST_PORT_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 
-class Secret(str):
-    """A string whose ``repr`` never shows its value."""
+class Secret:
+    """A secret value that never renders itself: ``str``, ``repr``, f-strings, ``%`` and
+    ``json.dumps(..., default=str)`` all show a mask, ``+`` and plain ``json.dumps`` refuse it.
+    Only :meth:`reveal`, called where the value is really used (signing, a token request), gives
+    the value.
+    """
+
+    __slots__ = ("_value",)
+    _MASK = "**********"
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("a Secret wraps a str")
+        object.__setattr__(self, "_value", value)
+
+    def reveal(self) -> str:
+        """The secret value itself; call only where the value is used, never to log or show it."""
+        value: str = object.__getattribute__(self, "_value")
+        return value
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Secret is immutable")
 
     def __repr__(self) -> str:
-        return "Secret('**********')"
+        return f"Secret('{self._MASK}')"
+
+    def __str__(self) -> str:
+        return self._MASK
+
+    def __format__(self, spec: str) -> str:
+        return format(self._MASK, spec)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self.reveal().encode(), other.reveal().encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self.reveal()))
+
+    def __bool__(self) -> bool:
+        return bool(self.reveal())
+
+    def __copy__(self) -> Secret:
+        return self  # Immutable: a copy (dataclasses.asdict makes one) is the same secret.
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Secret:
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")  # A pickle would carry the value.
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ HTTP_STATUS: dict[str, int] = {
     "PERMISSION_DENIED": 403,
     "NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
+    "REQUEST_TIMEOUT": 408,
     "ALREADY_EXISTS": 409,
     "ABORTED": 409,
     "PAYLOAD_TOO_LARGE": 413,
@@ -36,7 +37,8 @@ class AppError(Exception):
     """Base of every error the backend reports to a caller.
 
     ``message`` is shown to the caller, so it never carries a secret; ``reason`` is a stable,
-    machine-readable detail (for example ``tiktok.privacy_level_option_mismatch``); ``details``
+    machine-readable detail (for example ``tiktok.privacy_level_option_mismatch``); ``field`` is
+    the dotted path of the request field at fault (``post.caption``), when one is; ``details``
     holds further safe fields for the error body (TikTok's ``log_id``, an expected chunk index).
     """
 
@@ -47,12 +49,14 @@ class AppError(Exception):
         message: str,
         *,
         reason: str | None = None,
+        field: str | None = None,
         retry_after: float | None = None,
         **details: Any,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
+        self.field = field
         self.retry_after = retry_after
         self.details = details
 
@@ -64,6 +68,8 @@ class AppError(Exception):
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.reason:
             error["reason"] = self.reason
+        if self.field is not None:
+            error["field"] = self.field
         error.update(self.details)
         return {"error": error}
 
@@ -120,6 +126,12 @@ class PayloadTooLarge(AppError):
     """The request body is larger than the route accepts."""
 
     code = "PAYLOAD_TOO_LARGE"
+
+
+class RequestTimeout(AppError):
+    """The request body did not arrive in time."""
+
+    code = "REQUEST_TIMEOUT"
 
 
 class UnsupportedMediaType(AppError):

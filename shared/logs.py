@@ -16,14 +16,23 @@ import re
 import sys
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 _trace: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", default=None)
 
+# Values registered at run time. Configuration secrets (few, fixed) stay for the process's life;
+# per-request values (tokens, codes, upload URLs) live in a bounded least-recently-registered
+# cache: each use registers its value again, so a value in use stays while old ones make room,
+# and a long-lived instance holds at most MAX_TRANSIENT_SECRETS of them. An evicted value is no
+# longer in use; the credential shapes below still catch it if it ever appears.
+MAX_TRANSIENT_SECRETS = 1024
 _secrets_lock = threading.Lock()
-_secret_values: set[str] = set()
+_permanent: set[str] = set()
+_transient: OrderedDict[str, None] = OrderedDict()
+_ordered: tuple[str, ...] = ()  # Every registered value, longest first; rebuilt on change only.
 _MIN_SECRET_LEN = 8  # Shorter values would redact ordinary words.
 
 REDACTED = "[REDACTED]"
@@ -45,18 +54,48 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def register_secret(*values: str | None) -> None:
-    """Remember values that must never appear in a log line (tokens, keys, codes)."""
+    """Remember values of this request that must never appear in a log line (tokens, codes)."""
+    global _ordered
+    with _secrets_lock:
+        changed = False
+        for value in values:
+            if not value or len(value) < _MIN_SECRET_LEN or value in _permanent:
+                continue
+            if value in _transient:
+                _transient.move_to_end(value)
+                continue
+            _transient[value] = None
+            changed = True
+            if len(_transient) > MAX_TRANSIENT_SECRETS:
+                _transient.popitem(last=False)
+        if changed:
+            _ordered = _longest_first()
+
+
+def register_permanent_secret(*values: str | None) -> None:
+    """Remember configuration secrets (client secret, signing keys) for the process's life."""
+    global _ordered
     with _secrets_lock:
         for value in values:
             if value and len(value) >= _MIN_SECRET_LEN:
-                _secret_values.add(value)
+                _permanent.add(value)
+                _transient.pop(value, None)
+        _ordered = _longest_first()
+
+
+def _longest_first() -> tuple[str, ...]:
+    # Longest first, so a secret containing another is removed whole.
+    return tuple(sorted(_permanent | _transient.keys(), key=len, reverse=True))
+
+
+def registered_secret_count() -> int:
+    with _secrets_lock:
+        return len(_permanent) + len(_transient)
 
 
 def redact(text: str) -> str:
     """Return ``text`` with every registered secret and credential-shaped value removed."""
-    with _secrets_lock:
-        values = sorted(_secret_values, key=len, reverse=True)
-    for value in values:
+    for value in _ordered:  # An immutable snapshot: no lock on the logging path.
         if value in text:
             text = text.replace(value, REDACTED)
     for pattern, replacement in _PATTERNS:

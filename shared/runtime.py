@@ -1,9 +1,9 @@
 """Composition: the settings and clients of this instance, each built once on first use.
 
 Nothing here runs at import time, and each builder imports its client library only when first
-called, so a function pays only for the clients its path uses (a session check never loads the
-Firestore or KMS client). Tests and the dev server call :func:`reset` after changing the
-environment.
+called, so a function pays only for the clients its path uses (a session check reads one Firestore
+document and never loads the KMS client). Tests and the dev server call :func:`reset` after
+changing the environment.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.store.accounts import AccountStore
     from shared.store.analytics import AnalyticsStore
     from shared.store.posts import PostStore
+    from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
     from shared.tiktok.client import TikTokClient
     from shared.tiktok.models import LoginKit
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 @functools.cache
 def settings() -> Settings:
     loaded = Settings.from_env(os.environ)
-    logs.register_secret(loaded.tiktok_client_secret, *(k.secret for k in loaded.session_keys))
+    logs.register_permanent_secret(
+        loaded.tiktok_client_secret.reveal(), *(k.secret.reveal() for k in loaded.session_keys)
+    )
     return loaded
 
 
@@ -54,10 +57,17 @@ def session_codec() -> SessionCodec:
 
 
 @functools.cache
-def firestore_client() -> firestore.Client:
-    from google.cloud import firestore
+def session_store() -> SessionStore:
+    from shared.store.sessions import SessionStore
 
-    return firestore.Client(project=settings().project_id)
+    return SessionStore(firestore_client())
+
+
+@functools.cache
+def firestore_client() -> firestore.Client:
+    from shared.store.client import make_client
+
+    return make_client(settings().project_id)
 
 
 @functools.cache
@@ -104,7 +114,7 @@ def tiktok() -> TikTokClient:
     return TikTokClient(
         make_http_client(config.tiktok_api_base),
         client_key=config.tiktok_client_key,
-        client_secret=config.tiktok_client_secret,
+        client_secret=config.tiktok_client_secret.reveal(),
         redirect_uri=config.tiktok_redirect_uri,
         auth_url=config.tiktok_auth_url,
     )
@@ -187,6 +197,7 @@ def reset() -> None:
     for builder in (
         settings,
         session_codec,
+        session_store,
         firestore_client,
         firebase_app,
         account_store,

@@ -69,7 +69,7 @@ class AuthEmulator:
 
     def wipe(self) -> None:
         httpx.delete(
-            f"{self.base}/emulator/v1/projects/{self.stack.project_id}/accounts"
+            f"{self.base}/emulator/v1/projects/{self.stack.project_id}/accounts", timeout=30
         ).raise_for_status()
 
     def sign_in_with_google(

@@ -125,6 +125,15 @@ PROMISES: dict[str, list[str]] = {
         "tests.unit.test_tiktok_client::test_plain_http_api_base_is_refused",
         "tests.unit.test_config::test_plain_http_tiktok_base_only_for_loopback_in_demo_project",
     ],
+    "P18": [
+        "tests.e2e.test_session_http::test_a_signed_out_cookie_gets_401_on_every_route_and_creates_nothing",
+        "tests.e2e.test_session_http::test_a_deleted_accounts_cookie_gets_401_everywhere_and_connects_nothing",
+        "tests.e2e.test_session_http::test_sign_out_everywhere_ends_the_other_browsers_sessions",
+        "tests.e2e.test_data_rights_http::test_deletion_leaves_nothing_of_the_user_anywhere",
+        "tests.integration.test_session_records::test_a_signed_out_cookie_is_401_at_once",
+        "tests.integration.test_session_records::test_sign_out_everywhere_ends_every_session_of_the_user_only",
+        "tests.integration.test_session_records::test_an_expired_record_is_401_even_if_the_cookie_is_not",
+    ],
     "P19": [
         "tests.integration.test_analytics::test_a_snapshot_holds_the_stats_and_the_recent_videos_with_string_ids",
         "tests.integration.test_analytics::test_turning_analytics_off_deletes_the_snapshots_and_stops_new_ones",
@@ -147,4 +156,4 @@ def test_index_points_at_real_tests() -> None:
 
 
 def test_every_promise_has_tests() -> None:
-    assert set(PROMISES) == {f"P{n}" for n in range(1, 17)} | {"P19"}
+    assert set(PROMISES) == {f"P{n}" for n in range(1, 17)} | {"P18", "P19"}

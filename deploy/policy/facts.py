@@ -90,6 +90,10 @@ class Facts:
             "idempotency": ("Replays of a publish request (idempotency keys)", IDEMPOTENCY_TTL),
             "leases": ("Token refresh locks", LEASE_TTL),
             "webhook_events": ("Receipts of TikTok's status notifications", RECEIPT_TTL),
+            "sessions": (
+                "Your sign-in sessions (ended at once when you sign out)",
+                self.session_ttl,
+            ),
             # A budget document lives two windows (shared/store/status.py take_poll).
             "poll_budgets": (
                 "Counters that pace status checks with TikTok",

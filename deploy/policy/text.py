@@ -63,6 +63,12 @@ def sections(facts: Facts, operator: Operator) -> tuple[Section, ...]:
                     + f". It lasts at most {duration(facts.session_ttl)}.",
                     ("P2",),
                 ),
+                Statement(
+                    "Signing out ends the session at once, on this device or on every device; "
+                    "deleting your account ends all of your sessions, and none of them can do "
+                    "anything afterwards.",
+                    ("P18",),
+                ),
             ),
         ),
         Section(

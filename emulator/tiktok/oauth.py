@@ -25,7 +25,7 @@ FORM = "application/x-www-form-urlencoded"
 
 def _page(title: str, body: str, status: int = 200) -> flask.Response:
     doc = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f"{body}</body></html>"
     )
@@ -69,8 +69,11 @@ def authorize() -> flask.Response:
         "<form method='post' action='/v2/auth/authorize/decision'>"
         f"{hidden}<input type='hidden' name='open_id' value='{html.escape(user.open_id)}'>"
         f"<p>{html.escape(user.display_name)} (@{html.escape(user.username)}) "
-        "<button name='decision' value='approve'>Approve</button> "
-        "<button name='decision' value='deny'>Deny</button></p></form>"
+        # Each button names its account, so a browser test can press the one it means.
+        f"<button name='decision' value='approve'>Approve as @{html.escape(user.username)}"
+        "</button> "
+        f"<button name='decision' value='deny'>Deny as @{html.escape(user.username)}</button>"
+        "</p></form>"
         for user in users
     )
     scopes = html.escape(", ".join(checked))

@@ -79,8 +79,14 @@ class Shelf:
         video = {
             "id": video_id,
             "create_time": created,
-            "cover_image_url": f"https://p16-sign.tiktokcdn.example/{video_id}.jpeg?x-expires="
-            f"{int(time.time()) + 6 * 3600}",
+            # Tests may point covers at a loopback server, so a browser page never leaves the host.
+            "cover_image_url": str(
+                spec.get(
+                    "cover_image_url",
+                    f"https://p16-sign.tiktokcdn.example/{video_id}.jpeg?x-expires="
+                    f"{int(time.time()) + 6 * 3600}",
+                )
+            ),
             "share_url": f"https://www.tiktok.com/@creator/video/{video_id}",
             "video_description": str(spec.get("video_description", f"video {index + 1}")),
             "duration": int(spec.get("duration", 15)),

@@ -193,5 +193,7 @@ def _fail(return_to: str, code: str, why: str) -> Outcome:
 
 
 def _with_query(path: str, **params: str) -> str:
-    separator = "&" if "?" in path else "?"
-    return f"{path}{separator}{urlencode(params)}"
+    """``path`` with ``params`` added to its query, which comes before any ``#fragment``."""
+    base, hash_mark, fragment = path.partition("#")
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}{urlencode(params)}{hash_mark}{fragment}"

@@ -15,6 +15,7 @@ from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
 from shared.tiktok.display import MAX_COUNT
 from shared.tokens.fresh import fresh_access_token
+from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -29,7 +30,8 @@ def parse_cursor(raw: str | None) -> int | None:
     """``?cursor=`` as TikTok's int64 Unix milliseconds, or None for the first page."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or int(raw) > _MAX_CURSOR:
+    # isdigit() alone admits "²" and other digits int() refuses; 19 digits hold any int64.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or int(raw) > _MAX_CURSOR:
         raise errors.InvalidArgument(
             "cursor must be the next_cursor of a previous page (Unix milliseconds)",
             reason="request.cursor",
@@ -38,11 +40,12 @@ def parse_cursor(raw: str | None) -> int | None:
 
 
 def parse_ids(body: dict[str, Any]) -> list[str]:
+    reject_unknown(body, ("ids",))
     ids = body.get("ids")
     if (
         not isinstance(ids, list)
         or not 1 <= len(ids) <= MAX_COUNT
-        or not all(isinstance(i, str) and i.isdigit() and len(i) <= 32 for i in ids)
+        or not all(isinstance(i, str) and i.isascii() and i.isdigit() and len(i) <= 32 for i in ids)
     ):
         raise errors.InvalidArgument(
             f"ids must be a list of 1 to {MAX_COUNT} video ids (digit strings)",

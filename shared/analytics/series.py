@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import get_account
+from shared.web.fields import reject_unknown
 from shared.store.analytics import ACCOUNT_STATS, VIDEO_METRICS
 
 if TYPE_CHECKING:
@@ -145,13 +146,7 @@ def set_analytics(
     now: datetime,
 ) -> dict[str, Any]:
     """Turn the account's collection on or off; off deletes every snapshot it has."""
-    unknown = sorted(set(body) - {"analytics_enabled"})
-    if unknown:
-        raise errors.InvalidArgument(
-            f"unknown field {unknown[0]!r}: only analytics_enabled can be changed",
-            reason="request.unknown_field",
-            field=unknown[0],
-        )
+    reject_unknown(body, ("analytics_enabled",))
     enabled = body.get("analytics_enabled")
     if not isinstance(enabled, bool):
         raise errors.InvalidArgument(

@@ -20,11 +20,17 @@ from shared.accounts.service import get_account, mark_if_unusable
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
 from shared.publishing.posts import new_post_doc, public_post
-from shared.publishing.rules import PublishRequest, check_against_creator, parse_request
+from shared.publishing.rules import (
+    REQUEST_FIELDS,
+    PublishRequest,
+    check_against_creator,
+    parse_request,
+)
 from shared.status.sweep import stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.tokens.fresh import fresh_access_token
 from shared.users.deletion import user_deleted, user_is_live
+from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Encryptor, Vault
@@ -65,6 +71,7 @@ def publish(
     now: datetime,
 ) -> tuple[bool, dict[str, Any]]:
     """Validate, call TikTok's init once, record the post; returns (replayed, public post)."""
+    reject_unknown(body, (*REQUEST_FIELDS, "draft_id"))
     draft_id = body.get("draft_id")
     if draft_id is not None and (not isinstance(draft_id, str) or not draft_id):
         raise errors.InvalidArgument("draft_id must be a draft's id", reason="request.draft_id")

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from shared import errors
 from shared.publishing.chunks import MAX_VIDEO_BYTES
+from shared.web.fields import reject_unknown
 
 MODES = ("direct", "inbox")
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
@@ -36,6 +37,13 @@ _BOOLEANS = (
     "auto_add_music",
     "disclose_commercial_content",
 )
+REQUEST_FIELDS = ("open_id", "mode", "media", "post", "duration_sec")
+POST_FIELDS = (*_BOOLEANS, "title", "description", "privacy_level", "cover_timestamp_ms")
+_MEDIA_FIELDS = {
+    ("video", "file"): ("type", "source", "size", "chunk_size"),
+    ("video", "url"): ("type", "source", "url"),
+    ("photo", None): ("type", "urls", "cover_index"),
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ def parse_request(body: Mapping[str, Any], *, loopback_http: bool = False) -> Pu
     ``loopback_http`` admits plain-http media URLs on a loopback host: only the local stack
     (a ``demo-`` project) sets it, for its media server.
     """
+    reject_unknown(body, REQUEST_FIELDS)
     open_id = body.get("open_id")
     if not isinstance(open_id, str) or not open_id:
         raise _bad("open_id", "open_id is required: the TikTok account to publish to")
@@ -163,6 +172,8 @@ def _media(raw: object, loopback_http: bool) -> Media:
     kind = raw.get("type")
     if kind == "video":
         source = raw.get("source")
+        if source in ("file", "url"):
+            reject_unknown(raw, _MEDIA_FIELDS[("video", source)], "media")
         if source == "file":
             size = raw.get("size")
             if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
@@ -179,6 +190,7 @@ def _media(raw: object, loopback_http: bool) -> Media:
             )
         raise _bad("media.source", "media.source must be 'file' (upload) or 'url' (TikTok pulls)")
     if kind == "photo":
+        reject_unknown(raw, _MEDIA_FIELDS[("photo", None)], "media")
         urls = raw.get("urls")
         if not isinstance(urls, list) or not urls:
             raise _bad("media.urls", "media.urls must list the photos' https URLs")
@@ -197,6 +209,7 @@ def _media(raw: object, loopback_http: bool) -> Media:
 def _post(raw: object, media: Media) -> PostSettings:
     if not isinstance(raw, dict):
         raise _bad("post", "post must be an object")
+    reject_unknown(raw, POST_FIELDS, "post")
     values: dict[str, Any] = {}
     for name in _BOOLEANS:
         value = raw.get(name, False)
@@ -222,8 +235,14 @@ def _post(raw: object, media: Media) -> PostSettings:
         raise _bad("post.privacy_level", f"post.privacy_level must be one of {PRIVACY_LEVELS}")
     values["privacy_level"] = privacy
     cover = raw.get("cover_timestamp_ms")
-    if cover is not None and (isinstance(cover, bool) or not isinstance(cover, int) or cover < 0):
-        raise _bad("post.cover_timestamp_ms", "post.cover_timestamp_ms must be a whole ms >= 0")
+    cover_max = API_MAX_DURATION_SEC * 1000  # a frame of the video, so within its length
+    if cover is not None and (
+        isinstance(cover, bool) or not isinstance(cover, int) or not 0 <= cover <= cover_max
+    ):
+        raise _bad(
+            "post.cover_timestamp_ms",
+            f"post.cover_timestamp_ms must be a whole number of ms from 0 to {cover_max}",
+        )
     values["cover_timestamp_ms"] = cover
     settings = PostSettings(**values)
     if settings.disclose_commercial_content and not (
@@ -254,4 +273,4 @@ def _https_url(raw: object, name: str, loopback_http: bool) -> str:
 
 
 def _bad(name: str, message: str) -> errors.InvalidArgument:
-    return errors.InvalidArgument(message, reason=f"request.{name}")
+    return errors.InvalidArgument(message, reason=f"request.{name}", field=name)

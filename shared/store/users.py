@@ -32,6 +32,7 @@ def checked_id(value: str, what: str) -> str:
         or "/" in value
         or value in (".", "..")
         or (value.startswith("__") and value.endswith("__"))
+        or any("\ud800" <= c <= "\udfff" for c in value)  # not UTF-8: no document has it
         or len(value.encode()) > 1500
     ):
         raise NotFound(f"no {what} {value[:64]!r}")

@@ -198,8 +198,18 @@ def export_csv_zip(db: firestore.Client, uid: str, now: datetime) -> Iterator[by
     yield sink.drain()
 
 
+# A spreadsheet opening the CSV runs a cell starting with one of these as a formula (OWASP, "CSV
+# Injection": https://owasp.org/www-community/attacks/CSV_Injection); profile fields come from
+# TikTok and Google, so they may. A leading single quote makes the tool show the text as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (dict, list)) else value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,7 @@ def delete_user_data(
     from datetime import UTC
 
     from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
+    from shared.store.sessions import revoke_all_sessions
     from shared.users.deletion import (
         REQUEST_BUDGET,
         Budget,
@@ -242,6 +253,7 @@ def delete_user_data(
         stop_at_tiktok,
     )
 
+    revoke_all_sessions(db, uid)  # First: no cookie of the user works while the rest runs.
     now = now or datetime.now(UTC)
     mark_deleting(db, uid, now)
     outcomes, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)

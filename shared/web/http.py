@@ -17,12 +17,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import flask
+from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as _WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as _WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
 from shared import errors, logs, runtime
 from shared.config import is_loopback
+from shared.store.outage import outage_error
+from shared.web import bodies
+from shared.web.bodies import read_body as read_body  # Re-exported for the functions.
+from shared.web.fields import check_values
 from shared.web.sessions import SESSION_COOKIE, SessionUser
 
 log = logging.getLogger(__name__)
@@ -103,23 +108,31 @@ def read_json(request: flask.Request, limit: int = JSON_LIMIT) -> dict[str, Any]
     if not raw:
         raise errors.InvalidArgument("the request body is empty; a JSON object is expected")
     try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, _NotJson) as exc:
         raise errors.InvalidArgument(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.InvalidArgument(
+            "the body nests objects or arrays too deeply", reason="request.too_deep"
+        ) from None
+    except ValueError:  # An integer past Python's digit limit for int(str) (4300 digits).
+        raise errors.InvalidArgument(
+            "the body holds an integer with too many digits",
+            reason="request.integer_out_of_range",
+        ) from None
     if not isinstance(value, dict):
         raise errors.InvalidArgument("the body must be a JSON object")
+    check_values(value)
     return value
 
 
-def read_body(request: flask.Request, limit: int) -> bytes:
-    """At most ``limit`` bytes of body; 413 if the caller declared or sent more."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise errors.PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        raise errors.PayloadTooLarge(f"the body is larger than {limit} bytes")
-    return data
+class _NotJson(ValueError):
+    """A literal Python's parser accepts but JSON does not have."""
+
+
+def _no_constant(name: str) -> object:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259 section 6), whatever Python accepts."""
+    raise _NotJson(f"{name} is not a JSON value")
 
 
 def set_session_cookie(response: flask.Response, token: str, max_age: int) -> None:
@@ -186,10 +199,24 @@ def _loopback_twins(origin: str, app_origin: str) -> bool:
 
 
 def authenticate(request: flask.Request) -> SessionUser:
+    """The signed-in user: a valid cookie whose session record still exists (one Firestore read).
+
+    The record is what signing out, signing out everywhere and account deletion remove, so a
+    cookie stops working on every route and every instance the moment its session ends.
+    """
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise errors.Unauthenticated("sign in first: no session cookie")
-    return runtime.session_codec().verify(token)
+    try:
+        user = runtime.session_codec().verify(token)
+        runtime.session_store().check(user.uid, user.sid)
+    except errors.Unauthenticated as exc:
+        raise _CookieRefused(exc.message, reason=exc.reason, **exc.details) from None
+    return user
+
+
+class _CookieRefused(errors.Unauthenticated):
+    """The session cookie was sent but is invalid or its session has ended."""
 
 
 def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]:
@@ -197,6 +224,10 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
     url_map = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(routes)])
 
     def serve(request: flask.Request) -> flask.Response:
+        bodies.limit_idle(request)
+        return bodies.finish(request, answer(request))
+
+    def answer(request: flask.Request) -> flask.Response:
         logs.configure()
         token = logs.set_trace(None)
         try:
@@ -209,9 +240,13 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
                 raise errors.NotFound(f"no route for {request.path}") from None
             except _WerkzeugMethodNotAllowed as exc:
                 allowed = ", ".join(sorted(exc.valid_methods or []))
-                raise errors.MethodNotAllowed(
-                    f"{request.method} is not allowed on {request.path}; use {allowed}"
-                ) from None
+                response = error_response(
+                    errors.MethodNotAllowed(
+                        f"{request.method} is not allowed on {request.path}; use {allowed}"
+                    )
+                )
+                response.headers["Allow"] = allowed  # RFC 9110 §15.5.6: a 405 lists them.
+                return response
             route = routes[int(index)]
             if route.same_origin and request.method in STATE_CHANGING:
                 check_origin(request, settings.app_origin)
@@ -220,13 +255,24 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
         except errors.AppError as exc:
             if exc.http_status >= 500:
                 log.warning("request failed: %s", exc.message, extra={"code": exc.code})
-            return error_response(exc)
+            response = error_response(exc)
+            if isinstance(exc, _CookieRefused) and SESSION_COOKIE in request.cookies:
+                clear_session_cookie(response)  # A refused session cookie is of no further use.
+            return response
         except errors.ConfigError as exc:
             log.critical("configuration error: %s", exc)
             return json_response(
                 {"error": {"code": "INTERNAL", "message": "the service is misconfigured"}}, 500
             )
-        except Exception:
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is not None:  # Firestore unreachable or slow: 503, one line, no internals.
+                log.warning(
+                    "request failed: %s",
+                    outage.message,
+                    extra={"code": outage.code, "cause": type(exc).__name__},
+                )
+                return error_response(outage)
             log.exception("unhandled error on %s %s", request.method, request.path)
             return json_response({"error": {"code": "INTERNAL", "message": "internal error"}}, 500)
         finally:
@@ -234,6 +280,49 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
 
     serve._routes = list(routes)  # type: ignore[attr-defined]  # Read back by routes_of().
     return serve
+
+
+def answer_framework_errors_in_json() -> None:
+    """Make the answers functions-framework gives itself JSON with the error body too.
+
+    Its app routes ``/<path:path>``, whose pattern stops at a newline, so ``/api/x/%0A/status``
+    never reaches a function; it also answers ``/robots.txt`` and ``/favicon.ico`` and its own
+    500s. ``create_app`` executes the entry module (``main.py``) inside that app's context, once
+    per app, which is where this is called; outside an app context there is nothing to change.
+    """
+    if not flask.has_app_context():
+        return
+    app = flask.current_app
+    if app.config.get("PUBLISHER_JSON_ERRORS"):
+        return
+    app.register_error_handler(HTTPException, _framework_error)
+    app.register_error_handler(500, _framework_crash)
+    app.config["PUBLISHER_JSON_ERRORS"] = True
+
+
+_CODE_OF_STATUS = {status: code for code, status in reversed(errors.HTTP_STATUS.items())}
+
+
+def _framework_error(exc: HTTPException) -> flask.Response:
+    status = exc.code or 500
+    if status >= 500:
+        return _framework_crash(exc)
+    code = _CODE_OF_STATUS.get(status, "INVALID_ARGUMENT")
+    path = flask.request.path
+    message = f"no route for {path}" if status == 404 else f"{exc.name}: {path}"
+    response = json_response({"error": {"code": code, "message": message}}, status)
+    if isinstance(exc, _WerkzeugMethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return response
+
+
+def _framework_crash(exc: Exception) -> flask.Response:
+    import functions_framework
+
+    log.error("the framework failed on %s %s", flask.request.method, flask.request.path)
+    _, _, headers = functions_framework.crash_handler(exc)  # type: ignore[no-untyped-call]
+    body = {"error": {"code": "INTERNAL", "message": "internal error"}}
+    return json_response(body, 500, headers)
 
 
 def routes_of(function: object) -> list[Route] | None:

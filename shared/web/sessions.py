@@ -1,6 +1,8 @@
-"""The session cookie: an HMAC-SHA256 JWT naming the signed-in user.
+"""The session cookie: an HMAC-SHA256 JWT naming the signed-in user and their session record.
 
-Tokens carry a ``kid`` header naming the key that signed them. The first key of
+The ``sid`` claim names the server-side session record (:mod:`shared.store.sessions`) that must
+still exist for the cookie to be honoured; the signature alone proves only that this backend issued
+it. Tokens carry a ``kid`` header naming the key that signed them. The first key of
 ``SESSION_SECRETS`` signs; every listed key verifies, so keys rotate by prepending a new one and
 removing the old one once its tokens have expired. Verification raises
 :class:`~shared.errors.Unauthenticated` with a message that says what was wrong, never a bool.
@@ -8,6 +10,7 @@ removing the old one once its tokens have expired. Verification raises
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,11 +23,13 @@ from shared.errors import Unauthenticated
 SESSION_COOKIE = "__session"  # The only cookie Firebase Hosting forwards to functions.
 ALGORITHM = "HS256"
 _LEEWAY_SECONDS = 30
+_SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @dataclass(frozen=True)
 class SessionUser:
     uid: str
+    sid: str
     email: str | None
     name: str | None
     picture: str | None
@@ -43,7 +48,7 @@ class SessionCodec:
     ) -> None:
         if not keys:
             raise ValueError("at least one session key is required")
-        self._keys = {key.kid: key.secret for key in keys}
+        self._keys = {key.kid: key.secret.reveal() for key in keys}
         self._signing = keys[0]
         self._issuer = issuer
         self._audience = audience
@@ -57,30 +62,38 @@ class SessionCodec:
         self,
         uid: str,
         *,
+        sid: str,
         email: str | None,
         name: str | None,
         picture: str | None,
         now: float | None = None,
+        expires_at: int | None = None,
     ) -> str:
+        """A signed token for session ``sid``; ``expires_at`` keeps an existing session's expiry
+        when it is re-signed with the current key (else the session lasts ``ttl_seconds``)."""
         issued = int(time.time() if now is None else now)
         claims = {
             "iss": self._issuer,
             "aud": self._audience,
             "sub": uid,
+            "sid": sid,
             "iat": issued,
-            "exp": issued + self.ttl_seconds,
+            "exp": issued + self.ttl_seconds if expires_at is None else expires_at,
             "email": email,
             "name": name,
             "picture": picture,
         }
         return jwt.encode(
-            claims, self._signing.secret, algorithm=ALGORITHM, headers={"kid": self._signing.kid}
+            claims,
+            self._signing.secret.reveal(),
+            algorithm=ALGORITHM,
+            headers={"kid": self._signing.kid},
         )
 
     def verify(self, token: str) -> SessionUser:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # Undecodable, or a header field of the wrong type.
             raise Unauthenticated("the session cookie is malformed") from None
         if header.get("alg") != ALGORITHM:
             raise Unauthenticated(
@@ -98,7 +111,7 @@ class SessionCodec:
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=_LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the session has expired; sign in again") from None
@@ -115,8 +128,12 @@ class SessionCodec:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise Unauthenticated("the session token names no user")
+        sid = claims["sid"]
+        if not isinstance(sid, str) or not _SID_RE.match(sid):
+            raise Unauthenticated("the session token names no valid session")
         return SessionUser(
             uid=sub,
+            sid=sid,
             email=_opt_str(claims.get("email")),
             name=_opt_str(claims.get("name")),
             picture=_opt_str(claims.get("picture")),

@@ -149,6 +149,41 @@ def test_denied_consent_is_a_friendly_redirect(
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}
 
 
+@pytest.mark.parametrize(
+    ("return_to", "approve", "path", "query", "fragment"),
+    [
+        ("/x#frag", True, "/x", "connected", "frag"),
+        ("/x#frag", False, "/x", "error", "frag"),
+        ("/x?tab=2#a?b", True, "/x", "connected", "a?b"),
+        ("/x?tab=2#a?b", False, "/x", "error", "a?b"),
+    ],
+)
+def test_the_result_goes_in_the_query_before_return_tos_fragment(
+    ann: httpx.Client,
+    fake_tiktok: FakeTikTok,
+    creator: dict[str, object],
+    devserver: Stack,
+    return_to: str,
+    approve: bool,
+    path: str,
+    query: str,
+    fragment: str,
+) -> None:
+    started = start_connect(ann, return_to)
+    assert started.status_code == 302, started.text
+    location = fake_tiktok.consent(
+        started.headers["location"], str(creator["open_id"]), approve=approve
+    )
+    response = follow_callback(ann, location)
+    assert response.status_code == 302, response.text
+    parts = urlsplit(response.headers["location"])
+    assert (parts.path, parts.fragment) == (path, fragment)
+    params = parse_qs(parts.query)
+    expected = str(creator["open_id"]) if approve else "access_denied"
+    assert params[query] == [expected]
+    assert params.get("tab", ["2"]) == ["2"]
+
+
 @pytest.mark.parametrize("query", ["code=abc", "code=abc&state=", "code=abc&state=made-up"])
 def test_missing_or_unknown_state_is_refused(
     ann: httpx.Client, devserver: Stack, fake_tiktok: FakeTikTok, query: str

@@ -156,6 +156,38 @@ def test_the_csv_zip_has_a_path_of_its_own_for_generated_clients(people: dict[st
     assert names == set(zipfile.ZipFile(io.BytesIO(by_query.content)).namelist())
 
 
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_escaped(
+    devserver: Stack, auth_emulator: AuthEmulator, fake_tiktok: FakeTikTok
+) -> None:
+    """OWASP CSV injection: text starting with = + - @ tab or CR gets a leading single quote."""
+    browser = new_browser(devserver, auth_emulator, "sheet@example.com")
+    hostile = {
+        "display_name": '=HYPERLINK("https://evil.example","x")',
+        "username": "@SUM(1+1)",
+        "bio_description": "-2+3",
+        "avatar_url": "+cmd|' /C calc'!A0",
+    }
+    control = {"display_name": "\tTAB", "username": "\rCR", "bio_description": "a=b, safe"}
+    for fields in (hostile, control):
+        creator = fake_tiktok.create_user(**fields)
+        assert connect_account(browser, fake_tiktok, creator["open_id"]).status_code == 302
+    response = browser.get("/api/me/export", params={"format": "csv"})
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    text = io.TextIOWrapper(archive.open("accounts.csv"), "utf-8", newline="")
+    rows = list(csv.DictReader(text))
+    cells = {row["display_name"]: row for row in rows}
+    first = cells["'" + hostile["display_name"]]
+    assert first["username"] == "'@SUM(1+1)"
+    assert first["bio_description"] == "'-2+3"
+    assert first["avatar_url"] == "'+cmd|' /C calc'!A0"
+    second = cells["'\tTAB"]
+    assert second["username"] == "'\rCR"
+    assert second["bio_description"] == "a=b, safe"  # only a leading character is dangerous
+    assert json.loads(second["scopes"])  # JSON cells start with [ or {: left as they are
+    assert all(row["follower_count"].isdigit() for row in rows)
+
+
 def test_unknown_export_format_is_refused(people: dict[str, Any]) -> None:
     response = people["ann"]["browser"].get("/api/me/export", params={"format": "xml"})
     assert response.status_code == 400
@@ -223,13 +255,13 @@ def test_deletion_leaves_nothing_of_the_user_anywhere(
     ).json()
     assert "users" not in lookup
 
-    # Safe to repeat: a second request (e.g. from another tab) succeeds and changes nothing.
+    # The deleted account's session ended with it: another tab's request is 401, changes nothing.
     token = response.request.headers["cookie"].split("__session=")[1].split(";")[0]
     again = httpx.delete(
         f"{devserver.functions_url}/api/me",
         headers={"Origin": devserver.functions_url, "Cookie": f"__session={token}"},
     )
-    assert again.status_code == 200
+    assert again.status_code == 401
     assert [d for d in all_documents(devserver) if belongs_to(d, bob)] == before
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
 from emulator.stack import Stack
 from tests.openapi import check_response
-from tests.support import AuthEmulator
+from tests.support import (
+    AuthEmulator,
+    FakeTikTok,
+    all_documents,
+    follow_callback,
+    new_browser,
+    start_connect,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -121,3 +130,80 @@ def test_bad_bodies_are_refused_clearly(
     response = api.post("/api/session", **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status
     check_response("POST", "/api/session", response)
+
+
+def authenticated_routes() -> list[tuple[str, str]]:
+    """(method, concrete path) of every route of every deployed function that needs a session."""
+    import main
+    from shared.web.http import routes_of
+
+    found = []
+    for name in main.__all__:
+        for route in routes_of(getattr(main, name)) or []:
+            if route.auth:
+                path = re.sub(r"<int:[a-z_]+>", "0", route.path)
+                found.append((route.method, re.sub(r"<[a-z_]+>", "x1", path)))
+    assert len(found) > 10
+    return found
+
+
+def every_route_with(stack: Stack, cookie: str) -> dict[str, int]:
+    """The status each authenticated route answers to ``cookie``, sent as the browser would."""
+    headers = {"Origin": stack.functions_url, "Cookie": f"__session={cookie}"}
+    statuses = {}
+    with httpx.Client(base_url=stack.functions_url, headers=headers, timeout=30) as client:
+        for method, path in authenticated_routes():
+            body = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+            statuses[f"{method} {path}"] = client.request(method, path, **body).status_code  # type: ignore[arg-type]
+    return statuses
+
+
+def test_a_signed_out_cookie_gets_401_on_every_route_and_creates_nothing(
+    api: httpx.Client, auth_emulator: AuthEmulator, devserver: Stack
+) -> None:
+    sign_in(api, auth_emulator)
+    saved = api.cookies["__session"]
+    assert api.delete("/api/session").status_code == 200
+    before = all_documents(devserver)
+
+    statuses = every_route_with(devserver, saved)
+    assert set(statuses.values()) == {401}, statuses
+    assert all_documents(devserver) == before
+
+
+def test_sign_out_everywhere_ends_the_other_browsers_sessions(
+    devserver: Stack, auth_emulator: AuthEmulator
+) -> None:
+    phone = new_browser(devserver, auth_emulator, "ann@example.com")
+    laptop = new_browser(devserver, auth_emulator, "ann@example.com")
+    bob = new_browser(devserver, auth_emulator, "bob@example.com")
+    laptop_cookie = laptop.cookies["__session"]
+    response = phone.delete("/api/session", params={"everywhere": "true"})
+    assert response.status_code == 200
+    check_response("DELETE", "/api/session", response)
+    assert set(every_route_with(devserver, laptop_cookie).values()) == {401}
+    assert laptop.get("/api/session").status_code == 401
+    assert bob.get("/api/session").status_code == 200
+
+
+def test_a_deleted_accounts_cookie_gets_401_everywhere_and_connects_nothing(
+    devserver: Stack, auth_emulator: AuthEmulator, fake_tiktok: FakeTikTok
+) -> None:
+    ann = new_browser(devserver, auth_emulator, "ann@example.com")
+    uid = ann.get("/api/session").json()["user"]["uid"]
+    saved = ann.cookies["__session"]
+    creator = fake_tiktok.create_user(display_name="Ann", username="ann")
+    # A connect begun before the deletion, finished after it with the saved cookie.
+    consented = fake_tiktok.consent(start_connect(ann).headers["location"], creator["open_id"])
+    assert ann.delete("/api/me").status_code == 200
+
+    with httpx.Client(
+        base_url=devserver.functions_url,
+        headers={"Origin": devserver.functions_url, "Cookie": f"__session={saved}"},
+    ) as thief:
+        callback = follow_callback(thief, consented)
+        assert callback.status_code == 401
+        assert thief.get("/api/session").status_code == 401
+    assert set(every_route_with(devserver, saved).values()) == {401}
+    assert [d["name"] for d in all_documents(devserver) if f"/users/{uid}" in d["name"]] == []
+    assert [d["name"] for d in all_documents(devserver) if uid in str(d)] == []

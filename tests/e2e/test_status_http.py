@@ -430,7 +430,7 @@ def test_the_sweep_settles_a_post_whose_init_never_recorded_an_outcome(
     dying = DiesDuringInit(
         make_http_client(settings.tiktok_api_base),
         client_key=settings.tiktok_client_key,
-        client_secret=settings.tiktok_client_secret,
+        client_secret=settings.tiktok_client_secret.reveal(),
         redirect_uri=settings.tiktok_redirect_uri,
         auth_url=settings.tiktok_auth_url,
     )

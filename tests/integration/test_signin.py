@@ -19,6 +19,7 @@ pytestmark = pytest.mark.emulators
 def do_sign_in(id_token: str) -> tuple[object, str]:
     return sign_in(
         Store(runtime.firestore_client()),
+        runtime.session_store(),
         runtime.firebase_app(),
         runtime.session_codec(),
         id_token,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 
-from shared.config import Settings
+from shared.config import Secret, Settings
 from shared.errors import ConfigError
 from tests.unit.conftest import VALID_ENV
 
@@ -100,3 +103,39 @@ def test_repr_masks_every_secret() -> None:
     assert "b" * 40 not in text
     assert "unit-client-secret-value" not in text
     assert "**********" in text
+
+
+def test_secrets_render_only_through_reveal() -> None:
+    config = settings()
+    values = ["unit-client-secret-value", "a" * 40, "b" * 40]
+    secret = config.tiktok_client_secret
+    key = config.session_keys[0].secret
+    rendered = [
+        repr(config),
+        str(config),
+        f"{config}",
+        str(secret),
+        repr(secret),
+        f"{secret}",
+        f"{secret!s:>40}",
+        "%s" % key,  # noqa: UP031 (the old formatting operator must mask too)
+        "{}".format(key),  # noqa: UP032
+        json.dumps(dataclasses.asdict(config), default=str),
+        json.dumps({"secret": secret}, default=str),
+    ]
+    for text in rendered:
+        for value in values:
+            assert value not in text, text
+    for attempt in (
+        lambda: json.dumps(dataclasses.asdict(config)),
+        lambda: json.dumps({"key": key}),
+        lambda: "prefix-" + secret,  # type: ignore[operator]
+        lambda: secret + "-suffix",  # type: ignore[operator]
+        lambda: secret.encode(),  # type: ignore[attr-defined]
+    ):
+        with pytest.raises((TypeError, AttributeError)) as refused:
+            attempt()
+        assert all(value not in str(refused.value) for value in values)
+    assert secret.reveal() == "unit-client-secret-value"
+    assert key.reveal() == "b" * 40
+    assert Secret("x" * 40) == Secret("x" * 40) != Secret("y" * 40)

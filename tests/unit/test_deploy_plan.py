@@ -315,7 +315,9 @@ def test_secrets_are_read_from_a_file_and_piped_on_stdin(tmp_path: Path) -> None
     secret_file = tmp_path / "client-secret"
     secret_file.write_text("from-a-file-secret\n")
     settings = load({"tiktok_client_secret_file": str(secret_file)}, DEPLOY_ENV)
-    assert settings.secret_value("TIKTOK_CLIENT_SECRET") == "from-a-file-secret"
+    secret = settings.secret_value("TIKTOK_CLIENT_SECRET")
+    assert secret is not None
+    assert secret.reveal() == "from-a-file-secret"
     adds = [
         c
         for c in build_plan(settings, "/src").commands()

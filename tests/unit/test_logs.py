@@ -111,3 +111,26 @@ def test_configure_routes_root_logger_through_the_formatter() -> None:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
         logs._configured = saved[2]
+
+
+def test_the_registry_stays_bounded_and_keeps_the_recent_and_the_configured_secrets() -> None:
+    logs.register_permanent_secret("configured-client-secret-1")
+    first = "transient-token-00000"
+    logs.register_secret(first)
+    for n in range(logs.MAX_TRANSIENT_SECRETS * 3):
+        logs.register_secret(f"transient-token-{n + 1:05d}")
+    assert logs.registered_secret_count() <= logs.MAX_TRANSIENT_SECRETS + 16
+    latest = f"transient-token-{logs.MAX_TRANSIENT_SECRETS * 3:05d}"
+    line = json.dumps(render("%s %s %s", latest, "configured-client-secret-1", first))
+    assert latest not in line
+    assert "configured-client-secret-1" not in line  # Configuration secrets are never evicted.
+    assert first in line  # The oldest transient value was evicted: the bound holds.
+
+
+def test_a_value_in_use_is_kept_however_many_others_come_and_go() -> None:
+    logs.register_secret("busy-access-token-abc")
+    for n in range(logs.MAX_TRANSIENT_SECRETS * 2):
+        logs.register_secret(f"other-token-{n:05d}")
+        if n % 100 == 0:
+            logs.register_secret("busy-access-token-abc")  # Registered again on every use.
+    assert "busy-access-token-abc" not in json.dumps(render("%s", "busy-access-token-abc"))

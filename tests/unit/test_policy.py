@@ -150,3 +150,11 @@ def test_the_command_renders_and_refuses_an_incomplete_operator_file(tmp_path: P
     )
     assert done.returncode == 2
     assert "lacks contact_email, postal_address, governing_law, effective_date" in done.stderr
+
+
+def test_a_deploy_refuses_to_publish_a_policy_with_placeholders() -> None:
+    from deploy.cli import _render_policy
+    from deploy.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="still holds placeholders"):
+        _render_policy(load({}, DEFAULT_DEPLOYMENT))

@@ -144,3 +144,29 @@ def test_plain_http_media_only_on_loopback_and_only_when_allowed() -> None:
     remote = body(local, media__url="http://cdn.example.com/v.mp4")
     with pytest.raises(InvalidArgument):
         parse_request(remote, loopback_http=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (body(VIDEO, post__caption="my #cat"), "post.caption"),  # a typo of title
+        (body(VIDEO, titel="x"), "titel"),
+        (body(VIDEO, media__url="https://cdn.example/v.mp4"), "media.url"),  # not for files
+        (body(PHOTO, media__size=1), "media.size"),
+        (body(VIDEO, post={"": 1}), "post."),
+        (body(VIDEO, post={"__x__": 1}), "post.__x__"),
+    ],
+)
+def test_unknown_fields_are_refused_naming_their_path(data: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_request(data)
+    assert caught.value.reason == "request.unknown_field"
+    assert caught.value.body()["error"]["field"] == field
+    assert repr(field) in caught.value.message
+
+
+def test_cover_timestamp_beyond_any_video_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_request(body(VIDEO, post__cover_timestamp_ms=2**70))
+    assert caught.value.reason == "request.post.cover_timestamp_ms"
+    assert caught.value.body()["error"]["field"] == "post.cover_timestamp_ms"

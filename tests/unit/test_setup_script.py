@@ -45,8 +45,9 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "scripts").mkdir(parents=True)
     (root / "emulator").mkdir()
-    (root / "tools").mkdir()
-    shutil.copy(ROOT / "tools" / "package-lock.json", root / "tools" / "package-lock.json")
+    for part in ("tools", "web"):
+        (root / part).mkdir()
+        shutil.copy(ROOT / part / "package-lock.json", root / part / "package-lock.json")
     shutil.copy(ROOT / "scripts" / "setup", root / "scripts" / "setup")
     for name in ("requirements.txt", "requirements-dev.txt", "constraints.txt"):
         shutil.copy(ROOT / name, root / name)
@@ -96,7 +97,11 @@ def test_first_run_says_what_it_installs_and_skips_optional_native_modules(proje
         "python -m pip install --quiet --disable-pip-version-check "
         "-r requirements-dev.txt -c constraints.txt"
     ]
-    assert [c for c in calls if c.startswith("npm ")] == [CONTRACT_TOOLS, FIREBASE_TOOLS]
+    assert [c for c in calls if c.startswith("npm ")] == [
+        CONTRACT_TOOLS,
+        FIREBASE_TOOLS,
+        CONTRACT_TOOLS,  # web/: the same plain npm ci
+    ]
     assert "installing the pinned Python dependencies" in said
     assert "a minute or two" in said
     assert "installing firebase-tools for the Auth emulator" in said
