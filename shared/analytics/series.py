@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import get_account
-from shared.web.fields import reject_unknown
 from shared.store.analytics import ACCOUNT_STATS, VIDEO_METRICS
+from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
     from shared.store.accounts import AccountStore
