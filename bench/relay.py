@@ -15,21 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from emulator.stack import Ports, Stack  # noqa: E402
-from shared.publishing.chunks import plan_chunks  # noqa: E402
-from shared.tiktok.client import TikTokClient, make_http_client  # noqa: E402
-from tests.media_server import media_pieces  # noqa: E402
-from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser  # noqa: E402
+from emulator.stack import Ports, Stack
+from shared.publishing.chunks import plan_chunks
+from shared.tiktok.client import TikTokClient, make_http_client
+from tests.media_server import media_pieces
+from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser
 
 
 def proc_kb(pid: int, field: str) -> int:
@@ -85,9 +81,7 @@ def main() -> int:
         try:
             print("== loopback, the fake reading as fast as it can")
             run(stack, args.mb * 1_000_000, ingress_mbps=0)
-            print(
-                "\n== the fake reading at TikTok's documented ingress, ~100 Mbps (tiktok-api.md §7)"
-            )
+            print("\n== the fake reading at TikTok's ingress, ~100 Mbps (docs/tiktok-api.md §7)")
             run(stack, args.ingress_mb * 1_000_000, ingress_mbps=100)
         finally:
             stack.stop()

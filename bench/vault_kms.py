@@ -12,19 +12,15 @@ Run: ``.venv/bin/python bench/vault_kms.py`` (not a test; pytest does not collec
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from emulator.kms.control import KmsControl, start  # noqa: E402
-from shared.crypto.kms import crc32c  # noqa: E402
-from shared.crypto.vault import Vault, field_context, make_kms_client  # noqa: E402
+from emulator.kms.control import KmsControl, start
+from shared.crypto.kms import crc32c
+from shared.crypto.vault import Vault, field_context, make_kms_client
 
 N = 1000
 

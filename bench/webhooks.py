@@ -22,7 +22,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,15 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import httpx
 
-import httpx  # noqa: E402
-
-from emulator.stack import Ports, Stack  # noqa: E402
-from emulator.tiktok.webhooks import sign  # noqa: E402
-from shared import runtime  # noqa: E402
-from shared.store.status import PUBLISH_IDS, WEBHOOK_EVENTS, pointer_id  # noqa: E402
+from emulator.stack import Ports, Stack
+from emulator.tiktok.webhooks import sign
+from shared import runtime
+from shared.store.status import PUBLISH_IDS, WEBHOOK_EVENTS, pointer_id
 
 UID = "bench-user"
 OPEN_ID = "bench-open-id"

@@ -118,7 +118,7 @@ class Stack:
         return f"http://{HOST}:{self.ports.tiktok}"
 
     def env(self) -> dict[str, str]:
-        """The DESIGN.md environment for code that talks to this stack."""
+        """The environment (the README's Configuration table) for code that talks to this stack."""
         return {
             "GOOGLE_CLOUD_PROJECT": self.project_id,
             "APP_ORIGIN": self.functions_url,

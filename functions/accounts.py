@@ -8,19 +8,17 @@ import flask
 
 from functions.me import ME_ROUTES
 from shared import runtime
+from shared.accounts.service import REVOKE_FAILED, creator_info, disconnect, list_accounts
+from shared.accounts.videos import list_videos, parse_cursor, parse_ids, query_videos
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 
 def _list(call: Call) -> flask.Response:
-    from shared.accounts.service import list_accounts
-
     accounts = list_accounts(runtime.account_store(), call.uid)
     return json_response({"accounts": [account.public() for account in accounts]})
 
 
 def _creator_info(call: Call) -> flask.Response:
-    from shared.accounts.service import creator_info
-
     info = creator_info(
         runtime.account_store(),
         runtime.vault(),
@@ -33,8 +31,6 @@ def _creator_info(call: Call) -> flask.Response:
 
 
 def _disconnect(call: Call) -> flask.Response:
-    from shared.accounts.service import REVOKE_FAILED, disconnect
-
     result = disconnect(
         runtime.account_store(),
         runtime.vault(),
@@ -56,8 +52,6 @@ def _disconnect(call: Call) -> flask.Response:
 
 
 def _videos(call: Call) -> flask.Response:
-    from shared.accounts.videos import list_videos, parse_cursor
-
     page = list_videos(
         runtime.account_store(),
         runtime.vault(),
@@ -71,8 +65,6 @@ def _videos(call: Call) -> flask.Response:
 
 
 def _videos_query(call: Call) -> flask.Response:
-    from shared.accounts.videos import parse_ids, query_videos
-
     found = query_videos(
         runtime.account_store(),
         runtime.vault(),

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 import flask
 
 from shared import errors, runtime
+from shared.users.data_rights import delete_user_data, export_csv_zip, export_json
+from shared.users.deletion import user_deleted, user_is_live
+from shared.users.identity import delete_auth_user
 from shared.web.http import Call, Route, clear_session_cookie, json_response
 
 _FORMATS = {
@@ -33,9 +36,6 @@ def _export_csv(call: Call) -> flask.Response:
 
 
 def _download(call: Call, kind: str) -> flask.Response:
-    from shared.users.data_rights import export_csv_zip, export_json
-    from shared.users.deletion import user_deleted, user_is_live
-
     if not user_is_live(runtime.firestore_client(), call.uid):  # being deleted
         raise user_deleted()
     now = datetime.now(UTC)
@@ -51,8 +51,6 @@ def _download(call: Call, kind: str) -> flask.Response:
 
 
 def _delete(call: Call) -> flask.Response:
-    from shared.users.data_rights import delete_user_data
-    from shared.users.identity import delete_auth_user
 
     report = delete_user_data(
         runtime.firestore_client(),

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 import flask
 
 from shared import errors, runtime
+from shared.publishing.drafts import create_draft, get_draft
+from shared.publishing.publish import publish
+from shared.publishing.relay import relay_chunk
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 _KEY_MAX = 255
 
 
 def _create_draft(call: Call) -> flask.Response:
-    from shared.publishing.drafts import create_draft
-
     draft = create_draft(
         runtime.post_store(),
         runtime.account_store(),
@@ -27,8 +28,6 @@ def _create_draft(call: Call) -> flask.Response:
 
 
 def _get_draft(call: Call) -> flask.Response:
-    from shared.publishing.drafts import get_draft
-
     draft = get_draft(
         runtime.post_store(), uid=call.uid, draft_id=call.params["draft_id"], now=datetime.now(UTC)
     )
@@ -36,8 +35,6 @@ def _get_draft(call: Call) -> flask.Response:
 
 
 def _publish(call: Call) -> flask.Response:
-    from shared.publishing.publish import publish
-
     key = call.request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= _KEY_MAX and key.isprintable()):
         raise errors.InvalidArgument(
@@ -56,8 +53,6 @@ def _publish(call: Call) -> flask.Response:
 
 
 def _chunk(call: Call) -> flask.Response:
-    from shared.publishing.relay import relay_chunk
-
     if call.request.mimetype != "application/octet-stream":
         raise errors.UnsupportedMediaType("a chunk's body must be application/octet-stream")
     progress = relay_chunk(

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import flask
 
 from shared import runtime
+from shared.status.poll import get_status, list_posts
+from shared.status.webhooks import BODY_LIMIT, handle, parse_event, verify_signature
 from shared.web.http import Call, Route, entrypoint, json_response, read_body
 
 
 def _webhook(call: Call) -> flask.Response:
-    from shared.status.webhooks import BODY_LIMIT, handle, parse_event, verify_signature
-
     settings = runtime.settings()
     now = datetime.now(UTC)
     raw = read_body(call.request, BODY_LIMIT)
@@ -33,8 +33,6 @@ def _webhook(call: Call) -> flask.Response:
 
 
 def _status(call: Call) -> flask.Response:
-    from shared.status.poll import get_status
-
     body = get_status(
         runtime.tracker(), uid=call.uid, post_id=call.params["post_id"], now=datetime.now(UTC)
     )
@@ -42,8 +40,6 @@ def _status(call: Call) -> flask.Response:
 
 
 def _history(call: Call) -> flask.Response:
-    from shared.status.poll import list_posts
-
     args = call.request.args
     page = list_posts(
         runtime.status_store(),

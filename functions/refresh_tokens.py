@@ -15,14 +15,14 @@ from typing import Any
 import functions_framework
 
 from shared import errors, logs, runtime
+from shared.pubsub import message_data
+from shared.tokens.scheduler import parse_batch, run_batch, run_scheduled
 
 log = logging.getLogger(__name__)
 
 
 @functions_framework.cloud_event
 def refresh_tokens(event: Any) -> None:
-    from shared.tokens.scheduler import run_scheduled
-
     logs.configure()
     run_scheduled(
         runtime.account_store(),
@@ -35,8 +35,6 @@ def refresh_tokens(event: Any) -> None:
 
 @functions_framework.cloud_event
 def refresh_batch(event: Any) -> None:
-    from shared.pubsub import message_data
-    from shared.tokens.scheduler import parse_batch, run_batch
 
     logs.configure()
     try:

@@ -8,6 +8,8 @@ import time
 import flask
 
 from shared import errors, runtime
+from shared.store.users import Store
+from shared.users.signin import sign_in
 from shared.web.fields import reject_unknown
 from shared.web.http import (
     Call,
@@ -21,8 +23,6 @@ from shared.web.http import (
 
 
 def _sign_in(call: Call) -> flask.Response:
-    from shared.store.users import Store
-    from shared.users.signin import sign_in
 
     body = read_json(call.request)
     reject_unknown(body, ("id_token",))

@@ -18,15 +18,14 @@ from typing import Any
 import functions_framework
 
 from shared import errors, logs, runtime
+from shared.status.sweep import run_sweep
+from shared.users.deletion import finish_deletions
 
 log = logging.getLogger(__name__)
 
 
 @functions_framework.cloud_event
 def sweep_status(event: Any) -> None:
-    from shared.status.sweep import run_sweep
-    from shared.users.deletion import finish_deletions
-
     logs.configure()
     try:
         run_sweep(runtime.tracker(), now=datetime.now(UTC))  # logs its own summary

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 import flask
 
 from shared import runtime
+from shared.accounts.connect import finish_connect, start_connect
 from shared.web.http import Call, Route, entrypoint, redirect
 
 
 def _connect(call: Call) -> flask.Response:
-    from shared.accounts.connect import start_connect
-
     url = start_connect(
         runtime.account_store(),
         runtime.login_kit(),
@@ -25,8 +24,6 @@ def _connect(call: Call) -> flask.Response:
 
 
 def _callback(call: Call) -> flask.Response:
-    from shared.accounts.connect import finish_connect
-
     outcome = finish_connect(
         runtime.account_store(),
         runtime.vault(),

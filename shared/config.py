@@ -1,8 +1,8 @@
 """Settings read once from the environment, typed and validated, with secrets masked in ``repr``.
 
-The environment variables are the one configuration contract of DESIGN.md. A missing or malformed
-setting raises :class:`~shared.errors.ConfigError` naming it, so a function fails at start rather
-than on the first request that needs the value.
+The environment variables (the README's Configuration table) are the one configuration contract.
+A missing or malformed setting raises :class:`~shared.errors.ConfigError` naming it, so a function
+fails at start rather than on the first request that needs the value.
 """
 
 from __future__ import annotations

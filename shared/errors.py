@@ -1,7 +1,8 @@
 """One error tree for the whole backend, with canonical codes and one code->HTTP status table.
 
-Services raise these; the HTTP layer turns them into the error body of DESIGN.md. Anything that is
-not an :class:`AppError` is a bug and becomes a bare 500.
+Services raise these; the HTTP layer turns them into the error body
+``{"error": {"code", "message", "reason"?}}`` (docs/architecture.md, request paths). Anything
+that is not an :class:`AppError` is a bug and becomes a bare 500.
 """
 
 from __future__ import annotations

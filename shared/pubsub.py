@@ -45,6 +45,8 @@ class PubSub:
 
 
 def make_publisher_client() -> Any:
+    # Imported here, not at the top: google.cloud.pubsub is heavy, and only the scheduled refresh
+    # publishes (no HTTP function does).
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     return pubsub_v1.PublisherClient()

@@ -1,9 +1,14 @@
 """Composition: the settings and clients of this instance, each built once on first use.
 
-Nothing here runs at import time, and each builder imports its client library only when first
-called, so a function pays only for the clients its path uses (a session check reads one Firestore
-document and never loads the KMS client). Tests and the dev server call :func:`reset` after
-changing the environment.
+Nothing here runs at import time, and each builder imports what it builds only when first called:
+the client library (google.cloud.firestore and firebase_admin here; google.cloud.kms and
+google.cloud.pubsub inside :mod:`shared.crypto.kms` and :mod:`shared.pubsub`) and the service
+module with everything under it (httpx for the TikTok client, the publishing and status services).
+This module is the one place where "what this function's paths use" is decided, and every HTTP
+function imports it (for the session codec): importing all the builders' modules at the top cost
+``GET /api/session`` about 50 ms more CPU at cold start (``bench/cold_start.py``). So a function
+pays only for what its path uses (a session check reads one Firestore document and never loads
+the KMS client). Tests and the dev server call :func:`reset` after changing the environment.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ def firestore_client() -> firestore.Client:
 
 @functools.cache
 def firebase_app() -> firebase_admin.App:
+    # Lazy: only sign-in and account deletion talk to Firebase Auth.
     import firebase_admin
 
     name = "publisher"

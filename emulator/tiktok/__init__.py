@@ -1,4 +1,4 @@
-"""A fake TikTok for local runs and tests, faithful to shared/reference/tiktok-api.md.
+"""A fake TikTok for local runs and tests, faithful to docs/tiktok-api.md.
 
 ``python -m emulator.tiktok --host 127.0.0.1 --port N`` serves Login Kit (authorize page, token,
 revoke), the Display API's user info and the Content Posting API (creator info, publish init,

@@ -1,6 +1,6 @@
 """Answer shapes and per-call plumbing shared by the fake's endpoints.
 
-TikTok speaks two error dialects (tiktok-api.md §1.8 and §4.1): the flat OAuth object on
+TikTok speaks two error dialects (docs/tiktok-api.md §1.8 and §4.1): the flat OAuth object on
 ``/v2/oauth/*`` and the ``{data, error}`` envelope everywhere else; the helpers here build both.
 :func:`begin` does what every endpoint does first: count the call, remember its body with secrets
 masked, sleep the configured latency and hand back an injected failure, if any.

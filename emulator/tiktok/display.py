@@ -1,4 +1,4 @@
-"""Display API of the fake: ``GET /v2/user/info/`` (tiktok-api.md §2.1).
+"""Display API of the fake: ``GET /v2/user/info/`` (docs/tiktok-api.md §2.1).
 
 Only the requested fields come back; a field whose scope the token lacks is refused with
 ``scope_permission_missed`` (https://developers.tiktok.com/doc/tiktok-api-v2-error-handling), an

@@ -1,6 +1,6 @@
 """Login Kit for Web as the fake plays it: consent page, code exchange, refresh, revoke.
 
-Follows tiktok-api.md §1: comma-separated scopes, codes that are single-use, short-lived and bound
+Follows docs/tiktok-api.md §1: comma-separated scopes, codes single-use, short-lived and bound
 to the client key and redirect URI, flat OAuth errors, refresh tokens rotated on every refresh by
 default (https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token) with their
 lifetime counted from the first issuance, and revoke killing both tokens of the authorization.
@@ -115,7 +115,7 @@ def decision() -> BaseResponse:
 
 
 def grant_json(state: World, auth: Authorization, access_token: str) -> dict[str, object]:
-    """The token endpoint's answer for ``access_token`` of ``auth`` (tiktok-api.md §1.5)."""
+    """The token endpoint's answer for ``access_token`` of ``auth`` (docs/tiktok-api.md §1.5)."""
     now = state.now()
     return {
         "access_token": access_token,
@@ -174,7 +174,7 @@ def _exchange(form: dict[str, str]) -> flask.Response:
         if code.client_key != form["client_key"]:
             return oauth_error(400, "invalid_grant", "Authorization code is expired or invalid.")
         if code.redirect_uri != form.get("redirect_uri"):
-            # The wording of TikTok's own example (tiktok-api.md §1.8).
+            # The wording of TikTok's own example (docs/tiktok-api.md §1.8).
             return oauth_error(
                 400,
                 "invalid_request",

@@ -1,4 +1,4 @@
-"""Content Posting API of the fake: creator info (tiktok-api.md §3.1).
+"""Content Posting API of the fake: creator info (docs/tiktok-api.md §3.1).
 
 Init, chunk upload, status and cancel live in modules of their own next to this one.
 """

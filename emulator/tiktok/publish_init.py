@@ -2,7 +2,7 @@
 
 ``POST /v2/post/publish/video/init/`` (scope video.publish), ``/inbox/video/init/`` (video.upload)
 and ``/content/init/`` (photos; DIRECT_POST needs video.publish, MEDIA_UPLOAD video.upload), as
-tiktok-api.md §3.2-3.4 and §4.3-4.4 describe them: body rules in :mod:`publish_rules`, then the
+docs/tiktok-api.md §3.2-3.4 and §4.3-4.4 describe them: body rules in :mod:`publish_rules`, then the
 creator's spam flag, the unaudited-client rule, the daily caps, and a publish in the book.
 FILE_UPLOAD answers an ``upload_url`` on this server (:mod:`emulator.tiktok.upload`);
 PULL_FROM_URL starts a real download (:mod:`emulator.tiktok.pull`).
@@ -172,7 +172,7 @@ def _accept(
 
 
 def _check_caps(open_id: str, mode: str, private: bool) -> None:
-    """The unaudited-client rule and the daily caps (tiktok-api.md §4.4)."""
+    """The unaudited-client rule and the daily caps (docs/tiktok-api.md §4.4)."""
     state = world()
     cfg, book = state.config, state.publishes
     since = state.now() - DAY

@@ -1,4 +1,4 @@
-"""What the fake's init endpoints check in a request body (tiktok-api.md §3.2-3.5, §7).
+"""What the fake's init endpoints check in a request body (docs/tiktok-api.md §3.2-3.5, §7).
 
 Pure functions that raise :class:`Refused` with TikTok's HTTP status and error code; the endpoints
 in :mod:`emulator.tiktok.publish_init` turn it into the v2 envelope.
@@ -125,7 +125,7 @@ def video_source(body: Mapping[str, Any]) -> tuple[dict[str, Any], FilePlan | No
 
 
 def file_plan(source: Mapping[str, Any]) -> FilePlan:
-    """The chunk rules of the media transfer guide, exactly (tiktok-api.md §3.5)."""
+    """The chunk rules of the media transfer guide, exactly (docs/tiktok-api.md §3.5)."""
     for name in ("video_size", "chunk_size", "total_chunk_count"):
         if not _is_int(source.get(name)):
             raise invalid(f"source_info.{name} must be an integer (not a string)")

@@ -1,4 +1,4 @@
-"""The fake's ``POST /v2/post/publish/status/fetch/`` (tiktok-api.md §3.6).
+"""The fake's ``POST /v2/post/publish/status/fetch/`` (docs/tiktok-api.md §3.6).
 
 Scope video.upload or video.publish, 30 requests a minute per token. The answer keeps TikTok's
 spelling ``publicaly_available_post_id`` (a list of int64 ids above 2**53, so clients must not

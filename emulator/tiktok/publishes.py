@@ -1,6 +1,6 @@
 """The publishes the fake accepted: upload and download progress, status, and the change seam.
 
-A publish moves as on TikTok (tiktok-api.md §3.6,
+A publish moves as on TikTok (docs/tiktok-api.md §3.6,
 https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status):
 ``PROCESSING_UPLOAD`` (FILE_UPLOAD) or ``PROCESSING_DOWNLOAD`` (PULL_FROM_URL) until the media is in
 and a processing delay has passed, then ``PUBLISH_COMPLETE`` for a direct post or

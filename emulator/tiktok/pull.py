@@ -1,7 +1,7 @@
 """PULL_FROM_URL as the fake plays it: a background download, really made, never redirected.
 
 TikTok fetches the media itself; a redirect is an invalid URL, and the whole download must finish
-within an hour (tiktok-api.md §7, https://developers.tiktok.com/docs/en/
+within an hour (docs/tiktok-api.md §7, https://developers.tiktok.com/docs/en/
 content-posting-api-media-transfer-guide). Failures end the publish with ``video_pull_failed`` or
 ``photo_pull_failed`` (§3.6); the fake's log and its control view (``fail_detail``) say which
 file failed, where from and how to fix it locally. Only byte counts and a SHA-256 per file are

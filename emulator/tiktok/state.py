@@ -30,12 +30,12 @@ SCOPES = (
     "video.list",
 )
 
-# Token lifetimes (tiktok-api.md §1.7): the older pages say 24 h / 365 d
+# Token lifetimes (docs/tiktok-api.md §1.7): the older pages say 24 h / 365 d
 # (https://developers.tiktok.com/doc/oauth-user-access-token-management), the newer ones 2 h /
 # 180 d (https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token).
 LIFETIMES: dict[str, tuple[int, int]] = {"older": (86400, 31536000), "newer": (7200, 15552000)}
 
-# Per-token limits per one-minute sliding window (tiktok-api.md §4.3); each init endpoint has
+# Per-token limits per one-minute sliding window (docs/tiktok-api.md §4.3); each init endpoint has
 # its own "6 requests per minute" (direct post, upload and photo references).
 DEFAULT_RATE_LIMITS: dict[str, int] = {
     "creator_info": 20,
@@ -99,7 +99,7 @@ class FakeUser:
     duet_disabled: bool = False
     stitch_disabled: bool = False
     max_video_post_duration_sec: int = 600
-    # One of the creator_info codes TikTok answers with HTTP 200 (tiktok-api.md §3.1), or None.
+    # One of the creator_info codes TikTok answers with HTTP 200 (docs/tiktok-api.md §3.1), or None.
     spam: str | None = None
 
 
@@ -150,7 +150,7 @@ class Config:
     code_expires_in: int = 300
     latency_ms: dict[str, int] = field(default_factory=dict)
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
-    # Content Posting (tiktok-api.md §4.4, §7): an unaudited client may post only to private
+    # Content Posting (docs/tiktok-api.md §4.4, §7): an unaudited client may post only to private
     # accounts, and to at most 5 creators a day; ~15 direct posts per creator a day; 5 pending
     # inbox shares per creator a day. Verified URL properties are domains ("example.com", covering
     # subdomains) or URL prefixes ("https://example.com/videos/").
@@ -160,7 +160,7 @@ class Config:
     pending_share_cap: int = 5
     verified_url_prefixes: list[str] = field(default_factory=list)
     processing_seconds: float = 0.5
-    # TikTok's media ingress is "up to ~100 Mbps" (tiktok-api.md §7); 0 leaves uploads unlimited.
+    # TikTok's media ingress is "up to ~100 Mbps" (docs/tiktok-api.md §7); 0: uploads unlimited.
     ingress_mbps: float = 0.0
 
 

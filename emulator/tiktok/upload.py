@@ -1,4 +1,4 @@
-"""The fake's chunk upload target: ``PUT /upload/?upload_id=…&upload_token=…`` (tiktok-api.md §3.5).
+"""The fake's chunk upload target ``PUT /upload/?upload_id&upload_token`` (docs/tiktok-api.md §3.5).
 
 Follows https://developers.tiktok.com/docs/en/content-posting-api-media-transfer-guide: a
 ``Content-Type`` of video/mp4, video/quicktime or video/webm; ``Content-Length`` equal to the

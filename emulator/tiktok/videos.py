@@ -3,7 +3,7 @@
 Scope ``video.list``. The list returns only public videos, newest first, ``max_count`` at most 20,
 paged by ``cursor`` (Unix milliseconds: videos created before it) with ``has_more``; the query
 returns the named videos (1 to 20 ids) that belong to the token's user, others silently left out.
-Ids are int64 above 2**53, sent as strings like the real payloads quoted in tiktok-api.md §5.3.
+Ids are int64 above 2**53, sent as strings like the real payloads quoted in docs/tiktok-api.md §5.3.
 
 A video Direct Post that ends ``PUBLISH_COMPLETE`` with ``PUBLIC_TO_EVERYONE`` (the only level
 that gets a ``publicaly_available_post_id``) joins its creator's videos under that id, so it

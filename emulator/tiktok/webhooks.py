@@ -1,4 +1,4 @@
-"""The fake's webhook delivery (tiktok-api.md §5), signed exactly like TikTok's.
+"""The fake's webhook delivery (docs/tiktok-api.md §5), signed exactly like TikTok's.
 
 Each publish status change (heard on :attr:`PublishBook.listeners`) and each authorization the user
 removes becomes an event POSTed to the configured callback URL (``TIKTOK_WEBHOOK_URL``): body

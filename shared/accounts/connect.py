@@ -3,7 +3,7 @@
 ``start_connect`` makes a single-use 256-bit ``state`` bound to the signed-in user (stored only as
 its SHA-256, with the same-origin path to return to and a 10-minute expiry) and returns TikTok's
 authorize URL. ``finish_connect`` checks the state, exchanges the code (web apps use the client
-secret, no PKCE: tiktok-api.md §1.4), fetches exactly the profile fields the granted scopes allow,
+secret, no PKCE: docs/tiktok-api.md §1.4), fetches exactly the profile fields granted scopes allow,
 and stores the account with its tokens encrypted through the vault. It returns where to send the
 browser: the ``return_to`` path with ``?connected=<open_id>`` or ``?error=<code>``.
 """
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from shared import errors, logs
+from shared.crypto.vault import field_context
 from shared.store.accounts import (
     ACTIVE,
     Account,
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
 DEFAULT_RETURN = "/"
-# OAuth error codes TikTok may send back to the callback (tiktok-api.md §1.8) that we pass on.
+# OAuth error codes TikTok may send back to the callback (docs/tiktok-api.md §1.8) that we pass on.
 _KNOWN_CALLBACK_ERRORS = frozenset(
     {
         "access_denied",
@@ -154,8 +155,6 @@ def _account(
     existing: Account | None,
     now: datetime,
 ) -> Account:
-    from shared.crypto.vault import field_context
-
     path = account_path(uid, grant.open_id)
     # Encrypt before anything is written: a KMS failure leaves no half-stored account.
     access = vault.encrypt(grant.access_token, context=field_context(path, "access_token"))

@@ -2,7 +2,7 @@
 
 Both read TikTok's Display API with the account's token (scope ``video.list``). An account that
 did not grant the scope gets a clear FAILED_PRECONDITION before TikTok is called; cover URLs live
-six hours, so the frontend re-queries ids to refresh them (tiktok-api.md §2.4).
+six hours, so the frontend re-queries ids to refresh them (docs/tiktok-api.md §2.4).
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ def make_kms_client(emulator_host: str | None) -> Any:
     ``client_options.api_endpoint`` alone would still use TLS, so the local fake gets an insecure
     channel through the transport.
     """
+    # Imported here, not at the top: loading google.cloud.kms costs a cold start hundreds of
+    # milliseconds, and only paths that touch a token build this client.
     from google.cloud import kms
 
     if not emulator_host:

@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from shared.crypto.vault import Vault, VaultError, field_context
+from shared import logs
+from shared.config import Settings
+from shared.crypto.vault import Vault, VaultError, field_context, make_kms_client
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +147,6 @@ def _write_if_unchanged(db: Any, ref: Any, old: dict[str, str], new: dict[str, s
 
 def main(argv: list[str] | None = None) -> int:
     from google.cloud import firestore
-
-    from shared import logs
-    from shared.config import Settings
-    from shared.crypto.vault import make_kms_client
 
     parser = argparse.ArgumentParser(description="Re-wrap stored ciphertexts to the primary key.")
     parser.add_argument("--page-size", type=int, default=200)

@@ -1,6 +1,6 @@
 """The chunk plan for a FILE_UPLOAD video, obeying TikTok's rules and the function's request limit.
 
-TikTok (tiktok-api.md §3.5, https://developers.tiktok.com/docs/en/content-posting-api-media-transfer-guide):
+TikTok (docs/tiktok-api.md §3.5, https://developers.tiktok.com/docs/en/content-posting-api-media-transfer-guide):
 ``total_chunk_count = floor(video_size / chunk_size)``, the remainder is merged into the last
 chunk; chunks are 5 MB to 64 MB (the last may exceed ``chunk_size``, up to 128 MB); a file under
 5 MB is one chunk with ``chunk_size == video_size``; 1 to 1,000 chunks. MB is read as 10**6, the
@@ -13,8 +13,8 @@ over 32 MiB, and Firebase Hosting ends a rewritten request after 60 seconds
 uplink sends in 48 s, leaving 12 s for TikTok's answer and the hops: 30,000,000 bytes. A client
 on a slower link asks for smaller chunks (``media.chunk_size``, :func:`request_limit`). A file
 that fits one request is sent as one chunk: since August 2026 TikTok has been seen refusing
-multi-chunk plans (tiktok-api.md §9), so we never split what need not be split, and otherwise use
-the largest chunks the request limit allows.
+multi-chunk plans (docs/tiktok-api.md §9), so we never split what need not be split, and
+otherwise use the largest chunks the request limit allows.
 """
 
 from __future__ import annotations

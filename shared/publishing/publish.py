@@ -1,6 +1,6 @@
 """Publishing: ``POST /api/publish`` from validation to TikTok's init (drafts live in drafts.py).
 
-Never a duplicate post (DESIGN.md, data safety): the post is recorded before init is sent,
+Never a duplicate post (docs/architecture.md, safety rules): the post is recorded before init,
 TikTok's ``publish_id`` is stored the moment init returns, an init whose outcome is unknown is
 recorded as ``UNKNOWN`` and not retried, and an ``Idempotency-Key`` returns the first result.
 """
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
+from shared.crypto.vault import field_context
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
 from shared.publishing.posts import new_post_doc, public_post
@@ -26,8 +27,9 @@ from shared.publishing.rules import (
     check_against_creator,
     parse_request,
 )
-from shared.status.sweep import stalled_init_check
+from shared.status.sweep import first_check, stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
+from shared.store.status import StatusStore
 from shared.tokens.fresh import fresh_access_token
 from shared.users.deletion import user_deleted, user_is_live
 from shared.web.fields import reject_unknown
@@ -306,10 +308,6 @@ def _record_init(
     now: datetime,
 ) -> dict[str, Any]:
     """Store publish_id with the encrypted upload URL in one write, then close the key."""
-    from shared.crypto.vault import field_context
-    from shared.status.sweep import first_check
-    from shared.store.status import StatusStore
-
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from shared import errors
+from shared.crypto.vault import field_context
 from shared.publishing.chunks import ChunkPlan
 from shared.status.order import UPLOAD_URL_LOST, Observation, upload_stranded
 from shared.store.posts import AlreadyClaimed, post_path
@@ -158,8 +159,6 @@ def _send(
     last: int,
     plan: ChunkPlan,
 ) -> tuple[int, bool]:
-    from shared.crypto.vault import field_context
-
     url = p.vault.decrypt(
         post["upload_url_enc"], context=field_context(post_path(uid, post_id), "upload_url")
     )

@@ -2,7 +2,7 @@
 
 Pure functions, no I/O. :func:`parse_request` turns the JSON body of ``POST /api/publish`` (or a
 draft) into a :class:`PublishRequest`, refusing malformed input with ``INVALID_ARGUMENT`` naming the
-field. :func:`check_against_creator` applies TikTok's Direct Post rules (tiktok-api.md §3.1, §3.2,
+field. :func:`check_against_creator` applies the Direct Post rules (docs/tiktok-api.md §3.1, §3.2,
 §3.4, §6; https://developers.tiktok.com/docs/en/content-sharing-guidelines) to fresh creator info:
 a privacy level must be chosen from the offered options (there is no default, ever), disabled
 interactions stay off, the video fits the creator's maximum duration, branded content is never

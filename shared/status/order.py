@@ -1,6 +1,6 @@
 """How a post's status may change: one order for webhooks, polling and the sweep.
 
-TikTok's statuses (tiktok-api.md §3.6) plus our own ``INITIALIZING`` and ``UNKNOWN`` form a ladder;
+TikTok's statuses (docs/tiktok-api.md §3.6) and our own ``INITIALIZING``, ``UNKNOWN`` form a ladder;
 an observation moves a post only upward, so a late or replayed ``PROCESSING_UPLOAD`` after
 ``PUBLISH_COMPLETE`` changes nothing, and the order in which events arrive does not matter.
 ``PUBLISH_COMPLETE`` and ``FAILED`` are terminal. ``SEND_TO_USER_INBOX`` is final for polling (the

@@ -2,7 +2,7 @@
 
 Polling is honest about freshness instead of failing: when the stored status is not final and
 older than :data:`STALE_AFTER`, TikTok's status/fetch is asked, but only while the account's token
-has budget left in its one-minute window (TikTok allows 30 calls a minute per token, tiktok-api.md
+has budget left in its one-minute window (TikTok allows 30 calls a minute, docs/tiktok-api.md
 §3.6, shared by every instance through Firestore). Without budget, or when TikTok cannot be
 reached, the stored status is answered with ``stale: true`` and a ``retry_after`` hint rather
 than a 429. A final status is never polled again.
@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import mark_if_unusable
+from shared.accounts.service import get_account, mark_if_unusable
 from shared.publishing.posts import public_post
 from shared.status.order import POLLABLE, RANK, Observation
+from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -85,8 +86,6 @@ def ask_tiktok(
     Errors from TikTok or the token store are raised; an authorization TikTok says is gone
     flags the account for reconnecting first.
     """
-    from shared.accounts.service import get_account
-    from shared.tokens.fresh import fresh_access_token
 
     uid, open_id = doc["uid"], doc["open_id"]
     account = get_account(t.accounts, uid, open_id)

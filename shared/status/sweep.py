@@ -1,6 +1,6 @@
 """The sweep for missed webhooks, run by its own scheduled job (`sweep_status`, shared/jobs.py).
 
-TikTok's webhooks are best effort (tiktok-api.md §5.1), so a post may stay ``PROCESSING_*`` here
+TikTok's webhooks are best effort (docs/tiktok-api.md §5.1): a post may stay ``PROCESSING_*`` here
 although TikTok finished it. Each post still processing carries ``status_check_at``; the sweep asks
 status/fetch for the posts whose check is due (within each token's budget), then pushes the next
 check out with exponential backoff (:data:`FIRST_CHECK` doubling up to :data:`MAX_INTERVAL`).

@@ -1,4 +1,4 @@
-"""TikTok's webhook (tiktok-api.md §5): verify, process each delivery once, acknowledge fast.
+"""TikTok's webhook (docs/tiktok-api.md §5): verify, process each delivery once, acknowledge fast.
 
 Order of work, each step raising before the next:
 

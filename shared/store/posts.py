@@ -25,7 +25,7 @@ POSTS = "posts"
 DRAFTS = "drafts"
 IDEMPOTENCY = "idempotency"
 
-# TikTok's status names (tiktok-api.md §3.6) plus the two states that exist only on our side:
+# TikTok's status names (docs/tiktok-api.md §3.6) plus the two states that exist only on our side:
 # INITIALIZING (recorded before init is sent) and UNKNOWN (init's outcome could not be learnt).
 FINAL_STATUSES = frozenset({"PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED"})
 

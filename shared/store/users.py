@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from shared.errors import NotFound
+
 if TYPE_CHECKING:
     from google.cloud import firestore
 
@@ -25,8 +27,6 @@ def checked_id(value: str, what: str) -> str:
 
     Ids reach the store from URLs and bodies; one with a ``/`` would address another path.
     """
-    from shared.errors import NotFound
-
     if (
         not value
         or "/" in value

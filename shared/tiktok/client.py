@@ -133,7 +133,7 @@ class TikTokClient(PostingCalls, DisplayCalls):
     def __repr__(self) -> str:
         return f"TikTokClient(base_url={str(self._http.base_url)!r}, client_key=***)"
 
-    # Login Kit (tiktok-api.md §1) -------------------------------------------------------------
+    # Login Kit (docs/tiktok-api.md §1) ------------------------------------------------------------
 
     def authorize_url(self, *, state: str, scopes: Sequence[str]) -> str:
         """TikTok's consent page URL. Web apps send no PKCE parameters (§1.4)."""
@@ -181,7 +181,7 @@ class TikTokClient(PostingCalls, DisplayCalls):
 
         self._with_retries(call, Retry.SAFE, "revoke")
 
-    # Display API (tiktok-api.md §2) ----------------------------------------------------------
+    # Display API (docs/tiktok-api.md §2) ----------------------------------------------------------
 
     def user_info(self, access_token: str, fields: Sequence[str]) -> UserInfo:
         """The user's profile, only ``fields`` (use :func:`fields_for_scopes` for the grant)."""
@@ -203,7 +203,7 @@ class TikTokClient(PostingCalls, DisplayCalls):
 
         return self._with_retries(call, Retry.SAFE, "user_info")
 
-    # Content Posting API (tiktok-api.md §3.1) ------------------------------------------------
+    # Content Posting API (docs/tiktok-api.md §3.1) ------------------------------------------------
 
     def creator_info(self, access_token: str) -> CreatorInfo:
         """Fresh creator info; spam-risk answers arrive with HTTP 200 and still raise (§3.1)."""

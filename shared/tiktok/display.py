@@ -1,6 +1,6 @@
 """The Display API's video calls of the TikTok client: video list and video query.
 
-A mixin of :class:`shared.tiktok.client.TikTokClient` (tiktok-api.md §2.2-2.4). Both are reads,
+A mixin of :class:`shared.tiktok.client.TikTokClient` (docs/tiktok-api.md §2.2-2.4). Both are reads,
 retried like user info. ``cursor`` is int64 Unix milliseconds; ``max_count`` at most 20; a query
 names 1 to 20 video ids. Video ids are kept as strings whatever TikTok sends: they exceed 2**53.
 """

@@ -1,6 +1,6 @@
 """TikTok's error codes and failures translated into the project's error tree (the one table).
 
-TikTok reports failures in two shapes (tiktok-api.md §1.8 and §4.1):
+TikTok reports failures in two shapes (docs/tiktok-api.md §1.8 and §4.1):
 
 * OAuth endpoints (``/v2/oauth/*``) answer a flat object ``{"error": "invalid_grant",
   "error_description": "…", "log_id": "…"}`` with an undocumented HTTP status, sometimes 200
@@ -36,7 +36,7 @@ from shared.errors import (
 )
 from shared.tiktok.retry import retry_after_seconds
 
-# The one table: every documented TikTok error code (tiktok-api.md §1.8, §3.1-3.7, §4.2) to the
+# The one table: every documented TikTok error code (docs/tiktok-api.md §1.8, §3.1-3.7, §4.2) to the
 # project's error class. Callers branch on ``reason``, never on TikTok's HTTP status.
 ERRORS: dict[str, type[AppError]] = {
     # OAuth, flat shape (https://developers.tiktok.com/doc/oauth-error-handling).
@@ -67,7 +67,8 @@ ERRORS: dict[str, type[AppError]] = {
     "reached_active_user_cap": FailedPrecondition,
     "unaudited_client_can_only_post_to_private_accounts": FailedPrecondition,
     "url_ownership_unverified": FailedPrecondition,
-    # DESIGN.md's example error body names this one INVALID_ARGUMENT: the user picked a bad value.
+    # The user picked a value creator info does not offer: INVALID_ARGUMENT, as in the example
+    # error body of docs/architecture.md.
     "privacy_level_option_mismatch": InvalidArgument,
     "app_version_check_failed": FailedPrecondition,
     "invalid_publish_id": NotFound,
@@ -144,7 +145,7 @@ def envelope_data(response: httpx.Response) -> dict[str, Any]:
     """``data`` of a v2 envelope that says ``ok``; otherwise raise the translated error.
 
     Every v2 answer carries an ``error`` object, success included, so only its ``code`` counts
-    (tiktok-api.md §8: creator_info's spam answers come with HTTP 200).
+    (docs/tiktok-api.md §8: creator_info's spam answers come with HTTP 200).
     """
     body = json_object(response)
     error = body.get("error") if body is not None else None
@@ -214,7 +215,7 @@ def transport_error(exc: httpx.HTTPError, what: str) -> AppError:
     return Unavailable(f"The connection to TikTok failed ({what})", reason="tiktok.connection_lost")
 
 
-# Content Posting: init and chunk upload (tiktok-api.md §3.2-3.5) ------------------------------
+# Content Posting: init and chunk upload (docs/tiktok-api.md §3.2-3.5) -----------------------------
 
 INIT_OUTCOME_UNKNOWN = "tiktok.init_outcome_unknown"
 _PLAN_FIELDS = ("video_size", "chunk_size", "total_chunk_count")
@@ -245,7 +246,7 @@ def init_error(
     error: AppError, response: httpx.Response, source_info: Mapping[str, Any]
 ) -> AppError:
     """An init refusal made actionable: a refused FILE_UPLOAD plan carries the plan, TikTok's
-    message and log_id (tiktok-api.md §9: multi-chunk plans refused since 2026-08); a gateway
+    message and log_id (docs/tiktok-api.md §9: multi-chunk plans refused since 2026-08); a gateway
     timeout (504) leaves the outcome unknown, like a read timeout."""
     if response.status_code == 504 and isinstance(error, Unavailable | DeadlineExceeded):
         return DeadlineExceeded(

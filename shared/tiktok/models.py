@@ -1,6 +1,6 @@
 """The values TikTok's APIs return, typed and validated at the edge.
 
-:class:`TokenGrant` is what ``/v2/oauth/token/`` answers (tiktok-api.md §1.5-1.7), UserInfo and
+:class:`TokenGrant` is what ``/v2/oauth/token/`` answers (docs/tiktok-api.md §1.5-1.7), UserInfo and
 CreatorInfo are the JSON shapes of ``/v2/user/info/`` (§2.1) and creator_info (§3.1); InitResult,
 ChunkAck and PublishStatus those of the publish init calls, the chunk upload and status/fetch
 (§3.2-3.6). Parsing raises instead of letting a wrong type reach a service: a token grant with a
@@ -52,7 +52,7 @@ class LoginKit:
     redirect_uri: str
 
     def authorize_url(self, *, state: str, scopes: Iterable[str]) -> str:
-        """The consent page URL. Web apps send no PKCE parameters (tiktok-api.md §1.4)."""
+        """The consent page URL. Web apps send no PKCE parameters (docs/tiktok-api.md §1.4)."""
         query = urlencode(
             {
                 "client_key": self.client_key,
@@ -92,7 +92,7 @@ class UserInfo(TypedDict, total=False):
 
 
 class CreatorInfo(TypedDict):
-    """``data`` of ``/v2/post/publish/creator_info/query/`` (tiktok-api.md §3.1)."""
+    """``data`` of ``/v2/post/publish/creator_info/query/`` (docs/tiktok-api.md §3.1)."""
 
     creator_avatar_url: NotRequired[str]
     creator_username: str
@@ -224,7 +224,7 @@ def parse_creator_info(data: Mapping[str, Any]) -> CreatorInfo:
     return info
 
 
-# Content Posting (tiktok-api.md §3.2-3.6) -------------------------------------------------------
+# Content Posting (docs/tiktok-api.md §3.2-3.6) ----------------------------------------------------
 
 
 @dataclass(frozen=True)

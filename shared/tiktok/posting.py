@@ -1,7 +1,7 @@
 """The Content Posting calls of the TikTok client: publish init, chunk upload, status, cancel.
 
 A mixin of :class:`shared.tiktok.client.TikTokClient`, kept apart because publishing is its own
-concept (tiktok-api.md §3.2-3.7). What may be repeated differs from the rest of the client:
+concept (docs/tiktok-api.md §3.2-3.7). What may be repeated differs from the rest of the client:
 
 * An init is never repeated: TikTok may have created the post even when the answer was lost, and
   a second init would post twice. A failure after the request left is reported with the reason

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from shared import errors
 from shared.crypto.vault import field_context
 from shared.store.accounts import ACTIVE, Account, AccountStore
+from shared.store.leases import Leases
 from shared.tokens.refresh import LEASE_TTL, Due, Outcome, refresh_account, utcnow
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ def fresh_access_token(
             "this TikTok account must be reconnected", reason=f"account.{account.status}"
         )
     if account.access_expires_at <= now + REFRESH_MARGIN:
-        from shared.store.leases import Leases
-
         try:
             account = ensure_fresh(
                 store, Leases(store.db), vault, tiktok, account, margin=REFRESH_MARGIN

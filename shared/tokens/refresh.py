@@ -7,7 +7,7 @@ the account, because the snapshot it was given may predate a refresh that just f
 refreshes only if the account is still active, still the version it saw and still due.
 
 TikTok rotates the refresh token on every refresh and the previous one stops working
-(tiktok-api.md §1.7), so the answer is written before anything else happens: new access and refresh
+(docs/tiktok-api.md §1.7), so the answer is written before anything else happens: new access/refresh
 tokens (vault ciphertext bound to this document and field) and both expiry times computed from
 ``expires_in`` and ``refresh_expires_in`` of the answer, counted from before the call so they err
 early. The encryptions of the answer are reserved (:meth:`~shared.crypto.vault.Vault.reserve`)

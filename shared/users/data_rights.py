@@ -22,11 +22,13 @@ import logging
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
 from shared.store.accounts import ACCOUNTS, AccountStore
 from shared.store.analytics import ANALYTICS
+from shared.store.sessions import revoke_all_sessions
 from shared.store.users import USERS
 
 if TYPE_CHECKING:
@@ -241,10 +243,7 @@ def delete_user_data(
     A KMS outage stops the deletion before any document is deleted (so a retry can still revoke);
     TikTok refusing or failing a revoke or a cancel is logged and the deletion goes ahead.
     """
-    from datetime import UTC
-
-    from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
-    from shared.store.sessions import revoke_all_sessions
+    # Here, not at the top: shared.users.deletion builds on this module's collection table.
     from shared.users.deletion import (
         REQUEST_BUDGET,
         Budget,

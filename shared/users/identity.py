@@ -32,6 +32,8 @@ def verify_id_token(
     id_token: str, app: firebase_admin.App, *, now: float | None = None
 ) -> Identity:
     """Return who the ID token names, or raise Unauthenticated saying why it was refused."""
+    # Imported here, not at the top: firebase_admin.auth is heavy and only sign-in and account
+    # deletion use it; every other request is authenticated by the session cookie alone.
     from firebase_admin import auth, exceptions
 
     try:
@@ -75,7 +77,7 @@ def _opt_str(value: object) -> str | None:
 
 def delete_auth_user(uid: str, app: firebase_admin.App) -> None:
     """Delete the Firebase Auth user record (email, name, photo, sign-in providers); repeatable."""
-    from firebase_admin import auth, exceptions
+    from firebase_admin import auth, exceptions  # Lazy, as in verify_id_token.
 
     try:
         auth.delete_user(uid, app=app)

@@ -3,8 +3,8 @@
 A function module declares its routes and hands them to :func:`entrypoint`, which returns the
 callable functions-framework serves. The wrapper sets the trace for log lines, checks ``Origin`` on
 state-changing requests, verifies the session cookie on authenticated routes, and turns every
-:class:`~shared.errors.AppError` into the DESIGN.md error body; anything else becomes a bare 500
-logged with its stack trace.
+:class:`~shared.errors.AppError` into the error body ``{"error": {"code", "message", ...}}``;
+anything else becomes a bare 500 logged with its stack trace.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import Web
 from tests.browser.pages import choose_privacy, open_post_page
+from tests.support import AuthEmulator
 
 
 def test_sign_out_ends_the_session(web: Web, creator: dict[str, Any]) -> None:
@@ -25,17 +26,32 @@ def test_sign_out_ends_the_session(web: Web, creator: dict[str, Any]) -> None:
     expect(page.get_by_role("button", name="Sign in with Google")).to_be_visible()
 
 
-def test_sign_out_everywhere_asks_the_server_to_end_every_session(
-    web: Web, creator: dict[str, Any]
+def test_sign_out_everywhere_ends_the_other_devices_sessions_too(
+    web: Web, creator: dict[str, Any], browser: Browser
 ) -> None:
     page = web.page
-    web.sign_in()
-    page.get_by_role("button", name="Sign out everywhere").click()
-    expect(page.get_by_text("You are signed out on every device.")).to_be_visible()
-    assert [c["path"] for c in web.calls("DELETE", "/api/session")] == [
-        "/api/session?everywhere=true"
-    ]
-    assert page.request.get(web.base + "/api/session").status == 401
+    # Another device: the same Google account signed in from a second browser of its own.
+    other = browser.new_context()
+    try:
+        answer = AuthEmulator(web.stack).sign_in_with_google(email="ann@example.com", name="Ann")
+        signed_in = other.request.post(
+            web.base + "/api/session",
+            data={"id_token": answer["idToken"]},
+            headers={"Origin": web.base},
+        )
+        assert signed_in.status == 200, signed_in.text()
+        assert other.request.get(web.base + "/api/session").status == 200
+
+        web.sign_in()
+        page.get_by_role("button", name="Sign out everywhere").click()
+        expect(page.get_by_text("You are signed out on every device.")).to_be_visible()
+        assert [c["path"] for c in web.calls("DELETE", "/api/session")] == [
+            "/api/session?everywhere=true"
+        ]
+        assert page.request.get(web.base + "/api/session").status == 401
+        assert other.request.get(web.base + "/api/session").status == 401
+    finally:
+        other.close()
 
 
 def test_an_expired_session_returns_to_sign_in_and_then_to_the_page(

@@ -115,34 +115,11 @@ def test_after_a_reload_the_same_file_resumes_the_upload(
 
 
 def test_cancel_abandons_the_upload(web: Web, creator: dict[str, Any], tmp_path: Path) -> None:
-    """The page's half of ``DELETE /api/publish/{id}`` (abandon an unfinished upload): the call
-    and what follows. The answer is the contract's, given at the browser, because the route is
-    not served by this backend yet; a PUT after it would be a bug."""
+    """Cancel mid-upload: ``DELETE /api/publish/{id}``, the backend fails the post as abandoned
+    and tells TikTok, the page says so in words, and no chunk follows."""
     video = padded_video(tmp_path / "cancel.mp4", SIZE)
     held: list[Route] = []
-    answered: list[str] = []
-
-    def abandon(route: Route) -> None:
-        if route.request.method != "DELETE":
-            route.continue_()
-            return
-        post_id = route.request.url.rsplit("/", 1)[1]
-        answered.append(post_id)
-        route.fulfill(
-            status=200,
-            json={
-                "post": {
-                    "id": post_id,
-                    "publish_id": None,
-                    "status": "FAILED",
-                    "fail_reason": "upload_abandoned",
-                    "upload": None,
-                }
-            },
-        )
-
     web.page.route("**/api/publish/*/chunks/1", lambda route: held.append(route))
-    web.page.route("**/api/publish/*", abandon)
     page = start_post(web, creator, video)
     while not held:
         page.wait_for_timeout(50)
@@ -150,10 +127,15 @@ def test_cancel_abandons_the_upload(web: Web, creator: dict[str, Any], tmp_path:
     page.get_by_role("button", name="Cancel upload").click()
     expect(page.get_by_role("heading", name="Post status")).to_be_visible()
     post_id = page.url.rsplit("/", 1)[1]
-    assert answered == [post_id]
     assert web.calls("DELETE", "/api/publish/") == [
         {"method": "DELETE", "path": f"/api/publish/{post_id}", "body": None}
     ]
+    expect(
+        page.get_by_text("The upload was cancelled before TikTok received the whole file.")
+    ).to_be_visible()
+    stored = page.request.get(f"{web.base}/api/publish/{post_id}/status").json()["post"]
+    assert (stored["status"], stored["fail_reason"]) == ("FAILED", "upload_abandoned")
+    assert web.fake.control("GET", "calls")["counts"].get("cancel") == 1
     assert page.evaluate("localStorage.getItem('publisher.uploads')") == "[]"
     page.wait_for_timeout(1000)
     assert chunk_numbers(web) == [0, 1]

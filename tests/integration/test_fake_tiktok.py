@@ -1,6 +1,6 @@
 """The real TikTok client against the fake TikTok running as its own process.
 
-Proves the two agree on tiktok-api.md: consent -> code -> exchange, single-use codes, refresh
+Proves the two agree on docs/tiktok-api.md: consent -> code -> exchange, single-use codes, refresh
 rotation, both lifetime readings, revoke, scope-limited user info, creator info for public,
 private and spam-flagged creators, the creator_info rate limit, and injected failures.
 """

@@ -1,6 +1,6 @@
 """The real TikTok client's publishing calls against the fake TikTok running as its own process.
 
-Proves both follow tiktok-api.md §3.2-3.6, §4.3-4.4 and §7: a chunked FILE_UPLOAD that TikTok
+Proves both follow docs/tiktok-api.md §3.2-3.6, §4.3-4.4 and §7: a chunked FILE_UPLOAD that TikTok
 receives byte for byte (SHA-256 checked) and publishes, every init refusal, out-of-order and
 expired uploads, PULL_FROM_URL from a loopback media server, photos, inbox uploads, the init rate
 limit and status errors. The fake's clock is moved instead of sleeping.

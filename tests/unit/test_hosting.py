@@ -76,7 +76,9 @@ def test_firebase_json_rewrites_the_app_after_the_api() -> None:
         "rewrites"
     ]
     assert rewrites[-1] == {"source": "**", "destination": "/index.html"}
-    assert all("function" in r for r in rewrites[:-1])
+    # The generated privacy policy (built into public/privacy.html) has its own clean URL.
+    assert rewrites[-2] == {"source": "/privacy", "destination": "/privacy.html"}
+    assert all("function" in r for r in rewrites[:-2])
 
 
 def test_a_static_file_refuses_writes(client: Client) -> None:
