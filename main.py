@@ -16,6 +16,7 @@ from shared.web.http import answer_framework_errors_in_json
 if TYPE_CHECKING:
     from functions.accounts import accounts
     from functions.analytics import analytics_snapshot, analytics_snapshot_batch
+    from functions.media import media
     from functions.publish_init import publish_init
     from functions.publish_status import publish_status
     from functions.refresh_tokens import refresh_batch, refresh_tokens
@@ -31,6 +32,7 @@ __all__ = [
     "accounts",
     "analytics_snapshot",
     "analytics_snapshot_batch",
+    "media",
     "publish_init",
     "publish_status",
     "refresh_batch",
@@ -45,6 +47,7 @@ _MODULES = {
     "accounts": "functions.accounts",
     "analytics_snapshot": "functions.analytics",
     "analytics_snapshot_batch": "functions.analytics",
+    "media": "functions.media",
     "publish_init": "functions.publish_init",
     "publish_status": "functions.publish_status",
     "refresh_batch": "functions.refresh_tokens",

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from deploy.media import write_bucket_files
 from deploy.plan import PlanError, build_plan
 from deploy.runner import DeployError, apply_plan, print_plan
 from deploy.settings import DeploySettings, SettingsError, load
@@ -44,10 +45,12 @@ def parser() -> argparse.ArgumentParser:
         ("--schedule", "REFRESH_SCHEDULE; default: every 10 minutes"),
         ("--log-retention-days", "LOG_RETENTION_DAYS; default: 30"),
         ("--project-number", "GOOGLE_CLOUD_PROJECT_NUMBER; default: looked up by --apply"),
+        ("--media-bucket", "MEDIA_BUCKET; default: <project>-media"),
     ):
         p.add_argument(flag, help=var)
     p.add_argument("--tiktok-client-secret-file", help="else TIKTOK_CLIENT_SECRET")
     p.add_argument("--session-secrets-file", help="else SESSION_SECRETS")
+    p.add_argument("--media-url-secrets-file", help="else MEDIA_URL_SECRETS")
     p.add_argument("--source-dir", help="where --apply builds the upload (default: a temp dir)")
     return p
 
@@ -95,6 +98,7 @@ def _apply(args: argparse.Namespace, settings: DeploySettings, out: TextIO) -> i
     _render_policy(settings)
     source = Path(args.source_dir or tempfile.mkdtemp(prefix="publisher-deploy-"))
     build_source(source)
+    write_bucket_files(settings, str(source))
     plan = build_plan(settings, str(source), firebase=str(_tool("firebase")))
     if plan.warnings:
         raise PlanError("; ".join(plan.warnings))

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from deploy.iam import build_grant, grants, push_token_grant, service_accounts
+from deploy.media import bucket_steps
 from deploy.settings import DeploySettings
 from deploy.steps import Command, Step, check, firebase_deploy, gcloud
 from deploy.table import (
@@ -33,6 +34,7 @@ APIS = (
     "cloudkms.googleapis.com",
     "secretmanager.googleapis.com",
     "firestore.googleapis.com",
+    "storage.googleapis.com",
     "firebasehosting.googleapis.com",
     # firebase-admin verifies ID tokens with check_revoked and deletes users through Identity
     # Toolkit; the IAM grants below go through IAM and Resource Manager.
@@ -120,6 +122,7 @@ def build_plan(
             for topic in TOPICS
         ),
         grants(s),
+        *bucket_steps(s, source_dir),
         build_grant(s),
         push_token_grant(s),
         *(_function(s, spec, source_dir) for spec in functions),

@@ -34,6 +34,7 @@ PROJECT_NUMBER_PLACEHOLDER = "PROJECT_NUMBER"
 _STAND_IN = {
     "TIKTOK_CLIENT_SECRET": "stand-in-client-secret",
     "SESSION_SECRETS": "k1:" + "x" * 43,
+    "MEDIA_URL_SECRETS": "m1:" + "x" * 43,
 }
 
 
@@ -54,6 +55,7 @@ class DeploySettings:
     firestore_location: str
     schedule: str
     log_retention_days: str
+    media_bucket: str
     project_number: str | None  # None: not given; --apply looks it up before building the plan
     optional_env: tuple[tuple[str, str], ...]
     secrets: tuple[tuple[str, Secret | None], ...]  # env var -> value, None when not supplied
@@ -96,6 +98,7 @@ class DeploySettings:
             "TIKTOK_CLIENT_KEY": self.tiktok_client_key,
             "TIKTOK_REDIRECT_URI": self.redirect_uri,
             "KMS_KEY_NAME": self.kms_key_name,
+            "MEDIA_BUCKET": self.media_bucket,
         }
         env.update(self.optional_env)
         return env
@@ -162,6 +165,7 @@ def load(flags: Mapping[str, str | None], env: Mapping[str, str]) -> DeploySetti
         log_retention_days=_retention(
             pick("--log-retention-days", "LOG_RETENTION_DAYS", LOG_RETENTION_DAYS)
         ),
+        media_bucket=pick("--media-bucket", "MEDIA_BUCKET", f"{project}-media"),
         project_number=_project_number(
             flags.get("project_number")
             or env.get("GOOGLE_CLOUD_PROJECT_NUMBER", "").strip()

@@ -54,6 +54,11 @@ HOSTING_TIMEOUT = "60s"
 # room for one retry wave and the Firestore writes. Measured healthy: 1,000 accounts in 11.3 s.
 EVENT_TIMEOUT = "300s"
 
+# Memory and concurrency (the defaults, 512Mi and 40): before a request is authenticated it holds
+# at most its body limit plus 64 KiB pieces of the discarded rest (shared/web/bodies.py). Measured
+# in-process through functions-framework (tests/unit/test_bodies.py): a refused 96 MiB body peaks
+# under 0.6 MiB, where it took 205 MB before. An idle instance is about 136 MB, so 40 requests at
+# ~1 MiB each stay far inside 512 MiB; bodies no longer bound concurrency.
 RESOURCES: dict[str, dict[str, Any]] = {
     "session": {"timeout": HOSTING_TIMEOUT},
     "tiktok_oauth": {"timeout": HOSTING_TIMEOUT},
@@ -62,6 +67,9 @@ RESOURCES: dict[str, dict[str, Any]] = {
     # chunk plan keeps every chunk small enough to arrive within Hosting's 60 s at 5 Mbps.
     "publish_init": {"memory": "1Gi", "timeout": HOSTING_TIMEOUT, "concurrency": 8},
     "publish_status": {"timeout": HOSTING_TIMEOUT},
+    # /media/ streams each download through a 1 MiB buffer (bench/media.py measures its memory);
+    # TikTok's pulls are I/O bound, so one instance serves many at once.
+    "media": {"timeout": HOSTING_TIMEOUT, "concurrency": 20},
     # One scheduled run at a time; batches are few and each refresh is I/O bound.
     "refresh_tokens": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
     "refresh_batch": {"timeout": EVENT_TIMEOUT, "concurrency": 4, "max_instances": 10},
@@ -89,6 +97,7 @@ TTL_COLLECTION_GROUPS = (
     "webhook_events",
     "poll_budgets",
     "sessions",
+    "media",
     "analytics",
 )
 
@@ -96,6 +105,7 @@ SECRETS = {
     # environment variable in the functions -> Secret Manager secret id
     "TIKTOK_CLIENT_SECRET": "tiktok-client-secret",
     "SESSION_SECRETS": "session-secrets",
+    "MEDIA_URL_SECRETS": "media-url-secrets",
 }
 
 RUNTIME_ACCOUNT = "publisher-functions"  # what the functions run as

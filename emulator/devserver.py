@@ -147,7 +147,9 @@ class Dispatcher:
             body = {"error": {"code": "NOT_FOUND", "message": f"no function serves {path}"}}
             response = Response(json.dumps(body), status=404, mimetype="application/json")
             return response(environ, start_response)
-        log.info("%s %s -> %s", environ.get("REQUEST_METHOD"), path, target)
+        # A /media/ path is a bearer token for an hour: never logged.
+        shown = "/media/<token>" if path.startswith("/media/") else path
+        log.info("%s %s -> %s", environ.get("REQUEST_METHOD"), shown, target)
         return app(environ, start_response)
 
     def _index(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

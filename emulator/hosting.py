@@ -58,10 +58,12 @@ class StaticSite:
             return None
         if any(part.startswith(".") for part in relative.split("/")):
             return None  # Hosting's "ignore": dotfiles are never published.
-        candidate = (self.folder / relative).resolve()
-        if candidate.is_relative_to(self.folder) and candidate.is_file():
-            return candidate
-        return None
+        try:
+            candidate = (self.folder / relative).resolve()
+            found = candidate.is_relative_to(self.folder) and candidate.is_file()
+        except (OSError, ValueError):  # a name the file system cannot hold (too long, NUL)
+            return None
+        return candidate if found else None
 
     def respond(
         self, file: Path, environ: dict[str, Any], start_response: Callable[..., Any]

@@ -34,7 +34,7 @@ def _port_override(text: str) -> tuple[str, int]:
 
 def print_banner(stack: Stack) -> None:
     env = stack.env()
-    masked = {"SESSION_SECRETS", "TIKTOK_CLIENT_SECRET"}
+    masked = {"SESSION_SECRETS", "TIKTOK_CLIENT_SECRET", "MEDIA_URL_SECRETS"}
     print(f"\nLocal stack is up (logs in {stack.workdir / 'logs'}).\n")
     print(f"  Web app: {stack.functions_url}/ (open it at {HOST}, not localhost: cookies are")
     print(f"           kept per host name, and TikTok's redirect comes back to {HOST})")
@@ -42,11 +42,12 @@ def print_banner(stack: Stack) -> None:
     print(f"  Firestore emulator:  http://{env['FIRESTORE_EMULATOR_HOST']}")
     print(f"  Auth emulator:       http://{env['FIREBASE_AUTH_EMULATOR_HOST']}")
     print(f"  Pub/Sub emulator:    http://{env['PUBSUB_EMULATOR_HOST']}")
-    for name, url in (
-        ("Fake Cloud KMS", env["KMS_EMULATOR_HOST"]),
-        ("Fake TikTok", stack.tiktok_url),
+    for name, component, url in (
+        ("Fake Cloud KMS", "kms", env["KMS_EMULATOR_HOST"]),
+        ("Fake TikTok", "tiktok", stack.tiktok_url),
+        ("fake-gcs-server", "gcs", stack.gcs_url),
     ):
-        if name.split()[-1].lower() in stack.children:
+        if component in stack.children:
             print(f"  {name + ':':<20} {url}")
     print(f"\nEnvironment (full values in {stack.workdir / 'env'}):")
     for key, value in env.items():

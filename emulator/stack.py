@@ -23,7 +23,7 @@ from emulator.procs import Child, free_port, http_probe, tcp_probe
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DEFAULT_PROJECT = "demo-publisher"
-COMPONENTS = ("firestore", "auth", "pubsub", "kms", "tiktok", "functions")
+COMPONENTS = ("firestore", "auth", "pubsub", "kms", "gcs", "tiktok", "functions")
 # The ports each component listens on (the Auth emulator's CLI also opens a hub and a log port).
 COMPONENT_PORTS = {"auth": ("auth", "hub", "logging")}
 FIREBASE_BIN = ROOT / "emulator" / "node_modules" / ".bin" / "firebase"
@@ -49,6 +49,7 @@ class Ports:
     tiktok: int
     functions: int
     hub: int
+    gcs: int
     logging: int
 
     @classmethod
@@ -65,6 +66,7 @@ class Ports:
             functions=emulators["hosting"]["port"],
             kms=emulators["hosting"]["port"] + 11,
             tiktok=emulators["hosting"]["port"] + 12,
+            gcs=emulators["hosting"]["port"] + 13,
             hub=free_port(),
             logging=free_port(),
         )
@@ -107,6 +109,7 @@ class Stack:
     tiktok_client_key: str = "local-client-key"
     tiktok_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    media_url_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     extra_env: dict[str, str] = field(default_factory=dict)  # Optional settings, e.g. chunk limit.
 
     @property
@@ -116,6 +119,14 @@ class Stack:
     @property
     def tiktok_url(self) -> str:
         return f"http://{HOST}:{self.ports.tiktok}"
+
+    @property
+    def gcs_url(self) -> str:
+        return f"http://{HOST}:{self.ports.gcs}"
+
+    @property
+    def media_bucket(self) -> str:
+        return f"{self.project_id}-media"
 
     def env(self) -> dict[str, str]:
         """The environment (the README's Configuration table) for code that talks to this stack."""
@@ -135,6 +146,9 @@ class Stack:
             "FIRESTORE_EMULATOR_HOST": f"{HOST}:{self.ports.firestore}",
             "FIREBASE_AUTH_EMULATOR_HOST": f"{HOST}:{self.ports.auth}",
             "PUBSUB_EMULATOR_HOST": f"{HOST}:{self.ports.pubsub}",
+            "STORAGE_EMULATOR_HOST": self.gcs_url,
+            "MEDIA_BUCKET": self.media_bucket,
+            "MEDIA_URL_SECRETS": f"local:{self.media_url_secret}",
             **self.extra_env,
         }
 
@@ -263,11 +277,24 @@ class Stack:
         )
         return lambda: child.wait_ready(tcp_probe(HOST, self.ports.kms))
 
+    def _start_gcs(self) -> object:
+        from emulator import gcs
+
+        child = self._spawn("gcs", gcs.argv(HOST, self.ports.gcs))
+
+        def wait() -> None:
+            child.wait_ready(http_probe(f"{self.gcs_url}/storage/v1/b"))
+            gcs.create_bucket(self.gcs_url, self.project_id, self.media_bucket)
+
+        return wait
+
     def _start_tiktok(self) -> object:
-        # Only the fake needs the webhook URL: it POSTs TikTok's events to the functions.
+        # Only the fake needs the webhook URL: it POSTs TikTok's events to the functions. Its app
+        # has the stack's /media/ prefix verified, as an operator does once in TikTok's portal.
         env = {
             **self._child_env(),
             "TIKTOK_WEBHOOK_URL": f"{self.functions_url}/api/webhooks/tiktok",
+            "TIKTOK_VERIFIED_URL_PREFIXES": f"{self.functions_url}/media/",
         }
         child = self._spawn(
             "tiktok",

@@ -10,6 +10,7 @@ from functions.me import ME_ROUTES
 from shared import runtime
 from shared.accounts.service import REVOKE_FAILED, creator_info, disconnect, list_accounts
 from shared.accounts.videos import list_videos, parse_cursor, parse_ids, query_videos
+from shared.media.service import delete_user_media
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 
@@ -31,13 +32,22 @@ def _creator_info(call: Call) -> flask.Response:
 
 
 def _disconnect(call: Call) -> flask.Response:
+    open_id = call.params["open_id"]
     result = disconnect(
         runtime.account_store(),
         runtime.vault(),
         runtime.tiktok(),
         uid=call.uid,
-        open_id=call.params["open_id"],
+        open_id=open_id,
     )
+    posts = runtime.post_store()
+
+    def other_account(post_id: str) -> bool:
+        post = posts.get_post(call.uid, post_id)
+        return post is not None and post.get("open_id") != open_id
+
+    if runtime.media_configured():
+        delete_user_media(runtime.staging(), uid=call.uid, keep=other_account)
     body: dict[str, object] = {
         "disconnected": result.open_id,
         "revoked_at_tiktok": result.revoked_at_tiktok,

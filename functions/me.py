@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import flask
 
 from shared import errors, runtime
+from shared.media.service import delete_user_media
 from shared.users.data_rights import delete_user_data, export_csv_zip, export_json
 from shared.users.deletion import user_deleted, user_is_live
 from shared.users.identity import delete_auth_user
@@ -59,6 +60,11 @@ def _delete(call: Call) -> flask.Response:
         runtime.tiktok(),
         uid=call.uid,
         delete_auth_user=lambda uid: delete_auth_user(uid, runtime.firebase_app()),
+        delete_media=(
+            (lambda uid: delete_user_media(runtime.staging(), uid=uid))
+            if runtime.media_configured()
+            else None
+        ),
     )
     response = json_response(
         {

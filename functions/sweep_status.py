@@ -1,7 +1,8 @@
 """``sweep_status`` (topic ``status-sweep``, published by Cloud Scheduler every 10 minutes): follows
 the posts whose webhooks never came and settles inits that never recorded an outcome
 (shared/status/sweep.py), and finishes account deletions left to the schedule
-(shared/users/deletion.py: very large accounts, and the final sweep for in-flight writes).
+(shared/users/deletion.py: very large accounts, and the final sweep for in-flight writes), and
+deletes expired staging slots with their objects (shared/media/sweep.py).
 
 It is its own job, not a step of the token refresh, so a slow TikTok status endpoint cannot delay
 refreshes (nor a refresh problem stop the sweep), and each has its own logs and timeout. A failed
@@ -41,3 +42,9 @@ def sweep_status(event: Any) -> None:
         )
     except errors.AppError as exc:
         log.error("deletion sweep failed: %s", exc.message, extra={"reason": exc.reason})
+    try:
+        from shared.media.sweep import sweep_expired_slots
+
+        sweep_expired_slots(runtime.staging(), now=datetime.now(UTC))
+    except (errors.AppError, errors.ConfigError) as exc:
+        log.error("staged media sweep failed: %s", exc, extra={"reason": "media.sweep"})

@@ -25,6 +25,7 @@ DEFAULT_SESSION_TTL = 14 * 24 * 3600
 MIN_SECRET_BYTES = 32
 _KMS_KEY_RE = re.compile(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
 _KID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 _HOST_PORT_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 
@@ -106,6 +107,9 @@ class Settings:
     firestore_emulator_host: str | None = None
     auth_emulator_host: str | None = None
     pubsub_emulator_host: str | None = None
+    media_bucket: str | None = None
+    media_url_keys: tuple[SessionKey, ...] = ()
+    storage_emulator_host: str | None = None
     k_service: str | None = field(default=None, repr=False)
 
     @property
@@ -136,7 +140,7 @@ class Settings:
         return cls(
             project_id=project_id,
             app_origin=_origin(_required(env, "APP_ORIGIN"), "APP_ORIGIN", demo),
-            session_keys=_session_keys(_required(env, "SESSION_SECRETS")),
+            session_keys=_session_keys(_required(env, "SESSION_SECRETS"), "SESSION_SECRETS"),
             session_ttl_seconds=_bounded_int(
                 env, "SESSION_TTL_SECONDS", DEFAULT_SESSION_TTL, 1, 400 * 24 * 3600
             ),
@@ -177,6 +181,13 @@ class Settings:
             firestore_emulator_host=_host_port(env, "FIRESTORE_EMULATOR_HOST"),
             auth_emulator_host=auth_emulator,
             pubsub_emulator_host=_host_port(env, "PUBSUB_EMULATOR_HOST"),
+            media_bucket=_bucket(env.get("MEDIA_BUCKET", "").strip()),
+            media_url_keys=(
+                _session_keys(env["MEDIA_URL_SECRETS"], "MEDIA_URL_SECRETS")
+                if env.get("MEDIA_URL_SECRETS", "").strip()
+                else ()
+            ),
+            storage_emulator_host=_storage_emulator(env.get("STORAGE_EMULATOR_HOST", "").strip()),
             k_service=k_service,
         )
 
@@ -236,26 +247,44 @@ def _origin(raw: str, name: str, demo: bool) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _session_keys(raw: str) -> tuple[SessionKey, ...]:
+def _session_keys(raw: str, name: str) -> tuple[SessionKey, ...]:
     keys: list[SessionKey] = []
     seen: set[str] = set()
     for index, item in enumerate(raw.split(",")):
         kid, sep, secret = item.strip().partition(":")
         if not sep or not _KID_RE.match(kid):
             raise ConfigError(
-                f"SESSION_SECRETS entry {index + 1} must be 'kid:secret' with a kid of letters, "
+                f"{name} entry {index + 1} must be 'kid:secret' with a kid of letters, "
                 "digits, '.', '_' or '-'"
             )
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(
-                f"SESSION_SECRETS entry {index + 1} (kid {kid!r}) is shorter than "
-                f"{MIN_SECRET_BYTES} bytes"
+                f"{name} entry {index + 1} (kid {kid!r}) is shorter than {MIN_SECRET_BYTES} bytes"
             )
         if kid in seen:
-            raise ConfigError(f"SESSION_SECRETS names kid {kid!r} twice")
+            raise ConfigError(f"{name} names kid {kid!r} twice")
         seen.add(kid)
         keys.append(SessionKey(kid=kid, secret=Secret(secret)))
     return tuple(keys)
+
+
+def _bucket(raw: str) -> str | None:
+    """A Cloud Storage bucket name (https://cloud.google.com/storage/docs/buckets#naming)."""
+    if not raw:
+        return None
+    if not _BUCKET_RE.match(raw) or ".." in raw:
+        raise ConfigError(f"MEDIA_BUCKET is not a valid bucket name: {raw!r}")
+    return raw
+
+
+def _storage_emulator(raw: str) -> str | None:
+    """fake-gcs-server's base URL, as google-cloud-storage reads it: http(s)://host:port."""
+    if not raw:
+        return None
+    parts = urlsplit(raw if "//" in raw else f"http://{raw}")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"STORAGE_EMULATOR_HOST must be http://host:port, got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _scopes(raw: str) -> tuple[str, ...]:

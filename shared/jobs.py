@@ -38,6 +38,7 @@ JOBS: tuple[Job, ...] = (
     Job("accounts"),
     Job("publish_init"),
     Job("publish_status"),
+    Job("media"),  # staging slots, and the /media/ URLs TikTok pulls staged media from
     # Refreshes the accounts whose tokens expire soon; fans big runs out to refresh_batch.
     Job("refresh_tokens", REFRESH_TOPIC, "*/10 * * * *", "refresh"),
     Job("refresh_batch", REFRESH_BATCH_TOPIC),  # published by refresh_tokens

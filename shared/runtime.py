@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from shared.analytics.snapshot import Snapshotter
     from shared.crypto.vault import Vault
+    from shared.media.service import Staging
+    from shared.media.tokens import MediaTokens
     from shared.publishing.publish import Publisher
     from shared.pubsub import PubSub
     from shared.status.poll import Tracker
@@ -150,6 +152,9 @@ def publisher() -> Publisher:
         tiktok=tiktok(),
         chunk_limit=settings().publish_chunk_limit,
         loopback_media=loopback_media(),
+        app_origin=settings().app_origin,
+        make_staging=staging,
+        make_media_tokens=media_tokens,
     )
 
 
@@ -157,7 +162,14 @@ def publisher() -> Publisher:
 def status_store() -> StatusStore:
     from shared.store.status import StatusStore
 
-    return StatusStore(firestore_client())
+    return StatusStore(firestore_client(), on_final=delete_staged_media)
+
+
+def delete_staged_media(uid: str, post_id: str) -> None:
+    """Every staged object of a post that became final (called by the status paths)."""
+    from shared.media.service import delete_post_media
+
+    delete_post_media(staging(), uid=uid, post_id=post_id)
 
 
 @functools.cache
@@ -198,6 +210,42 @@ def pubsub() -> PubSub:
     return PubSub(make_publisher_client(), settings().project_id)
 
 
+def media_configured() -> bool:
+    """Whether this deployment stages media (MEDIA_BUCKET set); without it no slot can exist."""
+    return settings().media_bucket is not None
+
+
+@functools.cache
+def staging() -> Staging:
+    """The staging bucket and slots; ConfigError naming MEDIA_BUCKET when it is not set."""
+    from shared.errors import ConfigError
+    from shared.media.service import Staging
+    from shared.media.slots import MediaStore
+    from shared.media.storage import Bucket, make_storage_client
+
+    config = settings()
+    if not config.media_bucket:
+        raise ConfigError("MEDIA_BUCKET is not set: staged media needs its bucket")
+    client = make_storage_client(config.project_id, config.storage_emulator_host)
+    return Staging(
+        media=MediaStore(firestore_client()),
+        bucket=Bucket(client, config.media_bucket),
+        app_origin=config.app_origin,
+    )
+
+
+@functools.cache
+def media_tokens() -> MediaTokens:
+    from shared.errors import ConfigError
+    from shared.media.tokens import MediaTokens
+
+    keys = settings().media_url_keys
+    if not keys:
+        raise ConfigError("MEDIA_URL_SECRETS is not set: /media/ URLs need their signing key")
+    logs.register_secret(*(k.secret.reveal() for k in keys))
+    return MediaTokens(keys)
+
+
 def reset() -> None:
     """Forget every cached setting and client (tests, after changing the environment)."""
     for builder in (
@@ -217,5 +265,7 @@ def reset() -> None:
         snapshotter,
         analytics_store,
         pubsub,
+        staging,
+        media_tokens,
     ):
         builder.cache_clear()

@@ -73,7 +73,15 @@ def emulators(stack: Stack) -> Stack:
 def devserver(emulators: Stack) -> Stack:
     """Every function behind one port with the fake KMS and fake TikTok, as ``scripts/dev`` runs."""
     if "functions" not in emulators.children:
-        emulators.start(["kms", "tiktok", "functions"])
+        emulators.start(["kms", "gcs", "tiktok", "functions"])
+    return emulators
+
+
+@pytest.fixture(scope="session")
+def gcs(emulators: Stack) -> Stack:
+    """fake-gcs-server and the staging bucket, for tests calling the media services in-process."""
+    if "gcs" not in emulators.children:
+        emulators.start(["gcs"])
     return emulators
 
 

@@ -11,6 +11,7 @@ from deploy.settings import KMS_ROTATION, DeploySettings
 from deploy.table import TTL_COLLECTION_GROUPS
 from shared.accounts.connect import STATE_TTL
 from shared.config import DEFAULT_SCOPES, DEFAULT_SESSION_TTL
+from shared.media.slots import READY_TTL
 from shared.publishing.drafts import DRAFT_TTL
 from shared.publishing.publish import IDEMPOTENCY_TTL
 from shared.status.poll import POLL_WINDOW_SECONDS
@@ -99,6 +100,8 @@ class Facts:
                 "Counters that pace status checks with TikTok",
                 timedelta(seconds=POLL_WINDOW_SECONDS * 2),
             ),
+            # A checked slot no post took; a post's media is deleted as soon as it is final.
+            "media": ("Records of photos and videos you staged for a post", READY_TTL),
             "analytics": (
                 "Daily snapshots of your accounts' follower counts and your videos' views, likes, "
                 "comments and shares (your analytics)",

@@ -35,7 +35,7 @@ def create_app(app: App, webhook_url: str | None = None) -> flask.Flask:
     server = flask.Flask("emulator.tiktok")
     state = World(app)
     hooks = webhooks.Deliverer(app, webhook_url)
-    shelf = videos.Shelf()
+    shelf = videos.Shelf(state)
 
     books: list[PublishBook] = []
 

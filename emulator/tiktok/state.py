@@ -7,6 +7,7 @@ test can change (token lifetimes, rotation, latency, injected failures, the cloc
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 import threading
@@ -142,6 +143,12 @@ class Failure:
     times: int
 
 
+def _verified_from_env() -> list[str]:
+    """The app's verified URL properties at start (the local stack verifies its /media/ prefix)."""
+    raw = os.environ.get("TIKTOK_VERIFIED_URL_PREFIXES", "")
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
 @dataclass
 class Config:
     access_expires_in: int = LIFETIMES["older"][0]
@@ -158,7 +165,7 @@ class Config:
     unaudited_user_cap: int = 5
     daily_post_cap: int = 15
     pending_share_cap: int = 5
-    verified_url_prefixes: list[str] = field(default_factory=list)
+    verified_url_prefixes: list[str] = field(default_factory=_verified_from_env)
     processing_seconds: float = 0.5
     # TikTok's media ingress is "up to ~100 Mbps" (docs/tiktok-api.md §7); 0: uploads unlimited.
     ingress_mbps: float = 0.0

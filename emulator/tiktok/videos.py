@@ -33,6 +33,7 @@ from emulator.tiktok.common import (
     world,
 )
 from emulator.tiktok.publishes import PUBLISH_COMPLETE, Publish
+from emulator.tiktok.state import World
 
 bp = flask.Blueprint("videos", __name__)
 
@@ -63,7 +64,8 @@ FIELDS = (
 class Shelf:
     """Every user's videos; cleared with the world."""
 
-    def __init__(self) -> None:
+    def __init__(self, world: World) -> None:
+        self.world = world
         self.lock = threading.Lock()
         self.videos: dict[str, list[dict[str, Any]]] = {}
 
@@ -120,6 +122,9 @@ class Shelf:
             "view_count": 0,
             "is_aigc": bool(publish.post_info.get("is_aigc", False)),
         }
+        creator = self.world.users.get(publish.open_id)
+        if creator is not None:  # The fake never decodes the media: the creator's avatar stands
+            spec["cover_image_url"] = creator.avatar_url  # in for a frame of the video.
         for post_id in publish.post_ids:
             self.add(publish.open_id, spec, 0, video_id=str(post_id))
 

@@ -30,6 +30,7 @@ PUBLIC_FIELDS = (
     "next_chunk",
     "upload_complete",
     "draft_id",
+    "media_ids",
     "status_source",  # webhook, poll, sweep, upload or user: what last moved the status
 )
 
@@ -48,6 +49,7 @@ def new_post_doc(
         "source": request.media.source,
         "media_url": request.media.url,
         "photo_urls": list(request.media.photo_urls),
+        "media_ids": list(request.media.media_ids),  # staged media; never their /media/ URLs
         "photo_cover_index": request.media.cover_index if request.media.type == "photo" else None,
         "title": post.title,
         "description": post.description,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
 from shared.crypto.vault import field_context
+from shared.publishing import staged
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
 from shared.publishing.posts import new_post_doc, public_post
@@ -35,7 +36,11 @@ from shared.users.deletion import user_deleted, user_is_live
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from shared.crypto.vault import Encryptor, Vault
+    from shared.media.service import Staging
+    from shared.media.tokens import MediaTokens
     from shared.store.accounts import AccountStore
     from shared.tiktok.client import InitResult, TikTokClient
 
@@ -59,6 +64,20 @@ class Publisher:
     tiktok: TikTokClient
     chunk_limit: int
     loopback_media: bool = False
+    app_origin: str = ""
+    # Staged media (built on first use: an instance that never publishes one needs no bucket).
+    make_staging: Callable[[], Staging] | None = None
+    make_media_tokens: Callable[[], MediaTokens] | None = None
+
+    def staging(self) -> Staging:
+        if self.make_staging is None:
+            raise errors.Internal("this publisher has no media staging")
+        return self.make_staging()
+
+    def media_tokens(self) -> MediaTokens:
+        if self.make_media_tokens is None:
+            raise errors.Internal("this publisher has no media URL keys")
+        return self.make_media_tokens()
 
 
 # Publish -------------------------------------------------------------------------------------
@@ -89,11 +108,14 @@ def publish(
             return True, replay
 
     post_id = p.posts.new_post_id(uid)
-    draft_claimed = False
+    draft_claimed = staged_taken = False
     try:
         account = get_account(p.accounts, uid, request.open_id)
         _check_scope(account.scopes, request)
         token = fresh_access_token(p.accounts, p.vault, p.tiktok, account, now=now)
+        if request.media.staged:
+            request = staged.take(p.staging(), uid, post_id, request, now)
+            staged_taken = True
         if request.needs_creator_info:
             try:
                 creator = p.tiktok.creator_info(token)
@@ -123,12 +145,16 @@ def publish(
         p.posts.create_post(uid, post_id, doc)
     except BaseException:
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
+        if staged_taken:
+            p.staging().media.release(uid, post_id, now)
         raise
     if not user_is_live(p.posts.db, uid):  # written, then re-checked: shared/users/deletion.py
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise user_deleted()
 
+    if request.media.staged:
+        request = staged.urls(p.media_tokens(), p.app_origin, uid, post_id, request, now)
     try:
         result = _init(p.tiktok, token, request, plan.public() if plan else None)
     except errors.AppError as exc:
@@ -142,6 +168,8 @@ def publish(
             ) from exc
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id, post_id)
+        if request.media.staged:
+            p.staging().media.release(uid, post_id, now)
         mark_if_unusable(p.accounts, account, exc, now)
         raise
     try:
@@ -167,6 +195,10 @@ def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str
             extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
         )
     StatusStore(p.posts.db).drop_pointer(publish_id)
+    if p.make_staging is not None:
+        from shared.media.service import delete_post_media
+
+        delete_post_media(p.staging(), uid=uid, post_id=post_id)
     p.posts.delete_post(uid, post_id)
 
 

@@ -43,6 +43,8 @@ _MEDIA_FIELDS = {
     ("video", "file"): ("type", "source", "size", "chunk_size"),
     ("video", "url"): ("type", "source", "url"),
     ("photo", None): ("type", "urls", "cover_index"),
+    ("video", "staged"): ("type", "source", "media_id"),
+    ("photo", "staged"): ("type", "media_ids", "cover_index"),
 }
 
 
@@ -55,6 +57,11 @@ class Media:
     url: str | None = None
     photo_urls: tuple[str, ...] = ()
     cover_index: int = 0
+    media_ids: tuple[str, ...] = ()  # staged media (shared/media): URLs are built at init
+
+    @property
+    def staged(self) -> bool:
+        return bool(self.media_ids)
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ def parse_request(body: Mapping[str, Any], *, loopback_http: bool = False) -> Pu
         isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration <= 0
     ):
         raise _bad("duration_sec", "duration_sec must be a positive number of seconds")
-    if media.type == "video" and mode == "direct" and duration is None:
+    if media.type == "video" and mode == "direct" and duration is None and not media.staged:
         raise _bad(
             "duration_sec",
             "duration_sec is required for a video Direct Post: TikTok limits each creator's "
@@ -184,11 +191,22 @@ def _media(raw: object, loopback_http: bool) -> Media:
             if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int)):
                 raise _bad("media.chunk_size", "media.chunk_size must be a number of bytes")
             return Media("video", "FILE_UPLOAD", size=size, chunk_size=chunk)
+        if source == "staged":
+            reject_unknown(raw, _MEDIA_FIELDS[("video", "staged")], "media")
+            media_id = raw.get("media_id")
+            if not isinstance(media_id, str) or not media_id:
+                raise _bad("media.media_id", "media.media_id must name a staged video")
+            return Media("video", "PULL_FROM_URL", media_ids=(media_id,))
         if source == "url":
             return Media(
                 "video", "PULL_FROM_URL", url=_https_url(raw.get("url"), "media.url", loopback_http)
             )
-        raise _bad("media.source", "media.source must be 'file' (upload) or 'url' (TikTok pulls)")
+        raise _bad(
+            "media.source",
+            "media.source must be 'file' (upload), 'url' (TikTok pulls) or 'staged' (media_id)",
+        )
+    if kind == "photo" and "media_ids" in raw:
+        return _staged_photos(raw)
     if kind == "photo":
         reject_unknown(raw, _MEDIA_FIELDS[("photo", None)], "media")
         urls = raw.get("urls")
@@ -204,6 +222,23 @@ def _media(raw: object, loopback_http: bool) -> Media:
             raise _bad("media.cover_index", f"media.cover_index must be 0 to {len(checked) - 1}")
         return Media("photo", "PULL_FROM_URL", photo_urls=checked, cover_index=cover)
     raise _bad("media.type", "media.type must be 'video' or 'photo'")
+
+
+def _staged_photos(raw: dict[str, Any]) -> Media:
+    reject_unknown(raw, _MEDIA_FIELDS[("photo", "staged")], "media")
+    ids = raw.get("media_ids")
+    if not isinstance(ids, list) or not ids:
+        raise _bad("media.media_ids", "media.media_ids must list the staged photos' ids")
+    if len(ids) > MAX_PHOTOS:
+        raise _bad(
+            "media.media_ids", f"a photo post has at most {MAX_PHOTOS} photos; this has {len(ids)}"
+        )
+    if not all(isinstance(i, str) and i for i in ids) or len(set(ids)) != len(ids):
+        raise _bad("media.media_ids", "media.media_ids must be distinct staged media ids")
+    cover = raw.get("cover_index", 0)
+    if isinstance(cover, bool) or not isinstance(cover, int) or not 0 <= cover < len(ids):
+        raise _bad("media.cover_index", f"media.cover_index must be 0 to {len(ids) - 1}")
+    return Media("photo", "PULL_FROM_URL", media_ids=tuple(ids), cover_index=cover)
 
 
 def _post(raw: object, media: Media) -> PostSettings:

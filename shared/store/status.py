@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import random
 import re
 import time
@@ -24,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.status.order import SWEPT, Observation, merge
 from shared.store.accounts import ACCOUNTS, REVOKED
-from shared.store.posts import IDEMPOTENCY, POSTS, post_path
+from shared.store.posts import FINAL_STATUSES, IDEMPOTENCY, POSTS, post_path
 from shared.store.users import USERS
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+log = logging.getLogger(__name__)
 
 PUBLISH_IDS = "publish_ids"
 WEBHOOK_EVENTS = "webhook_events"
@@ -57,8 +60,13 @@ def pointer_id(publish_id: str) -> str:
 class StatusStore:
     """Typed access to what following a post needs."""
 
-    def __init__(self, db: firestore.Client) -> None:
+    def __init__(
+        self, db: firestore.Client, on_final: Callable[[str, str], None] | None = None
+    ) -> None:
         self.db = db
+        # Called with (uid, post_id) once a post with staged media becomes final, whichever path
+        # (webhook, poll, sweep) learnt it: its staged objects are deleted then (P17).
+        self.on_final = on_final
 
     # Pointers ------------------------------------------------------------------------------
 
@@ -173,10 +181,22 @@ class StatusStore:
                 continue
             except exceptions.NotFound:
                 return None
+            self._after(uid, post_id, doc, changes)
             return doc, changes
         raise errors.Aborted(
             "the post kept changing while its status was updated", reason="post.contended"
         )
+
+    def _after(self, uid: str, post_id: str, doc: dict[str, Any], changes: dict[str, Any]) -> None:
+        if self.on_final is None or not doc.get("media_ids"):
+            return
+        if changes.get("status") in FINAL_STATUSES and doc.get("status") not in FINAL_STATUSES:
+            try:
+                self.on_final(uid, post_id)
+            except Exception:  # The status stands; the bucket's lifecycle rule is the backstop.
+                log.exception(
+                    "deleting a final post's staged media failed", extra={"post_id": post_id}
+                )
 
     def abandon_upload(
         self,

@@ -235,6 +235,7 @@ def delete_user_data(
     delete_auth_user: Callable[[str], None],
     now: datetime | None = None,
     budget_seconds: float | None = None,
+    delete_media: Callable[[str], object] | None = None,
 ) -> DeletionReport:
     """Tombstone the user, stop their publishes and connections at TikTok, delete their documents
     within the request's budget, delete their sign-in; repeatable (shared/users/deletion.py says
@@ -256,6 +257,8 @@ def delete_user_data(
     now = now or datetime.now(UTC)
     mark_deleting(db, uid, now)
     outcomes, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)
+    if delete_media is not None:  # Staged objects before the records that name them.
+        delete_media(uid)
     deleted, complete = delete_documents(
         db, uid, Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
     )

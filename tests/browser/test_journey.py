@@ -137,12 +137,14 @@ def test_the_whole_journey(web: Web, creator: dict[str, Any], tmp_path: Path) ->
     page.go_back()
     expect(page.get_by_role("heading", name="Post history")).to_be_visible()
 
-    # Videos, paged (20 a page).
+    # Videos, paged (20 a page): the 23 seeded ones and, newest, the video just posted to
+    # everyone (TikTok lists only public posts; the photo post is not a video).
     page.get_by_role("navigation").get_by_role("link", name="Videos").click()
     tiles = page.get_by_role("list").locator("li.video")
     expect(tiles).to_have_count(20)
+    expect(tiles.first).to_contain_text("Holiday highlights #summer")
     page.get_by_role("button", name="Show more videos").click()
-    expect(tiles).to_have_count(23)
+    expect(tiles).to_have_count(24)
     expect(page.get_by_role("button", name="Show more videos")).to_have_count(0)
 
     # Export, as JSON and as CSV files in a zip.

@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ import pytest
 
 import main
 from emulator.stack import Stack
+from shared import runtime
 from shared.config import Secret, SessionKey
+from shared.store.sessions import SessionStore, new_session_id
 from shared.web.sessions import SessionCodec
 
 pytestmark = pytest.mark.emulators
@@ -91,7 +94,8 @@ COOKIE: dict[str, str] = {}
 
 @pytest.fixture(autouse=True)
 def signed_in(clean: Stack) -> None:
-    """A session cookie for the stack's session key (no user document is needed to hold one)."""
+    """A session cookie for the stack's session key, and the session record it names (every
+    authenticated route reads it; no user document is needed)."""
     config = clean.env()
     kid, secret = config["SESSION_SECRETS"].split(",")[0].split(":", 1)
     origin = config["APP_ORIGIN"]
@@ -101,7 +105,11 @@ def signed_in(clean: Stack) -> None:
         audience=origin,
         ttl_seconds=3600,
     )
-    COOKIE["value"] = codec.issue("import-cost-user", email=None, name=None, picture=None)
+    sid, now = new_session_id(), datetime.now(UTC)
+    SessionStore(runtime.firestore_client()).create(
+        "import-cost-user", sid, now=now, expire_at=now + timedelta(hours=1)
+    )
+    COOKIE["value"] = codec.issue("import-cost-user", sid=sid, email=None, name=None, picture=None)
 
 
 @pytest.mark.parametrize("name", main.__all__)
@@ -140,7 +148,8 @@ def _webhook(stack: Stack) -> tuple[str, str, dict[str, str], bytes]:
 
 # Entry point, request, expected status, and the heavy libraries that path may load.
 FIRST_REQUESTS: list[tuple[str, Any, int, set[str]]] = [
-    ("session", ("GET", "/api/session", {}, b""), 200, set()),
+    # The session check reads its record: Firestore, nothing heavier.
+    ("session", ("GET", "/api/session", {}, b""), 200, {"firestore"}),
     ("accounts", ("GET", "/api/tiktok/accounts", {}, b""), 200, {"firestore"}),
     ("tiktok_oauth", ("GET", "/api/tiktok/connect", {}, b""), 302, {"firestore"}),
     ("publish_init", ("GET", "/api/publish/drafts/x", {}, b""), 404, {"firestore"}),

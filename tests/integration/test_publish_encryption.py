@@ -25,6 +25,7 @@ from shared.publishing.relay import relay_chunk
 from shared.status.sweep import run_sweep
 from shared.store.accounts import Account
 from shared.store.posts import post_path
+from shared.store.users import Store
 from shared.tiktok.client import TikTokClient
 from tests.integration.test_refresh import seed
 from tests.integration.test_refresh import tiktok as tiktok  # the fixture, re-exported
@@ -48,6 +49,10 @@ def kms(devserver: Stack) -> Iterator[KmsControl]:
 @pytest.fixture
 def account(fake_tiktok: FakeTikTok) -> Account:
     [(seeded, _)] = seed(fake_tiktok, 1, expires_in=timedelta(hours=2))
+    # Publishing checks the user is live (not being deleted): the user signed in once.
+    Store(runtime.firestore_client()).upsert_user(
+        seeded.uid, email=None, name=None, picture=None, now=datetime.now(UTC)
+    )
     return seeded
 
 

@@ -38,6 +38,7 @@ DESIGNED_TRIGGERS = {
     "accounts": HTTP,
     "publish_init": HTTP,
     "publish_status": HTTP,
+    "media": HTTP,
     "refresh_tokens": "token-refresh",
     "refresh_batch": "token-refresh-batch",
     "sweep_status": "status-sweep",
@@ -116,7 +117,11 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
         ("pubsub", "roles/pubsub.publisher"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
+        ("secrets", "roles/secretmanager.secretAccessor"),
+        ("storage", "roles/storage.objectAdmin"),  # on the staging bucket only
     ]
+    (bucket_grant,) = find(commands, "gcloud", "storage", "buckets", "add-iam-policy-binding")
+    assert bucket_grant[4] == f"gs://{settings.media_bucket}"
     publishers = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
     # The only topics a function publishes to: the fan-out batches.
     assert sorted(p[4] for p in publishers) == ["analytics-snapshot-batch", "token-refresh-batch"]
@@ -263,9 +268,11 @@ def test_functions_get_the_environment_and_secrets_by_reference(
         "TIKTOK_REDIRECT_URI": "https://app.acme.example/api/tiktok/callback",
         "KMS_KEY_NAME": "projects/acme-publisher/locations/us-central1/keyRings/tiktok-publisher"
         "/cryptoKeys/token-wrap",
+        "MEDIA_BUCKET": "acme-publisher-media",
     }
     assert flag(argv, "--set-secrets") == (
-        "TIKTOK_CLIENT_SECRET=tiktok-client-secret:latest,SESSION_SECRETS=session-secrets:latest"
+        "TIKTOK_CLIENT_SECRET=tiktok-client-secret:latest,SESSION_SECRETS=session-secrets:latest,"
+        "MEDIA_URL_SECRETS=media-url-secrets:latest"
     )
 
 
@@ -323,7 +330,11 @@ def test_secrets_are_read_from_a_file_and_piped_on_stdin(tmp_path: Path) -> None
         for c in build_plan(settings, "/src").commands()
         if c.argv[1:4] == ("secrets", "versions", "add")
     ]
-    assert [c.stdin_secret for c in adds] == ["TIKTOK_CLIENT_SECRET", "SESSION_SECRETS"]
+    assert [c.stdin_secret for c in adds] == [
+        "TIKTOK_CLIENT_SECRET",
+        "SESSION_SECRETS",
+        "MEDIA_URL_SECRETS",
+    ]
     assert all("from-a-file-secret" not in " ".join(c.argv) for c in adds)
 
 
@@ -371,3 +382,24 @@ def test_operations_doc_names_every_ttl_collection_and_the_log_retention() -> No
         assert f"`{group}`" in deploy_section, group
     assert "LOG_RETENTION_DAYS" in deploy_section
     assert "30 days" in deploy_section
+
+
+def test_the_staging_bucket_is_private_with_cors_and_a_lifecycle_rule(
+    settings: DeploySettings,
+) -> None:
+    import json
+
+    from deploy.media import LIFECYCLE_DAYS, bucket_files
+
+    commands = argvs(settings)
+    (create,) = find(commands, "gcloud", "storage", "buckets", "create")
+    assert create[4] == "gs://acme-publisher-media"
+    for required in ("--uniform-bucket-level-access", "--public-access-prevention"):
+        assert required in create
+    assert "--soft-delete-duration=0" in create
+    files = bucket_files(settings)
+    (cors,) = json.loads(files["cors.json"])
+    assert cors["origin"] == [settings.app_origin]
+    rule = json.loads(files["lifecycle.json"])["rule"][0]
+    assert rule == {"action": {"type": "Delete"}, "condition": {"age": LIFECYCLE_DAYS}}
+    assert settings.function_env()["MEDIA_BUCKET"] == "acme-publisher-media"

@@ -1,0 +1,195 @@
+"""Staged media against the real Firestore emulator and fake-gcs-server: uploads through the
+returned session URI, the checks on completion, /media/ lookups, and deletion on every final
+status (through the status store every status path writes with)."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from emulator.stack import Stack
+from shared import errors
+from shared.config import Secret, SessionKey
+from shared.media.serve import find_servable
+from shared.media.service import (
+    Staging,
+    complete_slot,
+    create_slot,
+    delete_post_media,
+    get_slot,
+)
+from shared.media.slots import MediaStore
+from shared.media.storage import Bucket, make_storage_client
+from shared.media.tokens import MediaGrant, MediaTokens
+from shared.status.order import Observation
+from shared.store.posts import PostStore
+from shared.store.status import StatusStore
+
+pytestmark = pytest.mark.emulators
+
+UID = "uid-ann"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def staging(gcs: Stack, clean: Stack) -> Staging:
+    from google.cloud import firestore
+
+    db = firestore.Client(project=gcs.project_id)
+    bucket = Bucket(make_storage_client(gcs.project_id, gcs.gcs_url), gcs.media_bucket)
+    for blob in bucket.client.list_blobs(gcs.media_bucket):
+        blob.delete()
+    db.document(f"users/{UID}").set({"uid": UID, "created_at": NOW, "last_login_at": NOW})
+    return Staging(media=MediaStore(db), bucket=bucket, app_origin="http://127.0.0.1:5000")
+
+
+def jpeg(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 20, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def upload(staging: Staging, data: bytes, now: datetime = NOW) -> str:
+    slot = create_slot(
+        staging,
+        uid=UID,
+        body={"type": "photo", "content_type": "image/jpeg", "size": len(data)},
+        now=now,
+    )
+    sent = httpx.put(slot["upload"]["url"], content=data, headers=slot["upload"]["headers"])
+    assert sent.status_code in (200, 201), sent.text
+    media_id: str = slot["id"]
+    return media_id
+
+
+def objects(staging: Staging) -> list[str]:
+    return [b.name for b in staging.bucket.client.list_blobs(staging.bucket.name)]
+
+
+def used_by_post(staging: Staging, status: str = "PROCESSING_DOWNLOAD") -> tuple[str, str]:
+    media_id = upload(staging, jpeg((300, 200)))
+    complete_slot(staging, uid=UID, media_id=media_id, now=NOW)
+    posts = PostStore(staging.media.db)
+    post_id = posts.new_post_id(UID)
+    posts.create_post(UID, post_id, {"uid": UID, "status": status, "media_ids": [media_id]})
+    staging.media.take_for_post(
+        UID, [media_id], kind="photo", post_id=post_id, now=NOW, expire_at=NOW + timedelta(days=2)
+    )
+    return post_id, media_id
+
+
+def test_an_upload_is_checked_from_its_real_bytes(staging: Staging) -> None:
+    data = jpeg((640, 480))
+    media_id = upload(staging, data)
+    assert get_slot(staging, uid=UID, media_id=media_id, now=NOW)["state"] == "pending"
+    ready = complete_slot(staging, uid=UID, media_id=media_id, now=NOW)
+    assert (ready["state"], ready["size"], ready["width"], ready["height"]) == (
+        "ready",
+        len(data),
+        640,
+        480,
+    )
+    name = staging.media.get(UID, media_id)["object"]  # type: ignore[index]
+    assert name.startswith("staged/")
+    assert UID not in name
+    assert objects(staging) == [name]
+
+
+def test_completing_before_the_upload_or_after_the_window_is_refused(staging: Staging) -> None:
+    slot = create_slot(
+        staging, uid=UID, body={"type": "photo", "content_type": "image/jpeg", "size": 10}, now=NOW
+    )
+    with pytest.raises(errors.FailedPrecondition) as exc:
+        complete_slot(staging, uid=UID, media_id=slot["id"], now=NOW)
+    assert exc.value.reason == "media.upload_missing"
+    with pytest.raises(errors.NotFound):
+        complete_slot(staging, uid=UID, media_id=slot["id"], now=NOW + timedelta(hours=2))
+
+
+def test_a_refused_upload_is_deleted_and_says_why(staging: Staging) -> None:
+    media_id = upload(staging, jpeg((2000, 2000)))
+    with pytest.raises(errors.FailedPrecondition) as exc:
+        complete_slot(staging, uid=UID, media_id=media_id, now=NOW)
+    assert exc.value.reason == "media.photo_dimensions"
+    assert objects(staging) == []
+    again = complete_slot(staging, uid=UID, media_id=media_id, now=NOW)
+    assert again["state"] == "refused"
+    assert again["refusal"]["reason"] == "media.photo_dimensions"
+
+
+def test_an_expired_token_and_a_final_post_open_nothing(staging: Staging) -> None:
+    posts = PostStore(staging.media.db)
+    tokens = MediaTokens([SessionKey("k", Secret("s" * 40))])
+    post_id, media_id = used_by_post(staging)
+    other_post, other_media = used_by_post(staging)
+    now = time.time()
+    good = tokens.issue(MediaGrant(UID, post_id, media_id, int(now) + 3600))
+    assert find_servable(staging, tokens, posts, good, now) is not None
+    assert find_servable(staging, tokens, posts, good, now + 3601) is None  # expired
+    crossed = tokens.issue(MediaGrant(UID, other_post, media_id, int(now) + 3600))
+    assert find_servable(staging, tokens, posts, crossed, now) is None  # another post's media
+    posts.update_post(UID, post_id, {"status": "FAILED"})
+    assert find_servable(staging, tokens, posts, good, now) is None  # final post
+    assert delete_post_media(staging, uid=UID, post_id=post_id) == 1
+    assert delete_post_media(staging, uid=UID, post_id=post_id) == 0  # repeatable
+    assert staging.media.get(UID, other_media) is not None
+
+
+@pytest.mark.parametrize("final", ["PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED"])
+def test_every_final_status_deletes_the_posts_objects(staging: Staging, final: str) -> None:
+    post_id, media_id = used_by_post(staging)
+    kept_post, _ = used_by_post(staging)
+    deleted: list[Any] = []
+
+    def on_final(uid: str, post: str) -> None:
+        deleted.append(post)
+        delete_post_media(staging, uid=uid, post_id=post)
+
+    store = StatusStore(staging.media.db, on_final=on_final)
+    store.apply(UID, post_id, Observation(source="webhook", status="PROCESSING_DOWNLOAD"), NOW)
+    assert deleted == []
+    store.apply(UID, post_id, Observation(source="webhook", status=final), NOW)
+    assert deleted == [post_id]
+    assert staging.media.get(UID, media_id) is None
+    assert len(objects(staging)) == 1  # the other post's object stays
+    store.apply(UID, post_id, Observation(source="poll", status=final), NOW)
+    assert deleted == [post_id]  # once
+    assert staging.media.of_post(UID, kept_post)
+
+
+def test_the_sweep_deletes_expired_slots_and_their_objects(staging: Staging) -> None:
+    from shared.media.sweep import sweep_expired_slots
+
+    never_completed = upload(staging, jpeg((50, 50)))  # uploaded, never completed: 1 hour
+    unused = upload(staging, jpeg((60, 60)))
+    complete_slot(staging, uid=UID, media_id=unused, now=NOW)  # ready, taken by no post: 1 day
+    later = upload(staging, jpeg((70, 70)), now=NOW + timedelta(days=1, minutes=30))
+    assert len(objects(staging)) == 3
+    assert sweep_expired_slots(staging, now=NOW + timedelta(hours=2)) == 1
+    assert staging.media.get(UID, never_completed) is None
+    assert len(objects(staging)) == 2
+    assert sweep_expired_slots(staging, now=NOW + timedelta(days=1, hours=1)) == 1
+    assert staging.media.get(UID, unused) is None
+    assert staging.media.get(UID, later) is not None
+    assert len(objects(staging)) == 1
+
+
+def test_a_user_being_deleted_gets_no_new_slot(staging: Staging) -> None:
+    from shared.users.deletion import mark_deleting
+
+    mark_deleting(staging.media.db, UID, NOW)
+    with pytest.raises(errors.NotFound) as exc:
+        create_slot(
+            staging,
+            uid=UID,
+            body={"type": "photo", "content_type": "image/jpeg", "size": 10},
+            now=NOW,
+        )
+    assert exc.value.reason == "user.deleted"
+    assert staging.media.all_of(UID) == []
