@@ -15,6 +15,7 @@ from shared.web.http import answer_framework_errors_in_json
 
 if TYPE_CHECKING:
     from functions.accounts import accounts
+    from functions.analytics import analytics_snapshot, analytics_snapshot_batch
     from functions.media import media
     from functions.publish_init import publish_init
     from functions.publish_status import publish_status
@@ -29,6 +30,8 @@ answer_framework_errors_in_json()
 
 __all__ = [
     "accounts",
+    "analytics_snapshot",
+    "analytics_snapshot_batch",
     "media",
     "publish_init",
     "publish_status",
@@ -42,6 +45,8 @@ __all__ = [
 # Entry point -> the module of functions/ that defines it.
 _MODULES = {
     "accounts": "functions.accounts",
+    "analytics_snapshot": "functions.analytics",
+    "analytics_snapshot_batch": "functions.analytics",
     "media": "functions.media",
     "publish_init": "functions.publish_init",
     "publish_status": "functions.publish_status",

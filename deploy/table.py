@@ -76,6 +76,10 @@ RESOURCES: dict[str, dict[str, Any]] = {
     # One sweep at a time: up to 200 posts a run, each at most one TikTok status call; a run cut
     # short by the timeout leaves the rest to the next run.
     "sweep_status": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
+    # Like the refresh: one daily run at a time, which snapshots 200 accounts (each about six
+    # TikTok reads) and fans the rest out in batches of 100.
+    "analytics_snapshot": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
+    "analytics_snapshot_batch": {"timeout": EVENT_TIMEOUT, "concurrency": 4, "max_instances": 10},
 }
 
 FUNCTIONS: tuple[FunctionSpec, ...] = tuple(
@@ -94,6 +98,7 @@ TTL_COLLECTION_GROUPS = (
     "poll_budgets",
     "sessions",
     "media",
+    "analytics",
 )
 
 SECRETS = {

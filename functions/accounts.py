@@ -87,9 +87,61 @@ def _videos_query(call: Call) -> flask.Response:
     return json_response(found)
 
 
+def _analytics(call: Call) -> flask.Response:
+    from shared.analytics.series import account_analytics, parse_range
+
+    now = datetime.now(UTC)
+    first, last = parse_range(call.request.args, now.date())
+    body = account_analytics(
+        runtime.account_store(),
+        runtime.analytics_store(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+        first=first,
+        last=last,
+        now=now,
+    )
+    return json_response(body)
+
+
+def _video_analytics(call: Call) -> flask.Response:
+    from shared.analytics.series import parse_range, video_analytics
+
+    now = datetime.now(UTC)
+    first, last = parse_range(call.request.args, now.date())
+    body = video_analytics(
+        runtime.account_store(),
+        runtime.analytics_store(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+        video_id=call.params["video_id"],
+        first=first,
+        last=last,
+        now=now,
+    )
+    return json_response(body)
+
+
+def _settings(call: Call) -> flask.Response:
+    from shared.analytics.series import set_analytics
+
+    body = set_analytics(
+        runtime.account_store(),
+        runtime.analytics_store(),
+        uid=call.uid,
+        open_id=call.params["open_id"],
+        body=read_json(call.request),
+        now=datetime.now(UTC),
+    )
+    return json_response(body)
+
+
 ROUTES = [
     Route("GET", "/api/tiktok/accounts", _list),
     Route("DELETE", "/api/tiktok/accounts/<open_id>", _disconnect),
+    Route("PATCH", "/api/tiktok/accounts/<open_id>", _settings),
+    Route("GET", "/api/tiktok/accounts/<open_id>/analytics", _analytics),
+    Route("GET", "/api/tiktok/accounts/<open_id>/videos/<video_id>/analytics", _video_analytics),
     Route("GET", "/api/tiktok/accounts/<open_id>/creator-info", _creator_info),
     Route("GET", "/api/tiktok/accounts/<open_id>/videos", _videos),
     Route("POST", "/api/tiktok/accounts/<open_id>/videos/query", _videos_query),

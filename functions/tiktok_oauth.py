@@ -32,6 +32,10 @@ def _callback(call: Call) -> flask.Response:
         params=call.request.args.to_dict(),
         now=datetime.now(UTC),
     )
+    if outcome.open_id is not None:
+        from shared.analytics.snapshot import first_snapshot
+
+        first_snapshot(runtime.snapshotter(), uid=call.uid, open_id=outcome.open_id)
     return redirect(runtime.settings().app_origin + outcome.location)
 
 

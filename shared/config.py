@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from shared.errors import ConfigError
 from shared.publishing.chunks import DEFAULT_REQUEST_LIMIT, MAX_REQUEST_BYTES, MIN_CHUNK
 
+DEFAULT_ANALYTICS_MAX_VIDEOS = 100
 DEFAULT_SCOPES = (
     "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload,video.list"
 )
@@ -101,6 +102,7 @@ class Settings:
     tiktok_auth_url: str
     kms_key_name: str
     publish_chunk_limit: int = DEFAULT_REQUEST_LIMIT
+    analytics_max_videos: int = DEFAULT_ANALYTICS_MAX_VIDEOS
     kms_emulator_host: str | None = None
     firestore_emulator_host: str | None = None
     auth_emulator_host: str | None = None
@@ -170,6 +172,10 @@ class Settings:
                 DEFAULT_REQUEST_LIMIT,
                 MIN_CHUNK,
                 MAX_REQUEST_BYTES,
+            ),
+            # Videos per account in each daily snapshot: 20 a TikTok call, at most 1,000.
+            analytics_max_videos=_bounded_int(
+                env, "ANALYTICS_MAX_VIDEOS", DEFAULT_ANALYTICS_MAX_VIDEOS, 0, 1000
             ),
             kms_emulator_host=_host_port(env, "KMS_EMULATOR_HOST"),
             firestore_emulator_host=_host_port(env, "FIRESTORE_EMULATOR_HOST"),

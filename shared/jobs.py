@@ -14,6 +14,8 @@ from dataclasses import dataclass
 REFRESH_TOPIC = "token-refresh"
 REFRESH_BATCH_TOPIC = "token-refresh-batch"
 SWEEP_TOPIC = "status-sweep"
+ANALYTICS_TOPIC = "analytics-snapshot"
+ANALYTICS_BATCH_TOPIC = "analytics-snapshot-batch"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ JOBS: tuple[Job, ...] = (
     Job("refresh_batch", REFRESH_BATCH_TOPIC),  # published by refresh_tokens
     # Follows posts whose webhooks never came, and settles inits that never recorded an outcome.
     Job("sweep_status", SWEEP_TOPIC, "*/10 * * * *", "sweep"),
+    # Each account's daily analytics snapshot (UTC day), fanned out to analytics_snapshot_batch.
+    Job("analytics_snapshot", ANALYTICS_TOPIC, "30 0 * * *", "analytics"),
+    Job("analytics_snapshot_batch", ANALYTICS_BATCH_TOPIC),  # published by analytics_snapshot
 )
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import firebase_admin
     from google.cloud import firestore
 
+    from shared.analytics.snapshot import Snapshotter
     from shared.crypto.vault import Vault
     from shared.media.service import Staging
     from shared.media.tokens import MediaTokens
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from shared.pubsub import PubSub
     from shared.status.poll import Tracker
     from shared.store.accounts import AccountStore
+    from shared.store.analytics import AnalyticsStore
     from shared.store.posts import PostStore
     from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
@@ -181,6 +183,27 @@ def tracker() -> Tracker:
 
 
 @functools.cache
+def snapshotter() -> Snapshotter:
+    from shared.analytics.snapshot import Snapshotter
+    from shared.store.analytics import AnalyticsStore
+
+    return Snapshotter(
+        accounts=account_store(),
+        analytics=AnalyticsStore(firestore_client()),
+        vault=vault(),
+        tiktok=tiktok(),
+        max_videos=settings().analytics_max_videos,
+    )
+
+
+@functools.cache
+def analytics_store() -> AnalyticsStore:
+    from shared.store.analytics import AnalyticsStore
+
+    return AnalyticsStore(firestore_client())
+
+
+@functools.cache
 def pubsub() -> PubSub:
     from shared.pubsub import PubSub, make_publisher_client
 
@@ -239,6 +262,8 @@ def reset() -> None:
         publisher,
         status_store,
         tracker,
+        snapshotter,
+        analytics_store,
         pubsub,
         staging,
         media_tokens,

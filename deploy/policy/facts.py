@@ -15,6 +15,7 @@ from shared.media.slots import READY_TTL
 from shared.publishing.drafts import DRAFT_TTL
 from shared.publishing.publish import IDEMPOTENCY_TTL
 from shared.status.poll import POLL_WINDOW_SECONDS
+from shared.store.analytics import RETENTION as ANALYTICS_RETENTION
 from shared.store.status import RECEIPT_TTL
 from shared.tokens.refresh import LEASE_TTL
 
@@ -101,6 +102,11 @@ class Facts:
             ),
             # A checked slot no post took; a post's media is deleted as soon as it is final.
             "media": ("Records of photos and videos you staged for a post", READY_TTL),
+            "analytics": (
+                "Daily snapshots of your accounts' follower counts and your videos' views, likes, "
+                "comments and shares (your analytics)",
+                ANALYTICS_RETENTION,
+            ),
         }
         missing = [group for group in TTL_COLLECTION_GROUPS if group not in described]
         if missing:

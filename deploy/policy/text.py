@@ -169,6 +169,14 @@ def sections(facts: Facts, operator: Operator) -> tuple[Section, ...]:
                     "was published or why it failed.",
                     ("P11",),
                 ),
+                Statement(
+                    "Once a day, and right after you connect an account, we record its follower, "
+                    "following, likes and video counts and your recent videos' views, likes, "
+                    "comments and shares, only to show you your analytics. Each day's record is "
+                    f"deleted after {facts.kept('analytics')}, when you disconnect the account "
+                    "and when you delete your account; it is in your download.",
+                    ("P19",),
+                ),
             ),
         ),
         Section(
@@ -179,6 +187,14 @@ def sections(facts: Facts, operator: Operator) -> tuple[Section, ...]:
                     "our access and delete its tokens and profile. If you remove our app in "
                     "TikTok's settings instead, we delete its tokens when TikTok tells us.",
                     ("P6", "P13"),
+                ),
+                Statement(
+                    "You can turn analytics off for any connected account: we delete its "
+                    "recorded days and record no new ones until you turn it back on.",
+                    (
+                        "tests.e2e.test_analytics_http::"
+                        "test_turning_collection_off_deletes_the_snapshots_and_is_shown",
+                    ),
                 ),
                 Statement(
                     "You can download everything we store about you, as JSON or as CSV files, "

@@ -12,7 +12,9 @@ are not public and TikTok's list never shows them.
 
 Control (not TikTok): ``POST /_control/users/<open_id>/videos {"videos": [...]} | {"count": n}``
 seeds a user's videos (``privacy``: public|private, ``create_time`` seconds);
-``GET /_control/users/<open_id>/videos`` lists them.
+``GET /_control/users/<open_id>/videos`` lists them. ``POST /_control/advance_day {"days": n}``
+(default 1) lets ``n`` days of audience pass: every video's counts grow (newer videos faster) and
+every user gains followers and likes, so daily analytics have something to chart.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from emulator.tiktok.common import (
     envelope,
     envelope_error,
     open_call,
+    world,
 )
 from emulator.tiktok.publishes import PUBLISH_COMPLETE, Publish
 from emulator.tiktok.state import World
@@ -209,3 +212,33 @@ def seed(open_id: str) -> tuple[flask.Response, int]:
 def seeded(open_id: str) -> flask.Response:
     with shelf().lock:
         return flask.jsonify({"videos": list(shelf().videos.get(open_id, []))})
+
+
+def grow(video: dict[str, Any], rank: int, days: int) -> None:
+    """A day of audience for the ``rank``-th newest video: views fall off with age."""
+    views = days * max(10, 1000 // (rank + 1))
+    video["view_count"] += views
+    video["like_count"] += views // 10
+    video["comment_count"] += views // 50
+    video["share_count"] += views // 100
+
+
+@control.post("/advance_day")
+def advance_day() -> tuple[flask.Response, int] | flask.Response:
+    body = flask.request.get_json(silent=True) or {}
+    days = body.get("days", 1) if isinstance(body, dict) else None
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 400:
+        return flask.jsonify({"error": "days must be a whole number from 1 to 400"}), 400
+    with shelf().lock:
+        for videos in shelf().videos.values():
+            newest = sorted(videos, key=lambda v: (v["create_time"], v["id"]), reverse=True)
+            for rank, video in enumerate(newest):
+                grow(video, rank, days)
+        counts = {open_id: len(videos) for open_id, videos in shelf().videos.items()}
+    state = world()
+    with state.lock:
+        for user in state.users.values():
+            user.follower_count += 25 * days
+            user.likes_count += 100 * days
+            user.video_count = max(user.video_count, counts.get(user.open_id, 0))
+    return flask.jsonify({"advanced_days": days})

@@ -173,6 +173,8 @@ def _account(
         updated_at=now,
         access_token_enc=access,
         refresh_token_enc=refresh,
+        # Reconnecting keeps the user's analytics choice.
+        analytics_enabled=existing.analytics_enabled if existing else True,
     )
 
 

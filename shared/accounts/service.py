@@ -110,6 +110,11 @@ def disconnect(
     account = get_account(store, uid, open_id)
     revoked = revoke_at_tiktok(vault, tiktok, account)
     store.delete(uid, open_id)
+    # The account's analytics snapshots go with it (promise P19); a snapshot stored by a run in
+    # flight right now deletes itself when it finds the account gone.
+    from shared.store.analytics import AnalyticsStore
+
+    AnalyticsStore(store.db).delete_all(uid, open_id)
     return Disconnected(open_id=open_id, tiktok_revoked=revoked)
 
 

@@ -88,6 +88,10 @@ class Account:
     # with a re-wrap (the same tokens sealed anew), so a refresh's answer is written only onto
     # the tokens it was made from (shared/tokens/refresh.py). None on accounts stored before it.
     token_generation: str | None = field(default_factory=new_token_generation)
+    # The user's analytics setting (off: no snapshots are taken and none are kept), and why the
+    # last daily snapshot was skipped (a missing scope), or None.
+    analytics_enabled: bool = True
+    analytics_reason: str | None = None
 
     @property
     def path(self) -> str:
@@ -112,6 +116,8 @@ class Account:
             refresh_failures=data.get("refresh_failures", 0),
             refresh_user_retry_at=data.get("refresh_user_retry_at"),
             token_generation=data.get("token_generation"),
+            analytics_enabled=data.get("analytics_enabled", True),
+            analytics_reason=data.get("analytics_reason"),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -132,6 +138,8 @@ class Account:
             "refresh_failures": self.refresh_failures,
             "refresh_user_retry_at": self.refresh_user_retry_at,
             "token_generation": self.token_generation,
+            "analytics_enabled": self.analytics_enabled,
+            "analytics_reason": self.analytics_reason,
         }
         return doc
 
@@ -149,6 +157,8 @@ class Account:
             "access_expires_at": self.access_expires_at.isoformat(),
             "refresh_expires_at": self.refresh_expires_at.isoformat(),
             "connected_at": self.connected_at.isoformat(),
+            "analytics_enabled": self.analytics_enabled,
+            "analytics_reason": self.analytics_reason,
         }
 
     def replace(self, **changes: Any) -> Account:

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
-from shared.store.accounts import AccountStore
+from shared.store.accounts import ACCOUNTS, AccountStore
+from shared.store.analytics import ANALYTICS
 from shared.store.sessions import revoke_all_sessions
 from shared.store.users import USERS
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE = 500
+NESTED_UNDER_ACCOUNTS = (ANALYTICS,)
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,18 @@ def _sections(db: firestore.Client, uid: str) -> Iterator[tuple[str, Callable[[]
     yield "user", functools.partial(_existing, user_ref)
     for sub in sorted(user_ref.collections(), key=lambda c: c.id):
         yield sub.id, functools.partial(_paged, sub)
+    # Collections under each account (its daily analytics), one section per collection name.
+    for name in NESTED_UNDER_ACCOUNTS:
+        yield name, functools.partial(_under_accounts, db, uid, name)
     for related in RELATED:
         yield related.collection, functools.partial(_paged, related.query(db, uid), related.order)
+
+
+def _under_accounts(db: firestore.Client, uid: str, name: str) -> Iterator[Any]:
+    """Every document of collection ``name`` under each of the user's accounts, a page at a time
+    (an account already gone still has its documents listed, so nothing stored is missed)."""
+    for account in db.collection(USERS, uid, ACCOUNTS).list_documents(page_size=PAGE):
+        yield from _paged(account.collection(name))
 
 
 def _existing(ref: Any) -> Iterator[Any]:

@@ -229,5 +229,5 @@ def delete_documents(db: firestore.Client, uid: str, budget: Budget) -> tuple[in
         deleted += count
         if not finished:
             return deleted, False
-        deleted += db.recursive_delete(sub)  # anything nested deeper (none today)
+        deleted += db.recursive_delete(sub)  # nested deeper: each account's analytics
     return deleted, True

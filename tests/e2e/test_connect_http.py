@@ -101,7 +101,7 @@ def test_no_token_plaintext_is_stored(
     dump = json.dumps(documents)
     assert "act." not in dump
     assert "rft." not in dump
-    [account] = [d for d in documents if "/accounts/" in d["name"]]
+    [account] = [d for d in documents if d["name"].split("/")[-2] == "accounts"]
     for field in ("access_token_enc", "refresh_token_enc"):
         assert account["fields"][field]["stringValue"].startswith("v1.")
     assert not {"access_token", "refresh_token"} & set(account["fields"])

@@ -42,9 +42,15 @@ DESIGNED_TRIGGERS = {
     "refresh_tokens": "token-refresh",
     "refresh_batch": "token-refresh-batch",
     "sweep_status": "status-sweep",
+    "analytics_snapshot": "analytics-snapshot",
+    "analytics_snapshot_batch": "analytics-snapshot-batch",
 }
 # What Cloud Scheduler starts, and how often.
-DESIGNED_SCHEDULES = {"token-refresh": "*/10 * * * *", "status-sweep": "*/10 * * * *"}
+DESIGNED_SCHEDULES = {
+    "token-refresh": "*/10 * * * *",
+    "status-sweep": "*/10 * * * *",
+    "analytics-snapshot": "30 0 * * *",  # daily, after midnight UTC
+}
 
 
 @pytest.fixture
@@ -108,6 +114,7 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
         ("projects", "roles/datastore.user"),
         ("projects", "roles/firebaseauth.admin"),  # users.get (check_revoked) and users.delete
         ("pubsub", "roles/pubsub.publisher"),
+        ("pubsub", "roles/pubsub.publisher"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
@@ -115,8 +122,9 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
     ]
     (bucket_grant,) = find(commands, "gcloud", "storage", "buckets", "add-iam-policy-binding")
     assert bucket_grant[4] == f"gs://{settings.media_bucket}"
-    (publisher,) = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
-    assert publisher[4] == "token-refresh-batch"  # the only topic a function publishes to
+    publishers = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
+    # The only topics a function publishes to: the fan-out batches.
+    assert sorted(p[4] for p in publishers) == ["analytics-snapshot-batch", "token-refresh-batch"]
     for argv in find(commands, "gcloud", "functions", "deploy"):
         assert flag(argv, "--service-account") == settings.runtime_account
 
@@ -244,6 +252,7 @@ def test_table_matches_the_design_and_the_code() -> None:
     assert trigger.JOBS == {
         "refresh": "token-refresh",
         "sweep": "status-sweep",
+        "analytics": "analytics-snapshot",
     }
 
 

@@ -17,6 +17,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
+from shared.analytics.scheduler import active_accounts_query
 from shared.store.status import StatusStore
 from shared.tokens.scheduler import due_queries
 
@@ -66,6 +67,7 @@ def queries_the_code_runs() -> list[Any]:
     status = StatusStore(db)
     return [
         *due_queries(db, now),
+        active_accounts_query(db),
         status.due_posts_query(now, 10),
         status.accounts_query("open-id"),
         status.history_query("uid", 10, None),

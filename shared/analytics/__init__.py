@@ -1,0 +1,1 @@
+"""Daily analytics: snapshots of each account's stats and its videos' metrics."""

@@ -1,0 +1,195 @@
+"""The daily analytics run: page through active accounts, snapshot some here, fan the rest out.
+
+Cloud Scheduler publishes to ``analytics-snapshot`` once a day; :func:`run_scheduled` pages
+through the active accounts with a cursor (one page in memory at a time) and snapshots up to
+``local_limit`` of them itself with bounded concurrency; every further account goes,
+``batch_size`` at a time, to ``analytics-snapshot-batch``, whose function (:func:`run_batch`)
+snapshots one batch, so many instances share a large run (as the token refresh does).
+
+Pub/Sub delivers at least once: a redelivered run or batch finds the day's snapshots taken (one
+read each, no TikTok call), and a concurrent one loses the create, so each account has one
+snapshot a day whatever happens. Each run logs one summary: taken, skipped and failed by reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared import errors
+from shared.analytics.snapshot import Outcome, Snapshotter, take_snapshot
+from shared.jobs import ANALYTICS_BATCH_TOPIC
+from shared.pubsub import Publishes
+from shared.store.accounts import ACCOUNTS, ACTIVE, Account
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+LOCAL_LIMIT = 200
+BATCH_SIZE = 100
+CONCURRENCY = 16  # below the TikTok client's pool of 20 connections
+
+
+@dataclass
+class RunSummary:
+    kind: str
+    accounts: int = 0
+    taken: int = 0
+    tiktok_calls: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    fanned_out: int = 0
+    batches: int = 0
+    duration_ms: int = 0
+
+    def log(self) -> None:
+        log.info(
+            "analytics snapshot %s finished",
+            self.kind,
+            extra={
+                "analytics_run": self.kind,
+                "accounts": self.accounts,
+                "taken": self.taken,
+                "tiktok_calls": self.tiktok_calls,
+                "skipped": dict(self.skipped),
+                "failed": dict(self.failed),
+                "fanned_out": self.fanned_out,
+                "batches": self.batches,
+                "duration_ms": self.duration_ms,
+            },
+        )
+
+
+def active_accounts_query(db: Any) -> Any:
+    """Every active account, ordered for cursor paging (a single-field collection-group index,
+    declared in firestore.indexes.json)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    return (
+        db.collection_group(ACCOUNTS)
+        .where(filter=FieldFilter("status", "==", ACTIVE))
+        .order_by("__name__")
+    )
+
+
+def _pages(query: Any, page_size: int) -> Iterator[list[Account]]:
+    cursor = None
+    while True:
+        page_query = query.limit(page_size)
+        if cursor is not None:
+            page_query = page_query.start_after(cursor)
+        page = list(page_query.stream())
+        if page:
+            yield [Account.from_doc(s.to_dict() or {}) for s in page]
+        if len(page) < page_size:
+            return
+        cursor = page[-1]
+
+
+def _snapshot_all(
+    s: Snapshotter,
+    accounts: list[Account],
+    pool: ThreadPoolExecutor,
+    now: datetime,
+    summary: RunSummary,
+) -> None:
+    def one(account: Account) -> tuple[Outcome, str | None, int]:
+        try:
+            result = take_snapshot(s, account, now=now)
+        except errors.AppError as exc:  # Firestore or KMS trouble outside TikTok's calls.
+            return Outcome.FAILED, exc.reason or exc.code, 0
+        return result.outcome, result.reason, result.tiktok_calls
+
+    for outcome, reason, calls in pool.map(one, accounts):
+        summary.accounts += 1
+        summary.tiktok_calls += calls
+        if outcome is Outcome.TAKEN:
+            summary.taken += 1
+            if reason:
+                summary.skipped[f"videos.{reason}"] += 1
+        elif outcome is Outcome.FAILED:
+            summary.failed[reason or outcome.value] += 1
+        else:
+            summary.skipped[reason or outcome.value] += 1
+
+
+def run_scheduled(
+    s: Snapshotter,
+    publisher: Publishes,
+    *,
+    now: datetime,
+    page_size: int = PAGE_SIZE,
+    local_limit: int = LOCAL_LIMIT,
+    batch_size: int = BATCH_SIZE,
+    concurrency: int = CONCURRENCY,
+) -> RunSummary:
+    """One daily run: snapshot up to ``local_limit`` accounts here, publish the rest."""
+    clock = time.monotonic()
+    summary = RunSummary("run")
+    room = local_limit
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="analytics") as pool:
+        for page in _pages(active_accounts_query(s.accounts.db), page_size):
+            local, remote = page[:room], page[room:]
+            room -= len(local)
+            _snapshot_all(s, local, pool, now, summary)
+            for start in range(0, len(remote), batch_size):
+                chunk = remote[start : start + batch_size]
+                publisher.publish(ANALYTICS_BATCH_TOPIC, encode_batch(chunk, now))
+                summary.fanned_out += len(chunk)
+                summary.batches += 1
+    summary.duration_ms = int((time.monotonic() - clock) * 1000)
+    summary.log()
+    return summary
+
+
+def encode_batch(accounts: list[Account], now: datetime) -> bytes:
+    items = [{"uid": a.uid, "open_id": a.open_id} for a in accounts]
+    body = {"v": 1, "day": now.date().isoformat(), "accounts": items}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Batch:
+    day: str  # the UTC day the run was for: a batch delivered the next day does nothing
+    accounts: list[tuple[str, str]]
+
+
+def parse_batch(data: bytes) -> Batch:
+    """The accounts of a batch message, or INVALID_ARGUMENT naming what is wrong."""
+    try:
+        body = json.loads(data)
+        items = body["accounts"] if body.get("v") == 1 else None
+        if not isinstance(items, list) or not isinstance(body.get("day"), str):
+            raise ValueError("accounts")
+        return Batch(body["day"], [(str(i["uid"]), str(i["open_id"])) for i in items])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise errors.InvalidArgument(
+            "an analytics batch must be {v: 1, day, accounts: [{uid, open_id}]}"
+        ) from exc
+
+
+def run_batch(
+    s: Snapshotter, batch: Batch, *, now: datetime, concurrency: int = CONCURRENCY
+) -> RunSummary:
+    """Snapshot one published batch (accounts gone since are skipped)."""
+    clock = time.monotonic()
+    summary = RunSummary("batch")
+    if batch.day != now.date().isoformat():
+        summary.skipped["stale_batch"] += len(batch.accounts)
+        summary.log()
+        return summary
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="analytics") as pool:
+        current = list(pool.map(lambda item: s.accounts.get(*item), batch.accounts))
+        accounts = [a for a in current if a is not None]
+        summary.skipped[Outcome.GONE.value] += len(current) - len(accounts)
+        _snapshot_all(s, accounts, pool, now, summary)
+    summary.duration_ms = int((time.monotonic() - clock) * 1000)
+    summary.log()
+    return summary
