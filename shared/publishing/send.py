@@ -1,0 +1,200 @@
+"""Sending a post to TikTok: the one init call and its record, for posting now and scheduled posts.
+
+Both paths (``POST /api/publish`` now, ``shared/publishing/due.py`` when a scheduled post is due)
+end here with a post document already written as ``INITIALIZING``, so the never-a-duplicate rules
+(docs/architecture.md, safety rules) hold for both in one place: TikTok's ``publish_id`` is stored
+the moment init returns, before anything else; an init whose outcome is unknown (a timeout, a
+connection lost after sending) is recorded as ``UNKNOWN`` and never sent again; a refusal TikTok
+answered (nothing was created there) is raised as :class:`InitRefused` for the caller to settle.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.crypto.vault import field_context
+from shared.publishing import staged
+from shared.publishing.posts import public_post
+from shared.publishing.rules import PublishRequest
+from shared.status.sweep import first_check
+from shared.store.posts import post_path
+from shared.store.status import StatusStore
+from shared.users.deletion import user_deleted, user_is_live
+
+if TYPE_CHECKING:
+    from shared.crypto.vault import Encryptor
+    from shared.publishing.publish import Publisher
+    from shared.tiktok.client import InitResult, TikTokClient
+
+log = logging.getLogger(__name__)
+
+UPLOAD_URL_TTL = timedelta(hours=1)  # TikTok's upload_url is valid for one hour (§3.2).
+OUTCOME_UNKNOWN = "publish.outcome_unknown"
+
+
+class InitRefused(Exception):
+    """TikTok answered the init with a refusal: no post exists there. ``error`` says why."""
+
+    def __init__(self, error: errors.AppError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def initialise(
+    p: Publisher,
+    token: str,
+    *,
+    uid: str,
+    post_id: str,
+    doc: dict[str, Any],
+    request: PublishRequest,
+    plan: dict[str, int] | None,
+    sealer: Encryptor | None = None,
+    key_id: str | None = None,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Call TikTok's init once for the recorded post ``doc`` and record its answer; the public
+    post. ``extra`` is written with the answer (a scheduled post's lateness)."""
+    if request.media.staged:
+        request = staged.urls(p.media_tokens(), p.app_origin, uid, post_id, request, now)
+    try:
+        result = _init(p.tiktok, token, request, plan)
+    except errors.AppError as exc:
+        if exc.reason == "tiktok.init_outcome_unknown" or isinstance(exc, errors.DeadlineExceeded):
+            _record_unknown(p, uid, key_id, post_id, now)
+            raise errors.DeadlineExceeded(
+                "TikTok did not confirm this post in time and it was not sent again, to avoid a "
+                "duplicate; check the TikTok app before trying again",
+                reason=OUTCOME_UNKNOWN,
+                post_id=post_id,
+            ) from exc
+        raise InitRefused(exc) from exc
+    try:
+        recorded = _record_init(p, uid, key_id, post_id, doc, result, sealer, now, extra or {})
+        if not user_is_live(p.posts.db, uid):
+            raise user_deleted()
+    except errors.NotFound:  # the user was deleted while TikTok's init ran
+        _undo_init(p, token, uid, post_id, result.publish_id)
+        raise user_deleted() from None
+    return recorded
+
+
+def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str) -> None:
+    """Take back an init recorded for a user being deleted: cancel it at TikTok where TikTok
+    still allows (best effort: the token may be revoked already), and remove what was written."""
+    try:
+        p.tiktok.cancel_publish(token, publish_id)
+    except errors.AppError as exc:
+        log.warning(
+            "cancel at TikTok failed for a deleted user's post",
+            extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
+        )
+    StatusStore(p.posts.db).drop_pointer(publish_id)
+    if p.make_staging is not None:
+        from shared.media.service import delete_post_media
+
+        delete_post_media(p.staging(), uid=uid, post_id=post_id)
+    p.posts.delete_post(uid, post_id)
+
+
+def _init(
+    tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
+) -> InitResult:
+    post = request.post
+    media = request.media
+    if media.type == "photo":
+        post_info: dict[str, Any] = {
+            "title": post.title,
+            "description": post.description,
+            "disable_comment": not post.allow_comment,
+            "auto_add_music": post.auto_add_music,
+            "brand_content_toggle": post.brand_content,
+            "brand_organic_toggle": post.brand_organic,
+        }
+        if request.mode == "direct":
+            post_info["privacy_level"] = post.privacy_level
+        return tiktok.init_photo(
+            token,
+            post_mode="DIRECT_POST" if request.mode == "direct" else "MEDIA_UPLOAD",
+            post_info=post_info,
+            source_info={
+                "source": "PULL_FROM_URL",
+                "photo_images": list(media.photo_urls),
+                "photo_cover_index": media.cover_index,
+            },
+            is_aigc=post.is_aigc,
+        )
+    source_info: dict[str, Any] = {"source": media.source}
+    if plan:
+        source_info.update(
+            video_size=plan["video_size"],
+            chunk_size=plan["chunk_size"],
+            total_chunk_count=plan["total_chunks"],
+        )
+    else:
+        source_info["video_url"] = media.url
+    if request.mode == "inbox":
+        return tiktok.init_video_inbox(token, source_info=source_info)
+    video_info: dict[str, Any] = {
+        "title": post.title,
+        "privacy_level": post.privacy_level,
+        "disable_comment": not post.allow_comment,
+        "disable_duet": not post.allow_duet,
+        "disable_stitch": not post.allow_stitch,
+        "brand_content_toggle": post.brand_content,
+        "brand_organic_toggle": post.brand_organic,
+        "is_aigc": post.is_aigc,
+    }
+    if post.cover_timestamp_ms is not None:
+        video_info["video_cover_timestamp_ms"] = post.cover_timestamp_ms  # post_info, not source
+    return tiktok.init_video_direct(token, post_info=video_info, source_info=source_info)
+
+
+def _record_init(
+    p: Publisher,
+    uid: str,
+    key_id: str | None,
+    post_id: str,
+    doc: dict[str, Any],
+    result: InitResult,
+    sealer: Encryptor | None,
+    now: datetime,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """Store publish_id with the encrypted upload URL in one write, then close the key."""
+    status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
+    changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
+    changes.update(extra)
+    changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
+    if result.upload_url:
+        context = field_context(post_path(uid, post_id), "upload_url")
+        encrypt = sealer.encrypt if sealer else p.vault.encrypt
+        changes["upload_url_enc"] = encrypt(result.upload_url, context=context)
+        changes["upload_expires_at"] = now + UPLOAD_URL_TTL
+    p.posts.update_post(uid, post_id, changes)
+    doc.update(changes)
+    # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
+    StatusStore(p.posts.db).put_pointer(
+        result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
+    )
+    if key_id:
+        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+    log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
+    return public_post(post_id, doc)
+
+
+def _record_unknown(
+    p: Publisher, uid: str, key_id: str | None, post_id: str, now: datetime
+) -> None:
+    p.posts.update_post(
+        uid,
+        post_id,
+        {"status": "UNKNOWN", "fail_reason": "init_outcome_unknown", "updated_at": now},
+    )
+    if key_id:
+        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+    log.warning("publish init outcome unknown; not retried", extra={"post_id": post_id})
