@@ -308,12 +308,15 @@ class World:
             return None
 
     def rate_limited(self, endpoint: str, token: str) -> int | None:
-        """Count this call in the token's sliding window; seconds to wait when over the limit."""
+        """Count this call in the token's sliding window; seconds to wait when over the limit.
+
+        The window runs on the fake's clock, so ``/_control/advance`` ends it too (a test of
+        "the seventh init waits for the next minute" need not wait a minute)."""
         limit = self.config.rate_limits.get(endpoint)
         if limit is None:
             return None
         with self.lock:
-            now = time.monotonic()
+            now = self.now()
             window = self.windows[(endpoint, token)]
             while window and window[0] <= now - WINDOW_SECONDS:
                 window.popleft()
