@@ -194,7 +194,7 @@ def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str
             "cancel at TikTok failed for a deleted user's post",
             extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
         )
-    StatusStore(p.posts.db).drop_pointer(publish_id)
+    StatusStore(p.posts.db, outbox=p.posts.outbox).drop_pointer(publish_id)
     if p.make_staging is not None:
         from shared.media.service import delete_post_media
 
@@ -351,7 +351,7 @@ def _record_init(
     p.posts.update_post(uid, post_id, changes)
     doc.update(changes)
     # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
-    StatusStore(p.posts.db).put_pointer(
+    StatusStore(p.posts.db, outbox=p.posts.outbox).put_pointer(
         result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
     )
     if key_id:

@@ -84,7 +84,7 @@ def _fail_stranded(p: Publisher, uid: str, post_id: str, now: datetime) -> None:
     from shared.store.status import StatusStore
 
     lost = Observation(source="upload", status="FAILED", fail_reason=UPLOAD_URL_LOST)
-    StatusStore(p.posts.db).apply(uid, post_id, lost, now)
+    StatusStore(p.posts.db, outbox=p.posts.outbox).apply(uid, post_id, lost, now)
     log.warning("a file upload has no upload URL; failed", extra={"post_id": post_id})
     raise errors.FailedPrecondition(
         "TikTok's upload URL for this post was lost, so it can never be uploaded; the post has "

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
 from shared.store.accounts import ACCOUNTS, AccountStore
 from shared.store.analytics import ANALYTICS
+from shared.store.outbox import OUTBOX
 from shared.store.sessions import revoke_all_sessions
 from shared.store.users import USERS
 
@@ -69,11 +70,18 @@ def _leases(db: firestore.Client, uid: str) -> Any:
     return _where(at_least, "subject", "<", prefix + "\uf8ff")
 
 
+def _events(db: firestore.Client, uid: str) -> Any:
+    # The user's events not yet expired; the events announcing the deletion itself are not the
+    # user's data to delete but the operator's notice of it (shared/store/outbox.py).
+    return _where(_where(db.collection(OUTBOX), "uid", "==", uid), "purge_with_user", "==", True)
+
+
 RELATED = (
     _by_uid("oauth_states"),
     _by_uid("idempotency"),
     _by_uid("publish_ids"),
     Related("leases", _leases, order=("subject",)),
+    Related(OUTBOX, _events),
 )
 
 
@@ -260,7 +268,7 @@ def delete_user_data(
     if delete_media is not None:  # Staged objects before the records that name them.
         delete_media(uid)
     deleted, complete = delete_documents(
-        db, uid, Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
+        db, accounts, uid, Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
     )
     if complete:  # only the final sweep is left, once no request can still be in flight
         tomb = db.collection(USERS).document(uid)

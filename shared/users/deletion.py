@@ -145,7 +145,7 @@ def finish_deletions(
         except errors.AppError as exc:  # KMS down: this user waits for the next run
             log.warning("deletion postponed", extra={"uid": uid, "reason": exc.reason})
             continue
-        _, finished = delete_documents(db, uid, budget)
+        _, finished = delete_documents(db, accounts, uid, budget)
         ref = db.collection(USERS).document(uid)
         if finished and tomb["deletion_sweep_after"] <= now:
             ref.delete()
@@ -215,10 +215,24 @@ def _cancel_unfinished(
     return done
 
 
-def delete_documents(db: firestore.Client, uid: str, budget: Budget) -> tuple[int, bool]:
+def delete_documents(
+    db: firestore.Client, accounts: AccountStore, uid: str, budget: Budget
+) -> tuple[int, bool]:
     """Delete every document of the user but the tombstone, a batch at a time, until done or
-    ``budget`` is spent; (documents deleted, finished)."""
+    ``budget`` is spent; (documents deleted, finished).
+
+    The connections go first, one by one, each with its ``deleted`` event in the same commit
+    (a later sweep finds none left, so each is announced once); then the user's other events
+    still in the outbox (:data:`~shared.users.data_rights.RELATED`), so nothing about the user
+    is published after their deletion but the deletion itself."""
+    from shared.store.analytics import AnalyticsStore
+    from shared.store.outbox import DELETED
+
     deleted = 0
+    for account in accounts.list(uid):
+        if accounts.delete(uid, account.open_id, status=DELETED):
+            deleted += 1
+        deleted += AnalyticsStore(db).delete_all(uid, account.open_id)
     for related in RELATED:
         count, finished = delete_pages(db, _paged(related.query(db, uid), related.order), budget)
         deleted += count
