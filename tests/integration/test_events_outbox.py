@@ -22,11 +22,12 @@ from emulator.stack import Stack
 from shared import runtime
 from shared.jobs import EVENTS_TOPIC
 from shared.status.order import Observation
-from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED, Account, AccountStore
+from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED, Account
 from shared.store.outbox import CLAIM, OUTBOX, Outbox, post_event
 from shared.store.posts import PostStore
 from shared.store.status import StatusStore
-from shared.users.deletion import Budget, delete_documents, mark_deleting
+from shared.store.user_data import Budget, UserData
+from shared.users.deletion import mark_deleting
 
 pytestmark = pytest.mark.emulators
 
@@ -291,10 +292,10 @@ def test_deletion_publishes_its_own_events_and_nothing_else_of_the_user(
     PostStore(db, unsent).create_post(UID, "post-1", post_doc(now))
     assert len(events.pull()) == 1  # the connect
 
-    mark_deleting(db, UID, now)
+    mark_deleting(runtime.user_data(), UID, now)
     # A request in flight changes a post's status after the tombstone: its event is dropped.
     runtime.post_store().update_post(UID, "post-1", {"status": "FAILED", "fail_reason": "x"})
-    delete_documents(db, runtime.account_store(), UID, Budget(30))
+    runtime.user_data().delete(UID, Budget(30))
     assert runtime.outbox().drain().published == 0  # nothing of the user is left to publish
 
     bodies = [m["body"] for m in events.pull()]
@@ -303,5 +304,5 @@ def test_deletion_publishes_its_own_events_and_nothing_else_of_the_user(
     ]
     assert outbox_entries() == []  # neither the user's events nor the deletion's remain
     # A second sweep (the scheduled final one) finds no account: no second deletion event.
-    delete_documents(db, AccountStore(db, runtime.outbox()), UID, Budget(30))
+    UserData(db, runtime.outbox()).delete(UID, Budget(30))
     assert events.pull() == []
