@@ -110,12 +110,15 @@ def _event(
 def post_change(
     uid: str, post_id: str, before: Mapping[str, Any] | None, changes: Mapping[str, Any]
 ) -> Event | None:
-    """The event for writing ``changes`` onto the post ``before`` (None: a new post), if its
-    status changes. The reason is the post's ``fail_reason`` as it will be stored."""
+    """The event for writing ``changes`` onto the post ``before`` (None: a new post), if they
+    change its status, or the reason of its status (the sweep's "gave up" verdict replaced by
+    TikTok's own failure). The reason is the post's ``fail_reason`` as it will be stored."""
     status = changes.get("status")
-    if not status or (before is not None and before.get("status") == status):
+    if not status:
         return None
     reason = changes.get("fail_reason", (before or {}).get("fail_reason"))
+    if before is not None and (before.get("status"), before.get("fail_reason")) == (status, reason):
+        return None
     return post_event(uid, post_id, str(status), reason, changes.get("updated_at"))
 
 
