@@ -14,13 +14,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from google.api_core import exceptions
 
 from emulator.stack import Stack
 from shared import runtime
-from shared.jobs import EVENTS_TOPIC
 from shared.status.order import Observation
 from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED, Account
 from shared.store.outbox import CLAIM, OUTBOX, Outbox, post_event
@@ -28,6 +26,7 @@ from shared.store.posts import PostStore
 from shared.store.status import StatusStore
 from shared.store.user_data import Budget, UserData
 from shared.users.deletion import mark_deleting
+from tests.support import EventSubscription as Subscription
 
 pytestmark = pytest.mark.emulators
 
@@ -37,54 +36,6 @@ SECRET_TOKEN = "act.secret-access-token-value"
 URL = "https://cdn.example.com/video.mp4"
 TITLE = "my holiday caption #secret"
 EVENT_KEYS = {"type", "event_id", "uid", "post_id", "open_id", "status", "reason", "at"}
-
-
-class Subscription:
-    """A pull subscription on ``publisher-events`` in the Pub/Sub emulator (its REST API)."""
-
-    def __init__(self, stack: Stack, name: str) -> None:
-        host = stack.env()["PUBSUB_EMULATOR_HOST"]
-        self.http = httpx.Client(
-            base_url=f"http://{host}/v1/projects/{stack.project_id}", timeout=10
-        )
-        self.name = name
-        self.http.delete(f"/subscriptions/{name}")  # a leftover of an earlier run
-        response = self.http.put(
-            f"/subscriptions/{name}",
-            json={"topic": f"projects/{stack.project_id}/topics/{EVENTS_TOPIC}"},
-        )
-        response.raise_for_status()
-
-    def pull(self) -> list[dict[str, Any]]:
-        """Every message delivered so far (acknowledged): (body, attributes) dicts."""
-        import base64
-
-        got: list[dict[str, Any]] = []
-        while True:
-            response = self.http.post(
-                f"/subscriptions/{self.name}:pull",
-                json={"maxMessages": 100, "returnImmediately": True},
-            )
-            response.raise_for_status()
-            received = response.json().get("receivedMessages", [])
-            if not received:
-                return got
-            for item in received:
-                message = item["message"]
-                got.append(
-                    {
-                        "body": json.loads(base64.b64decode(message["data"])),
-                        "attributes": message.get("attributes", {}),
-                    }
-                )
-            self.http.post(
-                f"/subscriptions/{self.name}:acknowledge",
-                json={"ackIds": [item["ackId"] for item in received]},
-            ).raise_for_status()
-
-    def close(self) -> None:
-        self.http.delete(f"/subscriptions/{self.name}")
-        self.http.close()
 
 
 @pytest.fixture
