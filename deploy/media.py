@@ -1,8 +1,8 @@
 """The staging bucket: created private (uniform bucket-level access, public access prevented, no
 soft delete, so a deleted object is gone), with CORS for the app's origin (the browser uploads
 straight to it) and a lifecycle rule deleting any object older than :func:`lifecycle_days` (the
-backstop: the code deletes each object as soon as its post is final or cancelled, docs/media.md). The runtime
-account may manage objects in this bucket only.
+backstop: the code deletes each object as soon as its post is final or cancelled,
+docs/media.md). The runtime account may manage objects in this bucket only.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from deploy.settings import DeploySettings
 from deploy.steps import Step, check, gcloud
 from shared.config import DEFAULT_SCHEDULE_MAX_DAYS
-from shared.media.slots import READY_TTL
 from shared.publishing.staged import USED_TTL
+from shared.store.media import READY_TTL
 
 
 def lifecycle_days(s: DeploySettings) -> int:
@@ -23,6 +23,7 @@ def lifecycle_days(s: DeploySettings) -> int:
     its time when the post never reports; one more day of margin."""
     max_days = int(dict(s.optional_env).get("SCHEDULE_MAX_DAYS", DEFAULT_SCHEDULE_MAX_DAYS))
     return READY_TTL.days + max_days + USED_TTL.days + 1
+
 
 CORS_FILE = "cors.json"
 LIFECYCLE_FILE = "lifecycle.json"

@@ -268,7 +268,8 @@ class _AccountRun:
             try:
                 self._creator = p.tiktok.creator_info(token)
             except errors.AppError as exc:
-                mark_if_unusable(p.accounts, account, exc, now)
+                with contextlib.suppress(errors.NotFound):  # disconnected meanwhile
+                    mark_if_unusable(p.accounts, account, exc, now)
                 raise
         return self._creator
 

@@ -8,6 +8,7 @@ from typing import Any
 from shared.publishing.rules import PublishRequest
 from shared.publishing.schedule import Schedule, display
 from shared.store.posts import SCHEDULED
+from shared.tiktok.settings import SETTINGS
 
 PUBLIC_FIELDS = (
     "open_id",
@@ -17,15 +18,7 @@ PUBLIC_FIELDS = (
     "mode",
     "media_type",
     "source",
-    "title",
-    "description",
-    "privacy_level",
-    "allow_comment",
-    "allow_duet",
-    "allow_stitch",
-    "brand_content",
-    "brand_organic",
-    "is_aigc",
+    *SETTINGS,  # the user's post settings (shared/tiktok/settings.py), as stored
     "uploaded_bytes",
     "downloaded_bytes",
     "total_bytes",
@@ -43,7 +36,6 @@ def new_post_doc(
     uid: str, post_id: str, request: PublishRequest, *, plan: dict[str, int] | None, now: datetime
 ) -> dict[str, Any]:
     """The document recorded before TikTok's init is sent (status INITIALIZING)."""
-    post = request.post
     return {
         "uid": uid,
         "post_id": post_id,
@@ -55,18 +47,7 @@ def new_post_doc(
         "photo_urls": list(request.media.photo_urls),
         "media_ids": list(request.media.media_ids),  # staged media; never their /media/ URLs
         "photo_cover_index": request.media.cover_index if request.media.type == "photo" else None,
-        "title": post.title,
-        "description": post.description,
-        "privacy_level": post.privacy_level,
-        "allow_comment": post.allow_comment,
-        "allow_duet": post.allow_duet,
-        "allow_stitch": post.allow_stitch,
-        "brand_content": post.brand_content,
-        "brand_organic": post.brand_organic,
-        "disclose_commercial_content": post.disclose_commercial_content,
-        "is_aigc": post.is_aigc,
-        "auto_add_music": post.auto_add_music,
-        "cover_timestamp_ms": post.cover_timestamp_ms,
+        **request.post.to_doc(),
         "duration_sec": request.duration_sec,
         "publish_id": None,
         "status": "INITIALIZING",
@@ -139,7 +120,7 @@ def request_body(doc: dict[str, Any]) -> dict[str, Any]:
         media = {"type": "video", "source": "staged", "media_id": ids[0]}
     else:
         media = {"type": "video", "source": "url", "url": doc.get("media_url")}
-    post = {name: doc.get(name) for name in _POST_SETTINGS if doc.get(name) is not None}
+    post = {name: doc.get(name) for name in SETTINGS if doc.get(name) is not None}
     body: dict[str, Any] = {
         "open_id": doc.get("open_id"),
         "mode": doc.get("mode"),
@@ -149,20 +130,3 @@ def request_body(doc: dict[str, Any]) -> dict[str, Any]:
     if doc.get("duration_sec") is not None:
         body["duration_sec"] = doc["duration_sec"]
     return body
-
-
-# The post settings a post document keeps under their request names (rules.POST_FIELDS).
-_POST_SETTINGS = (
-    "title",
-    "description",
-    "privacy_level",
-    "allow_comment",
-    "allow_duet",
-    "allow_stitch",
-    "brand_content",
-    "brand_organic",
-    "disclose_commercial_content",
-    "is_aigc",
-    "auto_add_music",
-    "cover_timestamp_ms",
-)

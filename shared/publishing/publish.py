@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
+from shared.accounts.service import call_tiktok, get_account, mark_if_unusable
 from shared.publishing import staged
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
@@ -35,7 +35,7 @@ from shared.publishing.send import InitRefused, initialise
 from shared.status.sweep import stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id
 from shared.tokens.fresh import fresh_access_token
-from shared.users.deletion import user_deleted, user_is_live
+from shared.users.deletion import user_deleted
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from shared.media.service import Staging
     from shared.media.tokens import MediaTokens
     from shared.store.accounts import AccountStore
+    from shared.store.status import StatusStore
     from shared.tiktok.client import TikTokClient
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Publisher:
     accounts: AccountStore
     vault: Vault
     tiktok: TikTokClient
+    status: StatusStore
     chunk_limit: int
     loopback_media: bool = False
     app_origin: str = ""
@@ -136,11 +138,9 @@ def publish(
             request = staged.take(p.staging(), uid, post_id, request, now, due=due)
             staged_taken = True
         if request.needs_creator_info:
-            try:
-                creator = p.tiktok.creator_info(token)
-            except errors.AppError as exc:
-                mark_if_unusable(p.accounts, account, exc, now)
-                raise
+            creator = call_tiktok(
+                p.accounts, p.vault, p.tiktok, account, p.tiktok.creator_info, now=now
+            )
             check_against_creator(request, creator)
         if draft_id:
             try:
@@ -170,7 +170,7 @@ def publish(
         if staged_taken:
             p.staging().media.release(uid, post_id, now)
         raise
-    if not user_is_live(p.posts.db, uid):  # written, then re-checked: shared/users/deletion.py
+    if not p.posts.user_is_live(uid):  # written, then re-checked: shared/users/deletion.py
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise user_deleted()

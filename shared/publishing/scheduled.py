@@ -15,14 +15,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
+from shared.accounts.service import call_tiktok, get_account
 from shared.publishing import staged
 from shared.publishing.posts import public_post, request_body
 from shared.publishing.rules import check_against_creator, parse_request
 from shared.publishing.schedule import SCHEDULE_FIELDS, Schedule, parse_schedule
 from shared.store.posts import CANCELLED, SCHEDULED
 from shared.store.scheduled import ScheduleStore, Versioned
-from shared.tokens.fresh import fresh_access_token
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
@@ -32,21 +31,6 @@ log = logging.getLogger(__name__)
 
 EDIT_FIELDS = (*SCHEDULE_FIELDS, "post")
 _ATTEMPTS = 3
-# The stored fields an edit of ``post`` may change (the names of the post settings).
-SETTINGS = (
-    "title",
-    "description",
-    "privacy_level",
-    "allow_comment",
-    "allow_duet",
-    "allow_stitch",
-    "brand_content",
-    "brand_organic",
-    "disclose_commercial_content",
-    "is_aigc",
-    "auto_add_music",
-    "cover_timestamp_ms",
-)
 
 
 def edit_scheduled(
@@ -60,7 +44,7 @@ def edit_scheduled(
         )
     if "post" in body and not isinstance(body["post"], dict):
         raise errors.InvalidArgument("post must be an object", reason="request.post", field="post")
-    store = ScheduleStore(p.posts.db)
+    store = ScheduleStore(p.posts.db, p.posts.outbox)
     for _ in range(_ATTEMPTS):
         found = _scheduled(store, uid, post_id, "changed")
         doc = found.doc
@@ -71,14 +55,11 @@ def edit_scheduled(
         request = parse_request(raw, loopback_http=p.loopback_media)
         account = get_account(p.accounts, uid, request.open_id)
         if request.needs_creator_info:
-            token = fresh_access_token(p.accounts, p.vault, p.tiktok, account, now=now)
-            try:
-                creator = p.tiktok.creator_info(token)
-            except errors.AppError as exc:
-                mark_if_unusable(p.accounts, account, exc, now)
-                raise
+            creator = call_tiktok(
+                p.accounts, p.vault, p.tiktok, account, p.tiktok.creator_info, now=now
+            )
             check_against_creator(request, creator)
-        changes: dict[str, Any] = {name: getattr(request.post, name) for name in SETTINGS}
+        changes: dict[str, Any] = request.post.to_doc()
         changes.update(schedule.fields(), updated_at=now)
         if schedule.at > current.at and doc.get("media_ids"):
             # Keep the staged media until after the new time (a longer life is harmless if
@@ -93,7 +74,7 @@ def edit_scheduled(
 def cancel_scheduled(p: Publisher, *, uid: str, post_id: str, now: datetime) -> dict[str, Any]:
     """``DELETE /api/publish/{id}`` of a scheduled post: ``CANCELLED``, its staged media deleted.
     Cancelling a cancelled post again answers it as it is (a retry after a lost answer)."""
-    store = ScheduleStore(p.posts.db)
+    store = ScheduleStore(p.posts.db, p.posts.outbox)
     for _ in range(_ATTEMPTS):
         found = store.read(uid, post_id)
         if found is not None and found.doc.get("status") == CANCELLED:

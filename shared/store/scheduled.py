@@ -3,11 +3,12 @@
 - A scheduled post is an ordinary post (``users/{uid}/posts/{post_id}``, shared/store/posts.py)
   with ``status`` ``SCHEDULED``, ``schedule_at`` (the instant, UTC) and ``schedule_tz`` (the IANA
   zone it is shown in). It is due once ``schedule_at`` has passed.
-- Every status change of a scheduled post (sent, cancelled, failed when due, back to waiting
-  after TikTok's rate limit) is one write conditioned on the update time the change was decided
-  from (:meth:`ScheduleStore.change`): of an edit, a cancel and a claim racing for one post,
-  exactly one is written and the others see the post changed. No contended transaction (the
-  emulator stalls them), the same guarantee on the emulator and on Firestore.
+- Every change of a scheduled post (claimed for sending, cancelled, failed when due, edited) is
+  one write conditioned on the update time the change was decided from
+  (:meth:`ScheduleStore.change`): of an edit, a cancel and a claim racing for one post, exactly
+  one is written and the others see the post changed. No contended transaction (the emulator
+  stalls them), the same guarantee on the emulator and on Firestore. A status change commits
+  its event with it (shared/store/outbox.py), like every other status write.
 - ``users/{uid}/poll_budgets/{open_id}.init``: the publish inits sent with this account's token in
   the last minute, shared by every instance (TikTok allows 6 a minute per token).
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shared.store.outbox import Outbox, post_change
 from shared.store.posts import POSTS, SCHEDULED, post_path
 from shared.store.status import POLL_BUDGETS
 from shared.store.users import USERS
@@ -41,8 +43,9 @@ class Versioned:
 class ScheduleStore:
     """Typed access to what scheduling posts needs."""
 
-    def __init__(self, db: firestore.Client) -> None:
+    def __init__(self, db: firestore.Client, outbox: Outbox | None = None) -> None:
         self.db = db
+        self.outbox = outbox or Outbox(db)
 
     def read(self, uid: str, post_id: str) -> Versioned | None:
         snapshot = self.db.document(post_path(uid, post_id)).get()
@@ -55,8 +58,10 @@ class ScheduleStore:
         from google.api_core import exceptions
 
         ref = self.db.document(post_path(uid, post.post_id))
+        batch = self.db.batch()
+        batch.update(ref, changes, option=self.db.write_option(last_update_time=post.version))
         try:
-            ref.update(changes, option=self.db.write_option(last_update_time=post.version))
+            self.outbox.commit(batch, [post_change(uid, post.post_id, post.doc, changes)])
         except (exceptions.FailedPrecondition, exceptions.Aborted, exceptions.NotFound):
             return False
         return True

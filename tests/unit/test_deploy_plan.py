@@ -127,10 +127,11 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
     (bucket_grant,) = find(commands, "gcloud", "storage", "buckets", "add-iam-policy-binding")
     assert bucket_grant[4] == f"gs://{settings.media_bucket}"
     publishers = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
-    # The only topics a function publishes to: the fan-out batches.
+    # The only topics a function publishes to: the fan-out batches, and the status events.
     assert sorted(p[4] for p in publishers) == [
         "analytics-snapshot-batch",
         "publish-due-batch",
+        "publisher-events",
         "token-refresh-batch",
     ]
     for argv in find(commands, "gcloud", "functions", "deploy"):
