@@ -490,3 +490,41 @@ def test_the_due_query_sees_only_due_scheduled_posts(
     found = [s.id for s in store.due_query(soon["at"]).stream()]
 
     assert found == [soon["id"]]
+
+
+def post_events(post_id: str) -> list[tuple[str, str | None]]:
+    """The status events written for a post (docs/events.md), in the order they were written."""
+    from shared.store.outbox import OUTBOX
+
+    entries = [s.to_dict() or {} for s in runtime.firestore_client().collection(OUTBOX).stream()]
+    mine = sorted(
+        (e for e in entries if e["event"]["post_id"] == post_id), key=lambda e: e["created_at"]
+    )
+    return [(e["event"]["status"], e["event"]["reason"]) for e in mine]
+
+
+def test_each_status_of_a_scheduled_post_is_one_event(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
+) -> None:
+    sent = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
+    cancelled = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
+    failed = schedule(ann, creator["open_id"], media, timedelta(minutes=10), allow_comment=True)
+    assert ann.patch(f"/api/publish/{sent['id']}", json={"post": {"title": "x"}}).status_code == 200
+    assert ann.delete(f"/api/publish/{cancelled['id']}").status_code == 200
+    runtime.firestore_client().document(f"users/{ann_uid(ann)}/posts/{failed['id']}").update(
+        {"allow_comment": True, "privacy_level": "FOLLOWER_OF_CREATOR"}
+    )
+    moment = sent["at"] + timedelta(seconds=5)
+
+    _run(due(at(moment)), moment)
+
+    assert post_events(sent["id"])[:3] == [
+        ("SCHEDULED", None),
+        ("INITIALIZING", None),
+        ("PROCESSING_DOWNLOAD", None),
+    ]
+    assert post_events(cancelled["id"]) == [("SCHEDULED", None), ("CANCELLED", None)]
+    assert post_events(failed["id"]) == [
+        ("SCHEDULED", None),
+        ("FAILED", "tiktok.privacy_level_option_mismatch"),
+    ]
