@@ -103,6 +103,8 @@ def seed(stack: Stack, posts: int, accounts: int) -> float:
         access_expires_in=timedelta(hours=2),
     )
     db = runtime.firestore_client()
+    for uid in {a.uid for a in seeded}:  # the signed-in people the accounts belong to
+        db.document(f"users/{uid}").set({"uid": uid, "created_at": now, "last_login_at": now})
     due = Schedule(now - timedelta(seconds=1), "Europe/Berlin")
     batch, pending = db.batch(), 0
     for n in range(posts):
@@ -151,9 +153,10 @@ def child(args: list[str], stack: Stack) -> dict[str, Any]:
         env={**os.environ, **stack.env()},
         capture_output=True,
         text=True,
-        check=True,
         cwd=ROOT,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"{args[0]} failed:\n{done.stderr[-3000:]}")
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 

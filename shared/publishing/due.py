@@ -108,8 +108,11 @@ def publish_due_account(d: Due, uid: str, open_id: str) -> Counter[str]:
         counts["busy"] += 1  # another instance is sending this account's posts right now
         return counts
     try:
-        run = _AccountRun(d, uid, open_id, counts)
         posts = d.schedules.due_posts(uid, open_id, now, PER_RUN)
+        if posts and not d.publisher.posts.user_is_live(uid):
+            counts["withdrawn"] += len(posts)  # being deleted: its posts go with it, unsent
+            return counts
+        run = _AccountRun(d, uid, open_id, counts)
         for index, post in enumerate(posts):
             try:
                 run.one(post)

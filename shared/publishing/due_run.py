@@ -73,7 +73,8 @@ def new_holder(kind: str) -> str:
 
 def _due_accounts(d: Due, now: datetime, page_size: int) -> Iterator[list[tuple[str, str]]]:
     """Pages of accounts with posts due by ``now``, each account once, in order of its oldest."""
-    query = d.schedules.due_query(now).select(["uid", "open_id"])
+    # The cursor of the next page needs the ordered field too.
+    query = d.schedules.due_query(now).select(["uid", "open_id", "schedule_at"])
     seen: set[tuple[str, str]] = set()
     cursor = None
     while True:

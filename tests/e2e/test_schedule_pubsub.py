@@ -121,6 +121,7 @@ def test_a_big_minute_fans_out_to_the_batch_function_and_sends_each_post_once(
         now=datetime.now(UTC),
         local_limit=1,
         batch_size=2,
+        page_size=3,  # several pages: an account's posts may straddle two
     )
 
     assert (summary.accounts, summary.fanned_out, summary.batches) == (1, 4, 2)

@@ -119,6 +119,7 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
         ("pubsub", "roles/pubsub.publisher"),
         ("pubsub", "roles/pubsub.publisher"),
         ("pubsub", "roles/pubsub.publisher"),
+        ("pubsub", "roles/pubsub.publisher"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
