@@ -320,7 +320,8 @@ class World:
             window = self.windows[(endpoint, token)]
             while window and window[0] <= now - WINDOW_SECONDS:
                 window.popleft()
-            if len(window) >= limit:
-                return max(1, int(window[0] + WINDOW_SECONDS - now) + 1)
+            if len(window) >= limit:  # (a limit of 0 refuses every call, for a whole window)
+                oldest = window[0] if window else now
+                return max(1, int(oldest + WINDOW_SECONDS - now) + 1)
             window.append(now)
             return None

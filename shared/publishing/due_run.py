@@ -127,15 +127,23 @@ def run_due(
     summary = DueSummary("run")
     room = local_limit
     local: list[tuple[str, str]] = []
+    waiting: list[tuple[str, str]] = []  # accounts for the next batch message (full ones only)
+
+    def fan_out(chunk: list[tuple[str, str]]) -> None:
+        publisher.publish(PUBLISH_DUE_BATCH_TOPIC, encode_batch(chunk, now))
+        summary.fanned_out += len(chunk)
+        summary.batches += 1
+
     for page in _due_accounts(d, now, page_size):
         here, remote = page[:room], page[room:]
         room -= len(here)
         local += here
-        for start in range(0, len(remote), batch_size):
-            chunk = remote[start : start + batch_size]
-            publisher.publish(PUBLISH_DUE_BATCH_TOPIC, encode_batch(chunk, now))
-            summary.fanned_out += len(chunk)
-            summary.batches += 1
+        waiting += remote
+        while len(waiting) >= batch_size:
+            fan_out(waiting[:batch_size])
+            waiting = waiting[batch_size:]
+    if waiting:
+        fan_out(waiting)
     with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="due") as pool:
         _work(d, local, pool, summary)
     summary.duration_ms = int((time.monotonic() - clock) * 1000)

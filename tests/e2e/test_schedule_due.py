@@ -528,3 +528,34 @@ def test_each_status_of_a_scheduled_post_is_one_event(
         ("SCHEDULED", None),
         ("FAILED", "tiktok.privacy_level_option_mismatch"),
     ]
+
+
+def test_tiktoks_rate_limit_sends_the_post_back_to_wait_for_the_next_minute(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
+) -> None:
+    post = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
+    # The user posts 6 times right now: that spends the token's minute at TikTok (posting now
+    # is not counted by the run).
+    for n in range(6):
+        body = {
+            "open_id": creator["open_id"],
+            "mode": "direct",
+            "media": {"type": "video", "source": "url", "url": media.url(1000, f"{n}.mp4")},
+            "post": {"title": f"now {n}", "privacy_level": "SELF_ONLY"},
+            "duration_sec": 5.0,
+        }
+        assert ann.post("/api/publish", json=body).status_code == 201
+    moment = post["at"] + timedelta(seconds=5)
+
+    first = _run(due(at(moment)), moment)
+    assert first.outcomes["waiting"] == 1, post_of(ann, post["id"])["fail_reason"]
+    assert post_of(ann, post["id"])["status"] == "SCHEDULED"  # TikTok's 429 created nothing
+    soon = moment + timedelta(seconds=30)
+    assert _run(due(at(soon)), soon).outcomes["waiting"] == 1  # the minute is still spent
+    fake_tiktok.control("POST", "advance", json={"seconds": 61})
+    later = moment + timedelta(seconds=61)
+    second = _run(due(at(later)), later)
+
+    assert second.outcomes["sent"] == 1
+    assert post_of(ann, post["id"])["publish_id"]
+    assert fake_tiktok.calls()["video_init"] == 8  # 6 now, the refused one, the sent one
