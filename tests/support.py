@@ -24,6 +24,20 @@ def wipe_firestore(stack: Stack) -> None:
     response.raise_for_status()
 
 
+def deletion_collaborators() -> tuple[Any, ...]:
+    """What ``delete_user_data`` and ``finish_deletions`` take before their keyword arguments,
+    built from this process's environment (the stack's)."""
+    from shared import runtime
+
+    return (
+        runtime.user_data(),
+        runtime.account_store(),
+        runtime.post_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+    )
+
+
 def all_documents(stack: Stack) -> list[dict[str, Any]]:
     """Every document in the emulator, read over REST as an admin (every collection, any depth)."""
     host = stack.env()["FIRESTORE_EMULATOR_HOST"]
