@@ -386,6 +386,7 @@ def test_nothing_reaches_tiktok_before_the_user_presses_post(web: Web, tmp_path:
         "token",
         "user_info",
         "creator_info",
+        "video_list",  # the first analytics snapshot, taken right after connect: reads only
     }
     changes = [c for c in web.api_calls if c["method"] != "GET" and c["path"] != "/api/session"]
     assert changes == []
