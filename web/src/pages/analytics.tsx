@@ -53,7 +53,7 @@ function RangePicker({ range, onPick }: { range: Range; onPick: (range: Range) =
   return (
     <form
       class="filters range"
-      aria-label="Date range"
+      aria-label="Dates to show"
       onSubmit={(e) => {
         e.preventDefault();
         onPick({ kind: "custom", from, to });

@@ -7,7 +7,9 @@ import type { HistoryPost, PostMetrics, PostsResponse } from "../api/types";
 import { handle, useAccounts } from "../accounts";
 import { STATUS_TEXT, STATUSES, tiktokPostUrl } from "../failures";
 import { Link, navigate, withQuery } from "../router";
-import { ErrorMessage, formatCount, Loading, PageTitle } from "../ui";
+import { ErrorMessage, Loading, PageTitle } from "../ui";
+
+const exact = new Intl.NumberFormat(undefined);
 
 function Metrics({ metrics }: { metrics: PostMetrics }) {
   const items: [string, number | null | undefined][] = [
@@ -22,7 +24,7 @@ function Metrics({ metrics }: { metrics: PostMetrics }) {
         {items.map(([label, value]) => (
           <div key={label}>
             <dt>{label}</dt>
-            <dd title={value === null || value === undefined ? undefined : String(value)}>{formatCount(value)}</dd>
+            <dd>{value === null || value === undefined ? "–" : exact.format(value)}</dd>
           </div>
         ))}
       </dl>
