@@ -11,7 +11,21 @@ export interface Line {
 }
 
 const exact = new Intl.NumberFormat(undefined);
-const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+const DAY = 86_400;
+// Ticks a whole number of days apart (never hours: a point is a day), labelled as UTC days.
+const DAY_STEPS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364].map((n) => n * DAY);
+const dayLabel = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+
+/** Axis labels: exact below 100,000, else compact with as many digits as keep them distinct. */
+function tickLabels(ticks: number[]): string[] {
+  if (ticks.every((t) => Math.abs(t) < 100_000)) return ticks.map((t) => exact.format(t));
+  for (const digits of [0, 1, 2, 3]) {
+    const format = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: digits });
+    const labels = ticks.map((t) => format.format(t));
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return ticks.map((t) => exact.format(t));
+}
 
 export function formatExact(n: number | null | undefined): string {
   return n === null || n === undefined ? "–" : exact.format(n);
@@ -51,13 +65,20 @@ function Plot({ dates, lines, height }: { dates: string[]; lines: Line[]; height
         scales: { x: { time: true } },
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
         axes: [
-          { stroke: "#545761", grid: { stroke: "#e4e5e9" }, ticks: { stroke: "#d5d7dd" } },
           {
             stroke: "#545761",
-            size: 56,
             grid: { stroke: "#e4e5e9" },
             ticks: { stroke: "#d5d7dd" },
-            values: (_u, ticks) => ticks.map((t) => compact.format(t)),
+            incrs: DAY_STEPS,
+            space: 60,
+            values: (_u, ticks) => ticks.map((t) => dayLabel.format(new Date(t * 1000))),
+          },
+          {
+            stroke: "#545761",
+            size: 64,
+            grid: { stroke: "#e4e5e9" },
+            ticks: { stroke: "#d5d7dd" },
+            values: (_u, ticks) => tickLabels(ticks),
           },
         ],
         series: [{}, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 2, points: { size: 6 } }))],
