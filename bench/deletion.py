@@ -49,7 +49,13 @@ def measure(stack: Stack, count: int, budget: float) -> str:
     wipe_firestore(stack)
     uid = f"bench-{count}"
     seed_time = seed(uid, count)
-    args = (runtime.firestore_client(), runtime.account_store(), runtime.vault(), runtime.tiktok())
+    args = (
+        runtime.user_data(),
+        runtime.account_store(),
+        runtime.post_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+    )
     started = time.perf_counter()
     report = delete_user_data(
         *args, uid=uid, delete_auth_user=lambda _: None, budget_seconds=budget

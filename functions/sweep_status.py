@@ -34,8 +34,9 @@ def sweep_status(event: Any) -> None:
         log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})
     try:
         finish_deletions(
-            runtime.firestore_client(),
+            runtime.user_data(),
             runtime.account_store(),
+            runtime.post_store(),
             runtime.vault(),
             runtime.tiktok(),
             now=datetime.now(UTC),

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from shared.store.posts import PostStore
     from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
+    from shared.store.user_data import UserData
+    from shared.store.users import Store
     from shared.tiktok.client import TikTokClient
     from shared.tiktok.models import LoginKit
     from shared.web.sessions import SessionCodec
@@ -129,6 +131,22 @@ def tiktok() -> TikTokClient:
 
 
 @functools.cache
+def user_store() -> Store:
+    """The signed-in people (``users/{uid}``)."""
+    from shared.store.users import Store
+
+    return Store(firestore_client())
+
+
+@functools.cache
+def user_data() -> UserData:
+    """Each user's data as a whole (export, deletion, the deletion's tombstone)."""
+    from shared.store.user_data import UserData
+
+    return UserData(firestore_client())
+
+
+@functools.cache
 def post_store() -> PostStore:
     from shared.store.posts import PostStore
 
@@ -150,6 +168,7 @@ def publisher() -> Publisher:
         accounts=account_store(),
         vault=vault(),
         tiktok=tiktok(),
+        status=status_store(),
         chunk_limit=settings().publish_chunk_limit,
         loopback_media=loopback_media(),
         app_origin=settings().app_origin,
@@ -220,8 +239,8 @@ def staging() -> Staging:
     """The staging bucket and slots; ConfigError naming MEDIA_BUCKET when it is not set."""
     from shared.errors import ConfigError
     from shared.media.service import Staging
-    from shared.media.slots import MediaStore
     from shared.media.storage import Bucket, make_storage_client
+    from shared.store.media import MediaStore
 
     config = settings()
     if not config.media_bucket:

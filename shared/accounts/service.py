@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.crypto.vault import field_context
 from shared.store.accounts import (
     ACTIVE,
     NEEDS_RECONNECT,
@@ -109,12 +108,9 @@ def disconnect(
     """Revoke at TikTok, then delete tokens and profile whatever TikTok answered."""
     account = get_account(store, uid, open_id)
     revoked = revoke_at_tiktok(vault, tiktok, account)
-    store.delete(uid, open_id)
     # The account's analytics snapshots go with it (promise P19); a snapshot stored by a run in
     # flight right now deletes itself when it finds the account gone.
-    from shared.store.analytics import AnalyticsStore
-
-    AnalyticsStore(store.db).delete_all(uid, open_id)
+    store.delete(uid, open_id)
     return Disconnected(open_id=open_id, tiktok_revoked=revoked)
 
 
@@ -130,9 +126,7 @@ def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> st
     if not account.access_token_enc:
         return NOT_NEEDED
     try:
-        token = vault.decrypt(
-            account.access_token_enc, context=field_context(account.path, "access_token")
-        )
+        token = account.access_token(vault)
     except errors.Unavailable:
         raise
     except errors.AppError as exc:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import get_account, mark_if_unusable
-from shared.crypto.vault import field_context
+from shared.crypto.fields import seal
 from shared.publishing import staged
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
@@ -32,7 +32,7 @@ from shared.status.sweep import first_check, stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.store.status import StatusStore
 from shared.tokens.fresh import fresh_access_token
-from shared.users.deletion import user_deleted, user_is_live
+from shared.users.deletion import user_deleted
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class Publisher:
     accounts: AccountStore
     vault: Vault
     tiktok: TikTokClient
+    status: StatusStore
     chunk_limit: int
     loopback_media: bool = False
     app_origin: str = ""
@@ -148,7 +149,7 @@ def publish(
         if staged_taken:
             p.staging().media.release(uid, post_id, now)
         raise
-    if not user_is_live(p.posts.db, uid):  # written, then re-checked: shared/users/deletion.py
+    if not p.posts.user_is_live(uid):  # written, then re-checked: shared/users/deletion.py
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise user_deleted()
@@ -174,7 +175,7 @@ def publish(
         raise
     try:
         recorded = _record_init(p, uid, key_id, post_id, doc, result, sealer, now)
-        if not user_is_live(p.posts.db, uid):
+        if not p.posts.user_is_live(uid):
             raise user_deleted()
     except errors.NotFound:  # the user was deleted while TikTok's init ran
         _undo_init(p, token, uid, post_id, result.publish_id)
@@ -185,8 +186,6 @@ def publish(
 def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str) -> None:
     """Take back an init recorded for a user being deleted: cancel it at TikTok where TikTok
     still allows (best effort: the token may be revoked already), and remove what was written."""
-    from shared.store.status import StatusStore
-
     try:
         p.tiktok.cancel_publish(token, publish_id)
     except errors.AppError as exc:
@@ -194,7 +193,7 @@ def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str
             "cancel at TikTok failed for a deleted user's post",
             extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
         )
-    StatusStore(p.posts.db).drop_pointer(publish_id)
+    p.status.drop_pointer(publish_id)
     if p.make_staging is not None:
         from shared.media.service import delete_post_media
 
@@ -344,16 +343,13 @@ def _record_init(
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
     if result.upload_url:
-        context = field_context(post_path(uid, post_id), "upload_url")
-        encrypt = sealer.encrypt if sealer else p.vault.encrypt
-        changes["upload_url_enc"] = encrypt(result.upload_url, context=context)
+        path = post_path(uid, post_id)
+        changes["upload_url_enc"] = seal(sealer or p.vault, path, "upload_url", result.upload_url)
         changes["upload_expires_at"] = now + UPLOAD_URL_TTL
     p.posts.update_post(uid, post_id, changes)
     doc.update(changes)
     # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
-    StatusStore(p.posts.db).put_pointer(
-        result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
-    )
+    p.status.put_pointer(result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"])
     if key_id:
         p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
     log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})

@@ -193,17 +193,16 @@ def list_posts(
         raise errors.InvalidArgument(
             "open_id must be a TikTok account's open_id", reason="request.open_id"
         )
-    from shared.users.deletion import user_deleted, user_is_live
+    from shared.users.deletion import user_deleted
 
-    if not user_is_live(store.db, uid):  # a deletion under way: nothing of it is served
+    if not store.user_is_live(uid):  # a deletion under way: nothing of it is served
         raise user_deleted()
     after = decode_cursor(cursor) if cursor else None
-    query = store.history_query(uid, page_size + 1, after, status=status, open_id=open_id)
-    snapshots = list(query.stream())
-    page = snapshots[:page_size]
-    posts = [public_post(s.id, s.to_dict() or {}) for s in page]
+    found = store.history(uid, page_size + 1, after, status=status, open_id=open_id)
+    page = found[:page_size]
+    posts = [public_post(post_id, doc) for post_id, doc in page]
     next_cursor = None
-    if len(snapshots) > page_size:
-        last = page[-1]
-        next_cursor = encode_cursor((last.to_dict() or {})["created_at"], last.id)
+    if len(found) > page_size:
+        last_id, last = page[-1]
+        next_cursor = encode_cursor(last["created_at"], last_id)
     return {"posts": posts, "next_cursor": next_cursor}

@@ -10,18 +10,24 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.crypto.fields import unseal
+from shared.store.leases import Leases
+from shared.store.query import where
+from shared.store.users import USERS, checked_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-from shared import errors
-from shared.store.users import USERS, checked_id
+    from shared.crypto.vault import Vault
 
 ACCOUNTS = "accounts"
 OAUTH_STATES = "oauth_states"
@@ -164,6 +170,14 @@ class Account:
     def replace(self, **changes: Any) -> Account:
         return dataclasses.replace(self, **changes)
 
+    def access_token(self, vault: Vault) -> str:
+        """The account's TikTok access token, decrypted."""
+        return unseal(vault, self.path, "access_token", self.access_token_enc)
+
+    def refresh_token(self, vault: Vault) -> str:
+        """The account's TikTok refresh token, decrypted."""
+        return unseal(vault, self.path, "refresh_token", self.refresh_token_enc)
+
 
 @dataclass(frozen=True)
 class PendingConnect:
@@ -243,7 +257,61 @@ class AccountStore:
         )
 
     def delete(self, uid: str, open_id: str) -> None:
-        self.db.document(account_path(uid, open_id)).delete()
+        """Delete the account with everything stored under it (its analytics snapshots)."""
+        self.db.recursive_delete(self.db.document(account_path(uid, open_id)))
+
+    @property
+    def leases(self) -> Leases:
+        """The leases that keep one refresh per account at a time."""
+        return Leases(self.db)
+
+    # Accounts across users (the scheduled jobs) ------------------------------------------------
+
+    def active_query(self) -> Any:
+        """Every active account, ordered for cursor paging (a single-field collection-group
+        index, declared in firestore.indexes.json)."""
+        return where(self.db.collection_group(ACCOUNTS), "status", "==", ACTIVE).order_by(
+            "__name__"
+        )
+
+    def expiring_queries(
+        self, now: datetime, access_within: timedelta, refresh_within: timedelta
+    ) -> builtins.list[Any]:
+        """Active accounts whose access token, then whose refresh token, expires within the
+        given time, each ordered for cursor paging (indexes in firestore.indexes.json;
+        ``tests/unit/test_indexes.py`` checks every query here has its index declared)."""
+        return [
+            where(
+                where(self.db.collection_group(ACCOUNTS), "status", "==", ACTIVE),
+                expiry,
+                "<=",
+                now + within,
+            )
+            .order_by(expiry)
+            .order_by("__name__")
+            for expiry, within in (
+                ("access_expires_at", access_within),
+                ("refresh_expires_at", refresh_within),
+            )
+        ]
+
+    @staticmethod
+    def pages(
+        query: Any, page_size: int
+    ) -> Iterator[builtins.list[tuple[Account, dict[str, Any]]]]:
+        """The accounts ``query`` finds, a page at a time, each with its stored document."""
+        cursor = None
+        while True:
+            page_query = query.limit(page_size)
+            if cursor is not None:
+                page_query = page_query.start_after(cursor)
+            page = list(page_query.stream())
+            if page:
+                docs = [s.to_dict() or {} for s in page]
+                yield [(Account.from_doc(doc), doc) for doc in docs]
+            if len(page) < page_size:
+                return
+            cursor = page[-1]
 
     # OAuth states -----------------------------------------------------------------------------
 

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.store.users import USERS, checked_id
+from shared.store.query import where
+from shared.store.users import USERS, LiveUsers, checked_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -46,7 +48,7 @@ class AlreadyClaimed(Exception):
         self.existing = existing
 
 
-class PostStore:
+class PostStore(LiveUsers):
     """Typed access to posts, drafts and idempotency records."""
 
     def __init__(self, db: firestore.Client) -> None:
@@ -79,6 +81,15 @@ class PostStore:
                 "this post no longer exists: it was deleted while the request was running",
                 reason="post.gone",
             ) from None
+
+    def publish_ids(self, uid: str, open_id: str, *, statuses: Iterable[str]) -> list[str]:
+        """TikTok's publish_id of each of the account's posts whose status is in ``statuses``."""
+        query = where(self.db.collection(USERS, uid, POSTS), "status", "in", list(statuses))
+        return [
+            str(doc["publish_id"])
+            for doc in (s.to_dict() or {} for s in query.stream())
+            if doc.get("open_id") == open_id and doc.get("publish_id")
+        ]
 
     def delete_post(self, uid: str, post_id: str) -> None:
         self.db.document(post_path(uid, post_id)).delete()

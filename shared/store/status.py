@@ -26,7 +26,7 @@ from shared import errors
 from shared.status.order import SWEPT, Observation, merge
 from shared.store.accounts import ACCOUNTS, REVOKED
 from shared.store.posts import FINAL_STATUSES, IDEMPOTENCY, POSTS, post_path
-from shared.store.users import USERS
+from shared.store.users import USERS, LiveUsers
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -57,7 +57,7 @@ def pointer_id(publish_id: str) -> str:
     return "sha256-" + hashlib.sha256(publish_id.encode()).hexdigest()
 
 
-class StatusStore:
+class StatusStore(LiveUsers):
     """Typed access to what following a post needs."""
 
     def __init__(
@@ -285,6 +285,23 @@ class StatusStore:
             ref = self.db.document(post_path(uid, post_id))
             query = query.start_after({"created_at": created_at, "__name__": ref})
         return query
+
+    def due_posts(self, now: datetime, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """(post id, post) of :meth:`due_posts_query`'s posts."""
+        return [(s.id, s.to_dict() or {}) for s in self.due_posts_query(now, limit).stream()]
+
+    def history(
+        self,
+        uid: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        *,
+        status: str | None = None,
+        open_id: str | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(post id, post) of :meth:`history_query`'s posts."""
+        query = self.history_query(uid, limit, after, status=status, open_id=open_id)
+        return [(s.id, s.to_dict() or {}) for s in query.stream()]
 
     # Accounts ------------------------------------------------------------------------------
 

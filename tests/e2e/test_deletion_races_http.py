@@ -101,8 +101,9 @@ def finish_later() -> None:
     from shared.users.deletion import IN_FLIGHT_BOUND, finish_deletions
 
     finish_deletions(
-        runtime.firestore_client(),
+        runtime.user_data(),
         runtime.account_store(),
+        runtime.post_store(),
         runtime.vault(),
         runtime.tiktok(),
         now=datetime.now(UTC) + IN_FLIGHT_BOUND,
