@@ -1,8 +1,9 @@
 """The analytics page against the whole stack, with days seeded through the real snapshot code:
 each chart's points (read from its text-alternative table) equal the API's JSON, the top videos
-are the API's in its order with links to TikTok by their exact string ids, the range picker
-changes the request (and the API's 400 for a range past 400 days is shown), and the collection
-setting turns off (after a confirmation saying snapshots are deleted) and on again."""
+are the API's in its order with links to TikTok by their exact string ids (and each one's own
+daily chart), the range picker changes the request (and the API's 400 for a range past 400 days
+is shown), and the collection setting turns off (after a confirmation saying snapshots are
+deleted) and on again."""
 
 from __future__ import annotations
 
@@ -151,6 +152,11 @@ def test_the_charts_show_the_apis_data_points(web: Web, creator: dict[str, Any])
         expect(link).to_have_attribute(
             "href", f"https://www.tiktok.com/@casey.creates/video/{video['id']}"
         )
+    top_video = api["videos"][0]
+    page.get_by_role("button", name=f"Show the daily chart of {top_video['title']}").click()
+    daily = chart_table(web, f"{top_video['title']}, day by day")
+    assert daily == [[p["date"], *(f"{p[k]:,}" for k in METRICS)] for p in top_video["series"]]
+    assert [p["date"] for p in top_video["series"]] == dates
     assert_accessible(page)  # with every chart's table shown too
 
 

@@ -94,9 +94,21 @@ function RangePicker({ range, onPick }: { range: Range; onPick: (range: Range) =
   );
 }
 
+function VideoChart({ video }: { video: VideoAnalytics }) {
+  const series = video.series ?? [];
+  const dates = useMemo(() => series.map((p) => p.date), [video]);
+  const lines = useMemo<Line[]>(
+    () => METRICS.map((m) => ({ label: m.label, color: m.color, values: series.map((p) => p[m.key] ?? null) })),
+    [video],
+  );
+  return <Chart id={`chart-video-${video.id}`} title={`${video.title || `Video ${video.id}`}, day by day`} dates={dates} lines={lines} />;
+}
+
 function TopVideos({ videos, username }: { videos: VideoAnalytics[]; username: string | null | undefined }) {
   const [all, setAll] = useState(false);
+  const [open, setOpen] = useState<string | null>(null);
   const shown = all ? videos : videos.slice(0, TOP);
+  const charted = videos.find((v) => v.id === open);
   return (
     <section class="card" aria-labelledby="top-videos-title">
       <h2 id="top-videos-title">Top videos</h2>
@@ -116,6 +128,7 @@ function TopVideos({ videos, username }: { videos: VideoAnalytics[]; username: s
                     </th>
                   ))}
                   <th scope="col">As of</th>
+                  <th scope="col">Chart</th>
                 </tr>
               </thead>
               <tbody>
@@ -132,11 +145,24 @@ function TopVideos({ videos, username }: { videos: VideoAnalytics[]; username: s
                     <td>
                       <time dateTime={video.latest_date}>{video.latest_date}</time>
                     </td>
+                    <td>
+                      <button
+                        type="button"
+                        class="button-quiet"
+                        aria-expanded={open === video.id}
+                        aria-controls="video-chart"
+                        aria-label={`${open === video.id ? "Hide" : "Show"} the daily chart of ${video.title || `video ${video.id}`}`}
+                        onClick={() => setOpen((id) => (id === video.id ? null : video.id))}
+                      >
+                        {open === video.id ? "Hide" : "Show"}
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           </div>
+          <div id="video-chart">{charted && <VideoChart key={charted.id} video={charted} />}</div>
           {videos.length > TOP && (
             <button type="button" onClick={() => setAll((a) => !a)} aria-expanded={all}>
               {all ? `Show the top ${TOP} only` : `Show all ${videos.length} videos`}
