@@ -16,6 +16,7 @@ from shared.publishing.publish import IDEMPOTENCY_TTL
 from shared.status.poll import POLL_WINDOW_SECONDS
 from shared.store.analytics import RETENTION as ANALYTICS_RETENTION
 from shared.store.media import READY_TTL
+from shared.store.outbox import EVENT_TTL
 from shared.store.status import RECEIPT_TTL
 from shared.tokens.refresh import LEASE_TTL
 
@@ -106,6 +107,11 @@ class Facts:
                 "Daily snapshots of your accounts' follower counts and your videos' views, likes, "
                 "comments and shares (your analytics)",
                 ANALYTICS_RETENTION,
+            ),
+            "event_outbox": (
+                "Notices that one of your posts or accounts changed status (ids, status and "
+                "reason code only), sent to the service's operator for alerts",
+                EVENT_TTL,
             ),
         }
         missing = [group for group in TTL_COLLECTION_GROUPS if group not in described]

@@ -8,9 +8,10 @@ TikTok's revoke fails, and says so (promise P6).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared import errors
 from shared.store.accounts import (
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from shared.tiktok.client import CreatorInfo, TikTokClient
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def get_account(store: AccountStore, uid: str, open_id: str) -> Account:
@@ -51,9 +54,25 @@ def creator_info(
 ) -> CreatorInfo:
     """Fresh creator info for the "Post to TikTok" page (never cached: TikTok's UX rule)."""
     account = get_account(store, uid, open_id)
+    return call_tiktok(store, vault, tiktok, account, tiktok.creator_info, now=now)
+
+
+def call_tiktok(
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    account: Account,
+    request: Callable[[str], T],
+    *,
+    now: datetime,
+) -> T:
+    """``request`` called with the account's access token, refreshed first when it is about to
+    expire; when TikTok answers that the authorization is gone, the account is flagged for
+    reconnecting (:func:`mark_if_unusable`) before the error is raised. Every call to TikTok on
+    an account's behalf goes through here."""
     token = fresh_access_token(store, vault, tiktok, account, now=now)
     try:
-        return tiktok.creator_info(token)
+        return request(token)
     except errors.AppError as exc:
         mark_if_unusable(store, account, exc, now)
         raise

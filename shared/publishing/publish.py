@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
+from shared.accounts.service import call_tiktok, get_account, mark_if_unusable
 from shared.crypto.fields import seal
 from shared.publishing import staged
 from shared.publishing.chunks import plan_chunks, request_limit
@@ -118,11 +118,9 @@ def publish(
             request = staged.take(p.staging(), uid, post_id, request, now)
             staged_taken = True
         if request.needs_creator_info:
-            try:
-                creator = p.tiktok.creator_info(token)
-            except errors.AppError as exc:
-                mark_if_unusable(p.accounts, account, exc, now)
-                raise
+            creator = call_tiktok(
+                p.accounts, p.vault, p.tiktok, account, p.tiktok.creator_info, now=now
+            )
             check_against_creator(request, creator)
         if draft_id:
             try:
@@ -278,54 +276,19 @@ def _release(
 def _init(
     tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
 ) -> InitResult:
-    post = request.post
+    direct = request.mode == "direct"
     media = request.media
     if media.type == "photo":
-        post_info: dict[str, Any] = {
-            "title": post.title,
-            "description": post.description,
-            "disable_comment": not post.allow_comment,
-            "auto_add_music": post.auto_add_music,
-            "brand_content_toggle": post.brand_content,
-            "brand_organic_toggle": post.brand_organic,
-        }
-        if request.mode == "direct":
-            post_info["privacy_level"] = post.privacy_level
-        return tiktok.init_photo(
+        return tiktok.init_photos(
             token,
-            post_mode="DIRECT_POST" if request.mode == "direct" else "MEDIA_UPLOAD",
-            post_info=post_info,
-            source_info={
-                "source": "PULL_FROM_URL",
-                "photo_images": list(media.photo_urls),
-                "photo_cover_index": media.cover_index,
-            },
-            is_aigc=post.is_aigc,
+            direct=direct,
+            settings=request.post,
+            urls=media.photo_urls,
+            cover_index=media.cover_index,
         )
-    source_info: dict[str, Any] = {"source": media.source}
-    if plan:
-        source_info.update(
-            video_size=plan["video_size"],
-            chunk_size=plan["chunk_size"],
-            total_chunk_count=plan["total_chunks"],
-        )
-    else:
-        source_info["video_url"] = media.url
-    if request.mode == "inbox":
-        return tiktok.init_video_inbox(token, source_info=source_info)
-    video_info: dict[str, Any] = {
-        "title": post.title,
-        "privacy_level": post.privacy_level,
-        "disable_comment": not post.allow_comment,
-        "disable_duet": not post.allow_duet,
-        "disable_stitch": not post.allow_stitch,
-        "brand_content_toggle": post.brand_content,
-        "brand_organic_toggle": post.brand_organic,
-        "is_aigc": post.is_aigc,
-    }
-    if post.cover_timestamp_ms is not None:
-        video_info["video_cover_timestamp_ms"] = post.cover_timestamp_ms  # post_info, not source
-    return tiktok.init_video_direct(token, post_info=video_info, source_info=source_info)
+    return tiktok.init_video(
+        token, direct=direct, settings=request.post, video_url=media.url, upload=plan
+    )
 
 
 def _record_init(

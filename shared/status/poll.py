@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
+from shared.accounts.service import call_tiktok, get_account
 from shared.publishing.posts import public_post
 from shared.status.order import POLLABLE, RANK, Observation
-from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -91,12 +90,15 @@ def ask_tiktok(
     account = get_account(t.accounts, uid, open_id)
     if not t.status.take_poll(uid, open_id, now, POLL_LIMIT, POLL_WINDOW_SECONDS):
         return None
-    token = fresh_access_token(t.accounts, t.vault, t.tiktok, account, now=now)
-    try:
-        return t.tiktok.fetch_status(token, doc["publish_id"])
-    except errors.AppError as exc:
-        mark_if_unusable(t.accounts, account, exc, now)
-        raise
+    publish_id = doc["publish_id"]
+    return call_tiktok(
+        t.accounts,
+        t.vault,
+        t.tiktok,
+        account,
+        lambda token: t.tiktok.fetch_status(token, publish_id),
+        now=now,
+    )
 
 
 def get_status(t: Tracker, *, uid: str, post_id: str, now: datetime) -> dict[str, Any]:

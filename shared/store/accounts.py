@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.crypto.fields import unseal
 from shared.store.leases import Leases
+from shared.store.outbox import DISCONNECTED, Outbox, account_change, account_event
 from shared.store.query import where
 from shared.store.users import USERS, checked_id
 
@@ -197,8 +198,11 @@ class StateInvalid(Exception):
 class AccountStore:
     """Typed access to accounts and OAuth states."""
 
-    def __init__(self, db: firestore.Client) -> None:
+    def __init__(self, db: firestore.Client, outbox: Outbox | None = None) -> None:
         self.db = db
+        # Every status written here is an event, committed with it (shared/store/outbox.py),
+        # and so is the end of a connection (disconnected, or deleted with its user).
+        self.outbox = outbox or Outbox(db)
 
     # Accounts ---------------------------------------------------------------------------------
 
@@ -211,9 +215,32 @@ class AccountStore:
         return [Account.from_doc(doc.to_dict() or {}) for doc in query.stream()]
 
     def save(self, account: Account) -> None:
-        self.db.document(account.path).set(account.to_doc())
+        """Store the account whole (a connect or reconnect), with the event of its status change
+        (a first connect, or back to active from needs_reconnect or revoked) in one transaction."""
+        from google.cloud import firestore
+
+        ref = self.db.document(account.path)
+        doc = account.to_doc()
+
+        @firestore.transactional
+        def put(transaction: firestore.Transaction) -> Any:
+            before = ref.get(transaction=transaction).to_dict()
+            transaction.set(ref, doc)
+            event = account_change(
+                account.uid, account.open_id, before.get("status") if before else None, doc
+            )
+            if event is not None:
+                self.outbox.stage(transaction, event)
+            return event
+
+        event = put(self.db.transaction())
+        if event is not None:
+            self.outbox.committed([event])
 
     def update(self, uid: str, open_id: str, changes: dict[str, Any]) -> None:
+        if "status" in changes:  # a status change goes with its event
+            self.update_checked(uid, open_id, lambda _: changes)
+            return
         self.db.document(account_path(uid, open_id)).update(changes)
 
     def update_checked(
@@ -244,8 +271,10 @@ class AccountStore:
             if changes is None:
                 return account, None
             option = self.db.write_option(last_update_time=snapshot.update_time)
+            batch = self.db.batch()
+            batch.update(ref, changes, option=option)
             try:
-                ref.update(changes, option=option)
+                self.outbox.commit(batch, [account_change(uid, open_id, account.status, changes)])
             except gexc.NotFound:
                 return None, None
             except (gexc.FailedPrecondition, gexc.Aborted):
@@ -256,9 +285,35 @@ class AccountStore:
             reason="account.contended",
         )
 
-    def delete(self, uid: str, open_id: str) -> None:
-        """Delete the account with everything stored under it (its analytics snapshots)."""
-        self.db.recursive_delete(self.db.document(account_path(uid, open_id)))
+    def delete(self, uid: str, open_id: str, *, status: str = DISCONNECTED) -> bool:
+        """Delete the account with everything stored under it (its analytics snapshots), and
+        the event announcing it (``status``: disconnected, or deleted along with its user) in
+        the same commit as the account document; False when it was already gone (no event).
+
+        What is stored under the account goes first, so a crash halfway leaves the connection
+        in place (and a retry finishes), never an announced deletion with data left behind."""
+        from google.api_core import exceptions as gexc
+
+        ref = self.db.document(account_path(uid, open_id))
+        for sub in ref.collections():
+            self.db.recursive_delete(sub)
+        for _ in range(5):
+            snapshot = ref.get()
+            if not snapshot.exists:
+                return False
+            batch = self.db.batch()
+            batch.delete(ref, option=self.db.write_option(last_update_time=snapshot.update_time))
+            try:
+                self.outbox.commit(batch, [account_event(uid, open_id, status, None, None)])
+            except gexc.NotFound:
+                return False
+            except (gexc.FailedPrecondition, gexc.Aborted):
+                continue
+            return True
+        raise errors.Aborted(
+            "the TikTok account kept changing while it was removed; try again",
+            reason="account.contended",
+        )
 
     @property
     def leases(self) -> Leases:

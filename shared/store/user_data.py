@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.store.accounts import ACCOUNTS
+from shared.store.accounts import ACCOUNTS, AccountStore
 from shared.store.analytics import ANALYTICS
+from shared.store.outbox import DELETED, OUTBOX, Outbox
 from shared.store.query import where
 from shared.store.sessions import SessionStore
 from shared.store.users import USERS, LiveUsers
@@ -53,11 +54,18 @@ def _leases(db: firestore.Client, uid: str) -> Any:
     return where(at_least, "subject", "<", prefix + "\uf8ff")
 
 
+def _events(db: firestore.Client, uid: str) -> Any:
+    # The user's status events; those announcing the deletion itself are not the user's data to
+    # delete but the operator's notice of it, kept until published (shared/store/outbox.py).
+    return where(where(db.collection(OUTBOX), "uid", "==", uid), "purge_with_user", "==", True)
+
+
 RELATED = (
     _by_uid("oauth_states"),
     _by_uid("idempotency"),
     _by_uid("publish_ids"),
     Related("leases", _leases, order=("subject",)),
+    Related(OUTBOX, _events),
 )
 
 
@@ -96,8 +104,9 @@ class UserData(LiveUsers):
     """The whole of each user's stored data: its sections for export, its deletion, and the
     tombstone a deletion leaves at ``users/{uid}`` (shared/users/deletion.py says why)."""
 
-    def __init__(self, db: firestore.Client) -> None:
+    def __init__(self, db: firestore.Client, outbox: Outbox | None = None) -> None:
         self.db = db
+        self.outbox = outbox or Outbox(db)
 
     # The tombstone ---------------------------------------------------------------------------
 
@@ -171,9 +180,18 @@ class UserData(LiveUsers):
 
     def delete(self, uid: str, budget: Budget) -> tuple[int, bool]:
         """Delete every document of the user but ``users/{uid}`` itself, a batch at a time, until
-        done or ``budget`` is spent; (documents deleted, finished)."""
+        done or ``budget`` is spent; (documents deleted, finished).
+
+        The connections go first, each with its ``deleted`` event in the same commit (a later
+        sweep finds none left, so each is announced once); then the user's other events still in
+        the outbox (:data:`RELATED`), so nothing about the user is published after the deletion
+        but the deletion itself."""
         db = self.db
         deleted = 0
+        accounts = AccountStore(db, self.outbox)
+        for ref in db.collection(USERS, uid, ACCOUNTS).list_documents(page_size=PAGE):
+            if accounts.delete(uid, ref.id, status=DELETED):
+                deleted += 1
         for related in RELATED:
             query = paged(related.query(db, uid), related.order)
             count, finished = self._delete_pages(query, budget)

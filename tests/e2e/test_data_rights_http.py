@@ -28,6 +28,7 @@ from tests.support import (
     FakeTikTok,
     all_documents,
     connect_account,
+    deletion_collaborators,
     new_browser,
     start_connect,
 )
@@ -279,13 +280,7 @@ def test_a_deletion_that_fails_half_way_completes_when_repeated(
 
         real(uid, runtime.firebase_app())
 
-    args = (
-        runtime.user_data(),
-        runtime.account_store(),
-        runtime.post_store(),
-        runtime.vault(),
-        runtime.tiktok(),
-    )
+    args = deletion_collaborators()
     with pytest.raises(errors.Unavailable):
         delete_user_data(*args, uid=ann["uid"], delete_auth_user=delete_auth_user)
     report = delete_user_data(*args, uid=ann["uid"], delete_auth_user=delete_auth_user)
@@ -296,14 +291,7 @@ def test_a_deletion_that_fails_half_way_completes_when_repeated(
 
 def finish_later(after: timedelta) -> int:
     """The scheduled job's deletion step, run as if ``after`` had passed."""
-    return finish_deletions(
-        runtime.user_data(),
-        runtime.account_store(),
-        runtime.post_store(),
-        runtime.vault(),
-        runtime.tiktok(),
-        now=datetime.now(UTC) + after,
-    )
+    return finish_deletions(*deletion_collaborators(), now=datetime.now(UTC) + after)
 
 
 def test_deleting_ten_thousand_posts_returns_within_budget_and_the_job_finishes(
@@ -324,13 +312,7 @@ def test_deleting_ten_thousand_posts_returns_within_budget_and_the_job_finishes(
             )
         batch.commit()
     runtime.reset()
-    args = (
-        runtime.user_data(),
-        runtime.account_store(),
-        runtime.post_store(),
-        runtime.vault(),
-        runtime.tiktok(),
-    )
+    args = deletion_collaborators()
     started = time.monotonic()
     report = delete_user_data(*args, uid=uid, delete_auth_user=lambda _: None, budget_seconds=1.0)
     took = time.monotonic() - started
