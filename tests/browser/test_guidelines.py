@@ -385,7 +385,6 @@ def test_nothing_reaches_tiktok_before_the_user_presses_post(web: Web, tmp_path:
         "decision",
         "token",
         "user_info",
-        "video_list",  # the connect's first analytics snapshot reads the account's videos
         "creator_info",
         "video_list",  # the first analytics snapshot, taken right after connect: reads only
     }
