@@ -19,7 +19,11 @@ export type CreatorInfo = Schemas["CreatorInfo"];
 export type PublishRequest = Schemas["PublishRequest"];
 export type PrivacyLevel = NonNullable<NonNullable<PublishRequest["post"]>["privacy_level"]>;
 export type Post = Schemas["Post"];
+export type HistoryPost = Schemas["HistoryPost"];
+export type PostMetrics = Schemas["PostMetrics"];
 export type Video = Schemas["Video"];
+export type AccountAnalytics = Schemas["AccountAnalytics"];
+export type VideoAnalytics = Schemas["VideoAnalytics"];
 export type ChunkProgress = Schemas["ChunkProgress"];
 export type ApiErrorBody = Schemas["Error"]["error"];
 
@@ -32,3 +36,4 @@ export type StatusPost = StatusResponse["post"];
 export type PostsResponse = Json<"listPosts">;
 export type VideosResponse = Json<"listVideos">;
 export type DeleteMeResponse = Json<"deleteMe">;
+export type UpdateAccountSettingsResponse = Json<"updateAccountSettings">;
