@@ -32,3 +32,7 @@ export type StatusPost = StatusResponse["post"];
 export type PostsResponse = Json<"listPosts">;
 export type VideosResponse = Json<"listVideos">;
 export type DeleteMeResponse = Json<"deleteMe">;
+export type StagedMedia = Schemas["StagedMedia"];
+export type MediaSlotBody = Schemas["MediaSlotBody"];
+export type StagedMediaResponse = Json<"completeMedia">;
+export type CreateMediaResponse = Json<"createMedia", 201>;
