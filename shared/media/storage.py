@@ -130,6 +130,16 @@ class Bucket:
                     pieces.get_nowait()
                 worker.join(0.05)
 
+    def replace(self, object_name: str, data: bytes, *, content_type: str, generation: int) -> int:
+        """Write ``data`` over exactly that generation of the object; returns the new generation.
+
+        ``if_generation_match``: if the object changed since it was checked, nothing is written
+        (Cloud Storage answers 412) and the error reaches the caller.
+        """
+        blob = self._bucket.blob(object_name)
+        blob.upload_from_string(data, content_type=content_type, if_generation_match=generation)
+        return int(blob.generation)
+
     def delete(self, object_name: str) -> bool:
         """Delete the object; False if it was already gone."""
         from google.api_core import exceptions as gexc

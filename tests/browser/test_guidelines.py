@@ -388,6 +388,7 @@ def test_nothing_reaches_tiktok_before_the_user_presses_post(web: Web, tmp_path:
         "token",
         "user_info",
         "creator_info",
+        "video_list",  # the first analytics snapshot, taken right after connect: a read
     }
     changes = [c for c in web.api_calls if c["method"] != "GET" and c["path"] != "/api/session"]
     assert changes == []

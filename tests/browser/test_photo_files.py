@@ -112,8 +112,9 @@ def test_a_photo_post_from_files_with_the_keyboard(web: Web, tmp_path: Path) -> 
         "(1920x1080 px, either orientation)."
     )
     refused_type = tile(page, 5, "sticker.gif")
-    expect(refused_type.get_by_role("alert")).to_contain_text(
-        "TikTok takes photos as image/jpeg or image/webp; content_type 'image/gif' is not"
+    expect(refused_type.get_by_role("alert")).to_have_text(
+        "TikTok takes photos as image/jpeg or image/webp (image/png, image/heic, image/heif are "
+        "converted to JPEG); content_type 'image/gif' is not."
     )
     for n, name in ((1, "harbour.jpg"), (2, "market.jpg"), (3, "sunset.jpg")):
         expect(tile(page, n, name)).to_contain_text("Ready")
@@ -170,3 +171,20 @@ def test_a_photo_post_from_files_with_the_keyboard(web: Web, tmp_path: Path) -> 
     assert [d["bytes"] for d in pulled] == [p.stat().st_size for p in (sunset, harbour, market)]
     # One slot asked for per file (the GIF's refused), a completion for each of the other four.
     assert len(web.calls("POST", "/api/media")) == 5 + 4
+
+
+def test_a_png_screenshot_is_converted_and_the_tile_says_so(web: Web, tmp_path: Path) -> None:
+    creator: dict[str, Any] = make_creator(web)
+    screenshot = tmp_path / "screenshot.png"
+    Image.new("RGBA", (1170, 2532), (240, 240, 250, 255)).save(screenshot, "PNG")
+    page = web.page
+    web.sign_in_quick()
+    web.connect(creator["username"])
+    open_post_page(page)
+    page.get_by_label("Photos", exact=True).check()
+    page.get_by_label("Photo files").set_input_files(str(screenshot))
+    expect(tile(page, 1, "screenshot.png")).to_contain_text(
+        "Ready. Converted from PNG to JPEG, resized from 1170x2532 to 887x1920 px."
+    )
+    expect(page.get_by_role("radio", name="Cover")).to_be_checked()
+    assert_accessible(page)

@@ -6,19 +6,20 @@
 // order shown, with the cover's index.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api/client";
+import type { StagedMedia } from "./api/types";
 import { formatBytes } from "./ui";
 import { discard, stage } from "./staging";
 
 export const MAX_PHOTOS = 35;
-/** What the backend takes: TikTok's photo types. */
-export const PHOTO_ACCEPT = "image/jpeg,image/webp,.jpg,.jpeg,.webp";
+/** What the backend takes: TikTok's JPEG and WebP as they are, PNG and HEIC converted to JPEG. */
+export const PHOTO_ACCEPT = "image/jpeg,image/webp,image/png,image/heic,image/heif,.jpg,.jpeg,.webp,.png,.heic,.heif";
 const CONCURRENT = 3;
 
 type TileState =
   | { kind: "waiting" }
   | { kind: "uploading"; sent: number; total: number }
   | { kind: "checking" }
-  | { kind: "ready"; mediaId: string; note?: string }
+  | { kind: "ready"; mediaId: string; note: string | null }
   | { kind: "refused"; message: string; reason?: string }
   | { kind: "failed"; message: string };
 
@@ -40,6 +41,16 @@ function sentence(text: string): string {
   const trimmed = text.trim();
   const first = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
   return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
+const TYPE_NAMES: Record<string, string> = { "image/png": "PNG", "image/heic": "HEIC", "image/heif": "HEIF" };
+
+/** What the server did to a PNG or HEIC photo, in words (it converts them, TikTok takes neither). */
+export function conversionNote(media: StagedMedia): string | null {
+  if (!media.converted_from) return null;
+  const from = TYPE_NAMES[media.converted_from] ?? media.converted_from;
+  const resized = media.resized_from ? `, resized from ${media.resized_from.width}x${media.resized_from.height} to ${media.width}x${media.height} px` : "";
+  return `Converted from ${from} to JPEG${resized}.`;
 }
 
 function outcome(exc: unknown): TileState {
@@ -95,7 +106,7 @@ export function PhotoFiles({ onChange }: { onChange: (selection: PhotoSelection)
       void stage("photo", tile.file, (e) => update(tile.key, e.kind === "uploading" ? { kind: "uploading", sent: e.sent, total: e.total } : { kind: "checking" }), controller.signal)
         .then(
           (media) => {
-            update(tile.key, { kind: "ready", mediaId: media.id });
+            update(tile.key, { kind: "ready", mediaId: media.id, note: conversionNote(media) });
           },
           (exc) => {
             if (exc instanceof DOMException && exc.name === "AbortError") return;
@@ -213,8 +224,8 @@ export function PhotoFiles({ onChange }: { onChange: (selection: PhotoSelection)
           }}
         />
         <p class="hint" id="photo-files-hint">
-          JPEG or WebP, up to {MAX_PHOTOS} photos of at most 20 MB and 1080p (1920 × 1080 px, either way round). You can also drop files here. Each
-          photo is uploaded and checked as soon as you add it.
+          JPEG or WebP, up to {MAX_PHOTOS} photos of at most 20 MB and 1080p (1920 × 1080 px, either way round). PNG and HEIC photos are converted
+          to JPEG and scaled to fit. You can also drop files here. Each photo is uploaded and checked as soon as you add it.
         </p>
         {tooMany && (
           <p class="field-error" role="alert">
@@ -285,7 +296,7 @@ function PhotoTile({ tile, index, count, cover, onCover, onMove, onRemove, onRet
         {state.kind === "checking" && <p class="hint">Checking the photo…</p>}
         {state.kind === "ready" && (
           <p class="ok-text">
-            Ready{state.note ? `. ${state.note}` : ""}
+            Ready.{state.note ? ` ${state.note}` : ""}
           </p>
         )}
         {state.kind === "refused" && (
