@@ -8,7 +8,7 @@ are. HEIC is read by pillow-heif (libheif), registered with Pillow here on first
 
 Memory: a decoded photo takes width x height x 4 bytes, so the source is refused above
 :data:`MAX_SOURCE_PIXELS` (before decoding, from its header), and at most :data:`CONCURRENT`
-conversions run at once in one instance; the rest wait their turn.
+conversion runs at a time in one instance; the rest wait their turn.
 """
 
 from __future__ import annotations
@@ -24,12 +24,21 @@ if TYPE_CHECKING:
     from PIL import Image
 
 CONVERTIBLE = ("image/png", "image/heic", "image/heif")
-MAX_SOURCE_PIXELS = 50_000_000  # A 48 MP phone photo (8064 x 6048) fits; 200 MB decoded.
-CONCURRENT = 2
+MAX_SOURCE_PIXELS = 50_000_000  # A 48 MP phone photo (8064 x 6048) fits.
+CONCURRENT = 1  # 50 MP decodes to 150-200 MB; an instance has 512 MiB (deploy/table.py).
 JPEG_QUALITY = 90
 _turns = threading.BoundedSemaphore(CONCURRENT)
+_ORIENTATION = 0x0112  # EXIF: how the stored pixels are turned from upright
+
 _heif_lock = threading.Lock()
 _heif_ready = False
+
+
+# EXIF orientation -> the turn that makes the pixels upright (as PIL.ImageOps.exif_transpose),
+# as PIL.Image.Transpose values: 0 FLIP_LEFT_RIGHT, 1 FLIP_TOP_BOTTOM, 2 ROTATE_90,
+# 3 ROTATE_180, 4 ROTATE_270, 5 TRANSPOSE, 6 TRANSVERSE.
+_TRANSPOSE: dict[int, int] = {2: 0, 3: 3, 4: 1, 5: 5, 6: 4, 7: 6, 8: 2}
+_SIDEWAYS = (2, 4, 5, 6)  # the turns that swap width and height
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,12 @@ def fit(width: int, height: int, long_max: int, short_max: int) -> tuple[int, in
 
 
 def to_jpeg(data: bytes, content_type: str, long_max: int, short_max: int) -> Converted:
-    """``data`` (PNG or HEIC) as an upright JPEG fitted within the bounds; raises if unreadable."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """``data`` (PNG or HEIC) as an upright JPEG fitted within the bounds; raises if unreadable.
+
+    The decoded photo is scaled down first and only the small copy is turned and flattened, so
+    the peak is the decoded photo plus the result, never several full-size copies.
+    """
+    from PIL import Image, UnidentifiedImageError
 
     if content_type != "image/png":
         _register_heif()
@@ -78,18 +91,24 @@ def to_jpeg(data: bytes, content_type: str, long_max: int, short_max: int) -> Co
                         reason="media.photo_pixels",
                         limit=MAX_SOURCE_PIXELS,
                     )
-                upright = ImageOps.exif_transpose(image)
-                rgb = _flatten(upright)
-                size = fit(rgb.width, rgb.height, long_max, short_max)
-                if size != rgb.size:
-                    rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+                turn = _TRANSPOSE.get(int(image.getexif().get(_ORIENTATION, 1)))
+                sideways = turn in _SIDEWAYS
+                upright = (source_height, source_width) if sideways else image.size
+                width, height = fit(*upright, long_max, short_max)
+                stored = (height, width) if sideways else (width, height)
+                small: Image.Image = image
+                if stored != image.size:
+                    small = image.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
+                if turn is not None:
+                    small = small.transpose(Image.Transpose(turn))
+                rgb = _flatten(small)
                 out = io.BytesIO()
                 rgb.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
             raise errors.FailedPrecondition(
                 "this photo could not be decoded as an image", reason="media.photo_unreadable"
             ) from exc
-    return Converted(out.getvalue(), size[0], size[1], source_width, source_height)
+    return Converted(out.getvalue(), width, height, source_width, source_height)
 
 
 def _flatten(image: Image.Image) -> Image.Image:
