@@ -28,7 +28,7 @@ from emulator.stack import Ports, Stack  # noqa: E402
 from shared import runtime  # noqa: E402
 from shared.users.data_rights import delete_user_data  # noqa: E402
 from shared.users.deletion import IN_FLIGHT_BOUND, REQUEST_BUDGET, finish_deletions  # noqa: E402
-from tests.support import wipe_firestore  # noqa: E402
+from tests.support import deletion_collaborators, wipe_firestore  # noqa: E402
 
 
 def seed(uid: str, count: int) -> float:
@@ -49,7 +49,7 @@ def measure(stack: Stack, count: int, budget: float) -> str:
     wipe_firestore(stack)
     uid = f"bench-{count}"
     seed_time = seed(uid, count)
-    args = (runtime.firestore_client(), runtime.account_store(), runtime.vault(), runtime.tiktok())
+    args = deletion_collaborators()
     started = time.perf_counter()
     report = delete_user_data(
         *args, uid=uid, delete_auth_user=lambda _: None, budget_seconds=budget

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared.jobs import JOBS, Job, published_topics
+from shared.jobs import JOBS, OUTPUT_TOPICS, Job, published_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HTTP = "http"
-# Every topic a function is triggered by, created before the functions.
-TOPICS = tuple(job.topic for job in JOBS if job.topic is not None)
+# Every topic a function is triggered by or publishes to, created before the functions.
+TOPICS = (*(job.topic for job in JOBS if job.topic is not None), *OUTPUT_TOPICS)
 PUBLISHED_TOPICS = published_topics()  # the runtime account may publish only to these
 
 
@@ -100,6 +100,7 @@ TTL_COLLECTION_GROUPS = (
     "sessions",
     "media",
     "analytics",
+    "event_outbox",
 )
 
 SECRETS = {

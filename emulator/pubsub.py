@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from shared.jobs import event_jobs
+from shared.jobs import OUTPUT_TOPICS, event_jobs
 
 # CloudEvent function -> the topic that triggers it (the jobs table, shared/jobs.py).
 EVENT_FUNCTIONS: Mapping[str, str] = {j.function: j.topic for j in event_jobs() if j.topic}
@@ -48,7 +48,10 @@ class PubSubEmulator:
             response.raise_for_status()
 
     def wire(self, functions_url: str) -> None:
-        """Create every topic and a push subscription to each CloudEvent function."""
+        """Create every topic and a push subscription to each CloudEvent function; the output
+        topics (``publisher-events``) get no subscription: their readers are the operator's."""
+        for topic in OUTPUT_TOPICS:
+            self._put(f"/topics/{topic}", {})
         for function, topic in EVENT_FUNCTIONS.items():
             self._put(f"/topics/{topic}", {})
             self._put(

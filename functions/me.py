@@ -13,7 +13,7 @@ import flask
 from shared import errors, runtime
 from shared.media.service import delete_user_media
 from shared.users.data_rights import delete_user_data, export_csv_zip, export_json
-from shared.users.deletion import user_deleted, user_is_live
+from shared.users.deletion import user_deleted
 from shared.users.identity import delete_auth_user
 from shared.web.http import Call, Route, clear_session_cookie, json_response
 
@@ -37,12 +37,10 @@ def _export_csv(call: Call) -> flask.Response:
 
 
 def _download(call: Call, kind: str) -> flask.Response:
-    if not user_is_live(runtime.firestore_client(), call.uid):  # being deleted
+    if not runtime.user_data().user_is_live(call.uid):  # being deleted
         raise user_deleted()
     now = datetime.now(UTC)
-    stream = (export_json if kind == "json" else export_csv_zip)(
-        runtime.firestore_client(), call.uid, now
-    )
+    stream = (export_json if kind == "json" else export_csv_zip)(runtime.user_data(), call.uid, now)
     mimetype, extension = _FORMATS[kind]
     response = flask.Response(stream, mimetype=mimetype)
     stamp = now.strftime("%Y%m%d")
@@ -54,8 +52,9 @@ def _download(call: Call, kind: str) -> flask.Response:
 def _delete(call: Call) -> flask.Response:
 
     report = delete_user_data(
-        runtime.firestore_client(),
+        runtime.user_data(),
         runtime.account_store(),
+        runtime.post_store(),
         runtime.vault(),
         runtime.tiktok(),
         uid=call.uid,

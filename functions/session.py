@@ -8,7 +8,6 @@ import time
 import flask
 
 from shared import errors, runtime
-from shared.store.users import Store
 from shared.users.signin import sign_in
 from shared.web.fields import reject_unknown
 from shared.web.http import (
@@ -33,7 +32,7 @@ def _sign_in(call: Call) -> flask.Response:
         )
     codec = runtime.session_codec()
     user, token = sign_in(
-        Store(runtime.firestore_client()),
+        runtime.user_store(),
         runtime.session_store(),
         runtime.firebase_app(),
         codec,

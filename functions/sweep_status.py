@@ -2,7 +2,8 @@
 the posts whose webhooks never came and settles inits that never recorded an outcome
 (shared/status/sweep.py), and finishes account deletions left to the schedule
 (shared/users/deletion.py: very large accounts, and the final sweep for in-flight writes), and
-deletes expired staging slots with their objects (shared/media/sweep.py).
+deletes expired staging slots with their objects (shared/media/sweep.py), and publishes the
+status events a writer left unpublished (shared/store/outbox.py).
 
 It is its own job, not a step of the token refresh, so a slow TikTok status endpoint cannot delay
 refreshes (nor a refresh problem stop the sweep), and each has its own logs and timeout. A failed
@@ -34,8 +35,9 @@ def sweep_status(event: Any) -> None:
         log.error("status sweep failed: %s", exc.message, extra={"reason": exc.reason})
     try:
         finish_deletions(
-            runtime.firestore_client(),
+            runtime.user_data(),
             runtime.account_store(),
+            runtime.post_store(),
             runtime.vault(),
             runtime.tiktok(),
             now=datetime.now(UTC),
@@ -48,3 +50,7 @@ def sweep_status(event: Any) -> None:
         sweep_expired_slots(runtime.staging(), now=datetime.now(UTC))
     except (errors.AppError, errors.ConfigError) as exc:
         log.error("staged media sweep failed: %s", exc, extra={"reason": "media.sweep"})
+    try:
+        runtime.outbox().drain()  # logs its own summary
+    except errors.AppError as exc:
+        log.error("event outbox drain failed: %s", exc.message, extra={"reason": exc.reason})

@@ -16,6 +16,10 @@ REFRESH_BATCH_TOPIC = "token-refresh-batch"
 SWEEP_TOPIC = "status-sweep"
 ANALYTICS_TOPIC = "analytics-snapshot"
 ANALYTICS_BATCH_TOPIC = "analytics-snapshot-batch"
+# Every status change of a post or an account, for the operator's own subscribers (alerts, mail:
+# docs/events.md). No function of this project subscribes to it.
+EVENTS_TOPIC = "publisher-events"
+OUTPUT_TOPICS = (EVENTS_TOPIC,)
 
 
 @dataclass(frozen=True)
@@ -65,5 +69,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
 
 
 def published_topics() -> tuple[str, ...]:
-    """Topics the functions themselves publish to (no schedule starts them)."""
-    return tuple(j.topic for j in JOBS if j.topic is not None and j.schedule is None)
+    """Topics the functions themselves publish to: those of the jobs no schedule starts, and the
+    output topics no function of ours subscribes to."""
+    fan_out = tuple(j.topic for j in JOBS if j.topic is not None and j.schedule is None)
+    return (*fan_out, *OUTPUT_TOPICS)

@@ -30,13 +30,21 @@ class PubSub:
         self._client = client
         self._project_id = project_id
 
-    def publish(self, topic: str, data: bytes) -> str:
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        timeout: float = PUBLISH_TIMEOUT,
+    ) -> str:
         """Publish and wait for the server's message id (raises UNAVAILABLE on failure)."""
         from google.api_core import exceptions as gexc
 
         path = self._client.topic_path(self._project_id, topic)
         try:
-            message_id: str = self._client.publish(path, data).result(timeout=PUBLISH_TIMEOUT)
+            future = self._client.publish(path, data, **dict(attributes or {}))
+            message_id: str = future.result(timeout=timeout)
         except (gexc.GoogleAPICallError, TimeoutError) as exc:
             raise errors.Unavailable(
                 f"publishing to Pub/Sub topic {topic} failed", reason="pubsub.publish_failed"
@@ -45,8 +53,8 @@ class PubSub:
 
 
 def make_publisher_client() -> Any:
-    # Imported here, not at the top: google.cloud.pubsub is heavy, and only the scheduled refresh
-    # publishes (no HTTP function does).
+    # Imported here, not at the top: google.cloud.pubsub is heavy, and an HTTP function needs it
+    # only once it has a status change to announce (shared/store/outbox.py).
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     return pubsub_v1.PublisherClient()

@@ -14,7 +14,9 @@ the KMS client). Tests and the dev server call :func:`reset` after changing the 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import time
 from typing import TYPE_CHECKING
 
 from shared import logs
@@ -33,12 +35,25 @@ if TYPE_CHECKING:
     from shared.status.poll import Tracker
     from shared.store.accounts import AccountStore
     from shared.store.analytics import AnalyticsStore
+    from shared.store.outbox import Outbox, Publish
     from shared.store.posts import PostStore
     from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
+    from shared.store.user_data import UserData
+    from shared.store.users import Store
     from shared.tiktok.client import TikTokClient
     from shared.tiktok.models import LoginKit
     from shared.web.sessions import SessionCodec
+
+
+log = logging.getLogger(__name__)
+
+# The end-of-request drain runs at most this often per instance (seconds): entries a writer
+# failed to publish wait their claim (60 s) anyway, and most requests then pay nothing for it.
+DRAIN_EVERY = 60.0
+EVENT_PUBLISH_TIMEOUT = 5.0  # seconds a writer waits for Pub/Sub to take its event
+DRAIN_AFTER_REQUEST = 20  # entries per end-of-request drain; the scheduled sweep takes the rest
+_last_drain = [float("-inf")]
 
 
 @functools.cache
@@ -95,7 +110,7 @@ def firebase_app() -> firebase_admin.App:
 def account_store() -> AccountStore:
     from shared.store.accounts import AccountStore
 
-    return AccountStore(firestore_client())
+    return AccountStore(firestore_client(), outbox())
 
 
 @functools.cache
@@ -129,10 +144,26 @@ def tiktok() -> TikTokClient:
 
 
 @functools.cache
+def user_store() -> Store:
+    """The signed-in people (``users/{uid}``)."""
+    from shared.store.users import Store
+
+    return Store(firestore_client())
+
+
+@functools.cache
+def user_data() -> UserData:
+    """Each user's data as a whole (export, deletion, the deletion's tombstone)."""
+    from shared.store.user_data import UserData
+
+    return UserData(firestore_client(), outbox())
+
+
+@functools.cache
 def post_store() -> PostStore:
     from shared.store.posts import PostStore
 
-    return PostStore(firestore_client())
+    return PostStore(firestore_client(), outbox())
 
 
 def loopback_media() -> bool:
@@ -150,6 +181,7 @@ def publisher() -> Publisher:
         accounts=account_store(),
         vault=vault(),
         tiktok=tiktok(),
+        status=status_store(),
         chunk_limit=settings().publish_chunk_limit,
         loopback_media=loopback_media(),
         app_origin=settings().app_origin,
@@ -162,7 +194,7 @@ def publisher() -> Publisher:
 def status_store() -> StatusStore:
     from shared.store.status import StatusStore
 
-    return StatusStore(firestore_client(), on_final=delete_staged_media)
+    return StatusStore(firestore_client(), on_final=delete_staged_media, outbox=outbox())
 
 
 def delete_staged_media(uid: str, post_id: str) -> None:
@@ -210,6 +242,41 @@ def pubsub() -> PubSub:
     return PubSub(make_publisher_client(), settings().project_id)
 
 
+@functools.cache
+def outbox() -> Outbox:
+    """The one event outbox every store of this instance writes status events through."""
+    from shared.store.outbox import Outbox
+
+    return Outbox(firestore_client(), make_publish=_publish_event)
+
+
+def _publish_event() -> Publish:
+    from shared.jobs import EVENTS_TOPIC
+
+    client = pubsub()
+    # Short: a writer waits for this after its commit, inside the request. An event not
+    # published in time stays pending, and a drain publishes it (the same event_id).
+    return lambda data, attributes: client.publish(
+        EVENTS_TOPIC, data, attributes, timeout=EVENT_PUBLISH_TIMEOUT
+    )
+
+
+def drain_events_after_request() -> None:
+    """Best effort, at the end of a request: publish events left pending (a writer crashed, or
+    Pub/Sub failed), when this instance writes statuses at all and has not drained in the last
+    :data:`DRAIN_EVERY` seconds. Never raises: the response is already decided."""
+    if outbox.cache_info().currsize == 0:  # this instance's routes never touched a status
+        return
+    now = time.monotonic()
+    if now - _last_drain[0] < DRAIN_EVERY:
+        return
+    _last_drain[0] = now
+    try:
+        outbox().drain(limit=DRAIN_AFTER_REQUEST)
+    except Exception:
+        log.warning("draining the event outbox failed", exc_info=True)
+
+
 def media_configured() -> bool:
     """Whether this deployment stages media (MEDIA_BUCKET set); without it no slot can exist."""
     return settings().media_bucket is not None
@@ -220,8 +287,8 @@ def staging() -> Staging:
     """The staging bucket and slots; ConfigError naming MEDIA_BUCKET when it is not set."""
     from shared.errors import ConfigError
     from shared.media.service import Staging
-    from shared.media.slots import MediaStore
     from shared.media.storage import Bucket, make_storage_client
+    from shared.store.media import MediaStore
 
     config = settings()
     if not config.media_bucket:
@@ -265,7 +332,9 @@ def reset() -> None:
         snapshotter,
         analytics_store,
         pubsub,
+        outbox,
         staging,
         media_tokens,
     ):
         builder.cache_clear()
+    _last_drain[0] = float("-inf")

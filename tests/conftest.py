@@ -19,7 +19,8 @@ from emulator.stack import Stack
 from shared import logs, runtime
 from tests.support import AuthEmulator, FakeTikTok, wipe_firestore
 
-BASE_COMPONENTS = ("firestore", "auth")
+# Pub/Sub too: every status change publishes its event (shared/store/outbox.py).
+BASE_COMPONENTS = ("firestore", "auth", "pubsub")
 LEDGER = "tiktok-secrets.txt"
 
 

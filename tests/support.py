@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from emulator.stack import Stack
+from shared.jobs import EVENTS_TOPIC
 
 
 def wipe_firestore(stack: Stack) -> None:
@@ -21,6 +22,20 @@ def wipe_firestore(stack: Stack) -> None:
         timeout=60,  # a cold emulator on a busy machine takes longer than httpx's 5 s default
     )
     response.raise_for_status()
+
+
+def deletion_collaborators() -> tuple[Any, ...]:
+    """What ``delete_user_data`` and ``finish_deletions`` take before their keyword arguments,
+    built from this process's environment (the stack's)."""
+    from shared import runtime
+
+    return (
+        runtime.user_data(),
+        runtime.account_store(),
+        runtime.post_store(),
+        runtime.vault(),
+        runtime.tiktok(),
+    )
 
 
 def all_documents(stack: Stack) -> list[dict[str, Any]]:
@@ -217,3 +232,49 @@ def connect_account(
     started = start_connect(browser)
     assert started.status_code == 302, started.text
     return follow_callback(browser, fake.consent(started.headers["location"], open_id, **consent))
+
+
+class EventSubscription:
+    """A pull subscription on ``publisher-events`` in the Pub/Sub emulator (its REST API)."""
+
+    def __init__(self, stack: Stack, name: str) -> None:
+        host = stack.env()["PUBSUB_EMULATOR_HOST"]
+        self.http = httpx.Client(
+            base_url=f"http://{host}/v1/projects/{stack.project_id}", timeout=10
+        )
+        self.name = name
+        self.http.delete(f"/subscriptions/{name}")  # a leftover of an earlier run
+        response = self.http.put(
+            f"/subscriptions/{name}",
+            json={"topic": f"projects/{stack.project_id}/topics/{EVENTS_TOPIC}"},
+        )
+        response.raise_for_status()
+
+    def pull(self) -> list[dict[str, Any]]:
+        """Every message delivered so far (acknowledged): (body, attributes) dicts."""
+        got: list[dict[str, Any]] = []
+        while True:
+            response = self.http.post(
+                f"/subscriptions/{self.name}:pull",
+                json={"maxMessages": 100, "returnImmediately": True},
+            )
+            response.raise_for_status()
+            received = response.json().get("receivedMessages", [])
+            if not received:
+                return got
+            for item in received:
+                message = item["message"]
+                got.append(
+                    {
+                        "body": json.loads(base64.b64decode(message["data"])),
+                        "attributes": message.get("attributes", {}),
+                    }
+                )
+            self.http.post(
+                f"/subscriptions/{self.name}:acknowledge",
+                json={"ackIds": [item["ackId"] for item in received]},
+            ).raise_for_status()
+
+    def close(self) -> None:
+        self.http.delete(f"/subscriptions/{self.name}")
+        self.http.close()

@@ -11,11 +11,12 @@ from deploy.settings import KMS_ROTATION, DeploySettings
 from deploy.table import TTL_COLLECTION_GROUPS
 from shared.accounts.connect import STATE_TTL
 from shared.config import DEFAULT_SCOPES, DEFAULT_SESSION_TTL
-from shared.media.slots import READY_TTL
 from shared.publishing.drafts import DRAFT_TTL
 from shared.publishing.publish import IDEMPOTENCY_TTL
 from shared.status.poll import POLL_WINDOW_SECONDS
 from shared.store.analytics import RETENTION as ANALYTICS_RETENTION
+from shared.store.media import READY_TTL
+from shared.store.outbox import EVENT_TTL
 from shared.store.status import RECEIPT_TTL
 from shared.tokens.refresh import LEASE_TTL
 
@@ -106,6 +107,11 @@ class Facts:
                 "Daily snapshots of your accounts' follower counts and your videos' views, likes, "
                 "comments and shares (your analytics)",
                 ANALYTICS_RETENTION,
+            ),
+            "event_outbox": (
+                "Notices that one of your posts or accounts changed status (ids, status and "
+                "reason code only), sent to the service's operator for alerts",
+                EVENT_TTL,
             ),
         }
         missing = [group for group in TTL_COLLECTION_GROUPS if group not in described]

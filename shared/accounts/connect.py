@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from shared import errors, logs
-from shared.crypto.vault import field_context
+from shared.crypto.fields import seal
 from shared.store.accounts import (
     ACTIVE,
     Account,
@@ -157,8 +157,8 @@ def _account(
 ) -> Account:
     path = account_path(uid, grant.open_id)
     # Encrypt before anything is written: a KMS failure leaves no half-stored account.
-    access = vault.encrypt(grant.access_token, context=field_context(path, "access_token"))
-    refresh = vault.encrypt(grant.refresh_token, context=field_context(path, "refresh_token"))
+    access = seal(vault, path, "access_token", grant.access_token)
+    refresh = seal(vault, path, "refresh_token", grant.refresh_token)
     profile.pop("open_id", None)
     return Account(
         uid=uid,

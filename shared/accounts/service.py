@@ -8,12 +8,12 @@ TikTok's revoke fails, and says so (promise P6).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared import errors
-from shared.crypto.vault import field_context
 from shared.store.accounts import (
     ACTIVE,
     NEEDS_RECONNECT,
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from shared.tiktok.client import CreatorInfo, TikTokClient
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def get_account(store: AccountStore, uid: str, open_id: str) -> Account:
@@ -52,9 +54,25 @@ def creator_info(
 ) -> CreatorInfo:
     """Fresh creator info for the "Post to TikTok" page (never cached: TikTok's UX rule)."""
     account = get_account(store, uid, open_id)
+    return call_tiktok(store, vault, tiktok, account, tiktok.creator_info, now=now)
+
+
+def call_tiktok(
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    account: Account,
+    request: Callable[[str], T],
+    *,
+    now: datetime,
+) -> T:
+    """``request`` called with the account's access token, refreshed first when it is about to
+    expire; when TikTok answers that the authorization is gone, the account is flagged for
+    reconnecting (:func:`mark_if_unusable`) before the error is raised. Every call to TikTok on
+    an account's behalf goes through here."""
     token = fresh_access_token(store, vault, tiktok, account, now=now)
     try:
-        return tiktok.creator_info(token)
+        return request(token)
     except errors.AppError as exc:
         mark_if_unusable(store, account, exc, now)
         raise
@@ -109,12 +127,9 @@ def disconnect(
     """Revoke at TikTok, then delete tokens and profile whatever TikTok answered."""
     account = get_account(store, uid, open_id)
     revoked = revoke_at_tiktok(vault, tiktok, account)
-    store.delete(uid, open_id)
     # The account's analytics snapshots go with it (promise P19); a snapshot stored by a run in
     # flight right now deletes itself when it finds the account gone.
-    from shared.store.analytics import AnalyticsStore
-
-    AnalyticsStore(store.db).delete_all(uid, open_id)
+    store.delete(uid, open_id)
     return Disconnected(open_id=open_id, tiktok_revoked=revoked)
 
 
@@ -130,9 +145,7 @@ def revoke_at_tiktok(vault: Vault, tiktok: TikTokClient, account: Account) -> st
     if not account.access_token_enc:
         return NOT_NEEDED
     try:
-        token = vault.decrypt(
-            account.access_token_enc, context=field_context(account.path, "access_token")
-        )
+        token = account.access_token(vault)
     except errors.Unavailable:
         raise
     except errors.AppError as exc:

@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
+from shared.accounts.service import call_tiktok, get_account
 from shared.tiktok.display import MAX_COUNT
-from shared.tokens.fresh import fresh_access_token
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
@@ -54,9 +53,8 @@ def parse_ids(body: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _token(
-    store: AccountStore, vault: Vault, tiktok: TikTokClient, uid: str, open_id: str, now: datetime
-) -> tuple[Account, str]:
+def _account(store: AccountStore, uid: str, open_id: str) -> Account:
+    """The user's account, if it granted the scope the video routes need."""
     account = get_account(store, uid, open_id)
     if SCOPE not in account.scopes:
         raise errors.FailedPrecondition(
@@ -64,7 +62,7 @@ def _token(
             "your videos",
             reason="account.scope_missing",
         )
-    return account, fresh_access_token(store, vault, tiktok, account, now=now)
+    return account
 
 
 def list_videos(
@@ -78,12 +76,15 @@ def list_videos(
     now: datetime,
 ) -> dict[str, Any]:
     """One page of the account's public videos, newest first, and the cursor of the next."""
-    account, token = _token(store, vault, tiktok, uid, open_id, now)
-    try:
-        page = tiktok.video_list(token, cursor=cursor, max_count=MAX_COUNT)
-    except errors.AppError as exc:
-        mark_if_unusable(store, account, exc, now)
-        raise
+    account = _account(store, uid, open_id)
+    page = call_tiktok(
+        store,
+        vault,
+        tiktok,
+        account,
+        lambda token: tiktok.video_list(token, cursor=cursor, max_count=MAX_COUNT),
+        now=now,
+    )
     next_cursor = str(page["cursor"]) if page["has_more"] and page["cursor"] is not None else None
     return {"videos": page["videos"], "has_more": page["has_more"], "next_cursor": next_cursor}
 
@@ -99,10 +100,8 @@ def query_videos(
     now: datetime,
 ) -> dict[str, Any]:
     """Fresh details of up to 20 of the account's videos (TikTok checks they are the user's)."""
-    account, token = _token(store, vault, tiktok, uid, open_id, now)
-    try:
-        videos = tiktok.video_query(token, ids)
-    except errors.AppError as exc:
-        mark_if_unusable(store, account, exc, now)
-        raise
+    account = _account(store, uid, open_id)
+    videos = call_tiktok(
+        store, vault, tiktok, account, lambda token: tiktok.video_query(token, ids), now=now
+    )
     return {"videos": videos}

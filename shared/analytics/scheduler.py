@@ -21,13 +21,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from shared import errors
 from shared.analytics.snapshot import Outcome, Snapshotter, take_snapshot
 from shared.jobs import ANALYTICS_BATCH_TOPIC
 from shared.pubsub import Publishes
-from shared.store.accounts import ACCOUNTS, ACTIVE, Account
+from shared.store.accounts import Account, AccountStore
 
 log = logging.getLogger(__name__)
 
@@ -67,30 +66,9 @@ class RunSummary:
         )
 
 
-def active_accounts_query(db: Any) -> Any:
-    """Every active account, ordered for cursor paging (a single-field collection-group index,
-    declared in firestore.indexes.json)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    return (
-        db.collection_group(ACCOUNTS)
-        .where(filter=FieldFilter("status", "==", ACTIVE))
-        .order_by("__name__")
-    )
-
-
-def _pages(query: Any, page_size: int) -> Iterator[list[Account]]:
-    cursor = None
-    while True:
-        page_query = query.limit(page_size)
-        if cursor is not None:
-            page_query = page_query.start_after(cursor)
-        page = list(page_query.stream())
-        if page:
-            yield [Account.from_doc(s.to_dict() or {}) for s in page]
-        if len(page) < page_size:
-            return
-        cursor = page[-1]
+def _pages(store: AccountStore, page_size: int) -> Iterator[list[Account]]:
+    for page in store.pages(store.active_query(), page_size):
+        yield [account for account, _ in page]
 
 
 def _snapshot_all(
@@ -135,7 +113,7 @@ def run_scheduled(
     summary = RunSummary("run")
     room = local_limit
     with ThreadPoolExecutor(concurrency, thread_name_prefix="analytics") as pool:
-        for page in _pages(active_accounts_query(s.accounts.db), page_size):
+        for page in _pages(s.accounts, page_size):
             local, remote = page[:room], page[room:]
             room -= len(local)
             _snapshot_all(s, local, pool, now, summary)

@@ -21,11 +21,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import mark_if_unusable
+from shared.accounts.service import call_tiktok
 from shared.store.accounts import ACTIVE
 from shared.store.analytics import ACCOUNT_STATS, VIDEO_METRICS, AnalyticsStore
 from shared.tiktok.display import MAX_COUNT
-from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -107,12 +106,15 @@ def take_snapshot(s: Snapshotter, account: Account, *, now: datetime) -> Result:
     if taken != "ok":
         return Result(Outcome.NO_BUDGET, "display_budget")
     try:
-        token = fresh_access_token(s.accounts, s.vault, s.tiktok, account, now=now)
-        info: dict[str, Any] = dict(s.tiktok.user_info(token, list(ACCOUNT_STATS)))
-        stats = {k: info[k] for k in ACCOUNT_STATS if isinstance(info.get(k), int)}
-        videos, made = _videos(s, token) if with_videos else ([], 0)
+        stats, videos, made = call_tiktok(
+            s.accounts,
+            s.vault,
+            s.tiktok,
+            account,
+            lambda token: _collect(s, token, with_videos),
+            now=now,
+        )
     except errors.AppError as exc:
-        mark_if_unusable(s.accounts, account, exc, now)
         return Result(Outcome.FAILED, exc.reason or exc.code)
     created = s.analytics.create(
         account.uid, account.open_id, day, account=stats, videos=videos, now=now
@@ -127,6 +129,16 @@ def take_snapshot(s: Snapshotter, account: Account, *, now: datetime) -> Result:
     missing = None if with_videos else f"scope_missing.{VIDEOS_SCOPE}"
     _record_reason(s, current, missing)
     return Result(Outcome.TAKEN, missing, tiktok_calls=1 + made)
+
+
+def _collect(
+    s: Snapshotter, token: str, with_videos: bool
+) -> tuple[dict[str, int], list[dict[str, Any]], int]:
+    """The account's stats, its recent videos' metrics, and the video calls made for them."""
+    info: dict[str, Any] = dict(s.tiktok.user_info(token, list(ACCOUNT_STATS)))
+    stats = {k: info[k] for k in ACCOUNT_STATS if isinstance(info.get(k), int)}
+    videos, made = _videos(s, token) if with_videos else ([], 0)
+    return stats, videos, made
 
 
 def _videos(s: Snapshotter, token: str) -> tuple[list[dict[str, Any]], int]:

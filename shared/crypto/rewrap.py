@@ -18,22 +18,16 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared import logs
 from shared.config import Settings
-from shared.crypto.vault import Vault, VaultError, field_context, make_kms_client
+from shared.crypto.fields import ENCRYPTED_FIELDS, context
+from shared.crypto.vault import Vault, VaultError, make_kms_client
+from shared.store.ciphertexts import Ciphertexts
 
 log = logging.getLogger(__name__)
-
-# Every vault-encrypted field in Firestore: collection-group id -> {stored field: context field}.
-# A new encrypted field is added here and nowhere else.
-ENCRYPTED_FIELDS: Mapping[str, Mapping[str, str]] = {
-    "accounts": {"access_token_enc": "access_token", "refresh_token_enc": "refresh_token"},
-    "posts": {"upload_url_enc": "upload_url"},
-}
 
 
 @dataclass(frozen=True)
@@ -49,7 +43,7 @@ class RewrapReport:
 
 
 def rewrap_all(
-    db: Any,
+    store: Ciphertexts,
     vault: Vault,
     *,
     page_size: int = 200,
@@ -73,11 +67,11 @@ def rewrap_all(
             limit = page_size
             if max_documents is not None:
                 limit = min(page_size, max_documents - counts["scanned"])
-            page = _page(db, group, after, limit)
-            for snapshot in page:
-                counts[_rewrap_document(db, vault, group, snapshot)] += 1
+            page = store.page(group, list(ENCRYPTED_FIELDS[group]), after, limit)
+            for path, data in page:
+                counts[_rewrap_document(store, vault, group, path, data)] += 1
                 counts["scanned"] += 1
-                after = snapshot.reference.path
+                after = path
                 cursor = f"{group}:{after}"
             log.info("rewrap progress", extra={"rewrap_cursor": cursor, **counts})
             if len(page) < limit:
@@ -94,22 +88,10 @@ def _parse_cursor(cursor: str | None, groups: list[str]) -> tuple[str, str | Non
     return group, path
 
 
-def _page(db: Any, group: str, after: str | None, limit: int) -> list[Any]:
-    query = (
-        db.collection_group(group)
-        .select(list(ENCRYPTED_FIELDS[group]))
-        .order_by("__name__")
-        .limit(limit)
-    )
-    if after:
-        query = query.start_after({"__name__": db.document(after)})
-    return list(query.stream())
-
-
-def _rewrap_document(db: Any, vault: Vault, group: str, snapshot: Any) -> str:
+def _rewrap_document(
+    store: Ciphertexts, vault: Vault, group: str, path: str, data: dict[str, Any]
+) -> str:
     """Rewrap one document's values; return the counter it adds to."""
-    path = snapshot.reference.path
-    data = snapshot.to_dict() or {}
     old: dict[str, str] = {}
     new: dict[str, str] = {}
     try:
@@ -117,7 +99,7 @@ def _rewrap_document(db: Any, vault: Vault, group: str, snapshot: Any) -> str:
             stored = data.get(stored_field)
             if not isinstance(stored, str):
                 continue
-            moved = vault.rewrap(stored, context=field_context(path, context_field))
+            moved = vault.rewrap(stored, context=context(path, context_field))
             if moved is not None:
                 old[stored_field], new[stored_field] = stored, moved
     except VaultError as exc:
@@ -126,23 +108,7 @@ def _rewrap_document(db: Any, vault: Vault, group: str, snapshot: Any) -> str:
         return "failed"
     if not new:
         return "skipped_current"
-    return "rewrapped" if _write_if_unchanged(db, snapshot.reference, old, new) else "conflicts"
-
-
-def _write_if_unchanged(db: Any, ref: Any, old: dict[str, str], new: dict[str, str]) -> bool:
-    from google.cloud import firestore
-
-    @firestore.transactional
-    def write(transaction: Any) -> bool:
-        current = ref.get(field_paths=list(old), transaction=transaction)
-        values = (current.to_dict() or {}) if current.exists else None
-        if values is None or any(values.get(f) != stored for f, stored in old.items()):
-            return False
-        transaction.update(ref, new)
-        return True
-
-    result: bool = write(db.transaction())
-    return result
+    return "rewrapped" if store.replace_if_unchanged(path, old, new) else "conflicts"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
 
     logs.configure()
     settings = Settings.from_env(os.environ)
-    db = firestore.Client(project=settings.project_id)
+    store = Ciphertexts(firestore.Client(project=settings.project_id))
     vault = Vault(make_kms_client(settings.kms_emulator_host), settings.kms_key_name)
     report = rewrap_all(
-        db,
+        store,
         vault,
         page_size=args.page_size,
         start_after=args.start_after,

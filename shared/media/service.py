@@ -18,8 +18,8 @@ from shared import errors
 from shared.media.convert import CONVERTIBLE
 from shared.media.probe import probe
 from shared.media.rules import check_photo, check_video, parse_slot_request
-from shared.media.slots import READY_TTL, MediaStore, public_media
-from shared.users.deletion import user_deleted, user_is_live
+from shared.store.media import READY_TTL, MediaStore, public_media
+from shared.users.deletion import user_deleted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -53,7 +53,7 @@ def create_slot(s: Staging, *, uid: str, body: Mapping[str, Any], now: datetime)
         "expire_at": now + UPLOAD_WINDOW,
     }
     s.media.create(uid, media_id, doc)
-    if not user_is_live(s.media.db, uid):  # written, then re-checked: shared/users/deletion.py
+    if not s.media.user_is_live(uid):  # written, then re-checked: shared/users/deletion.py
         s.media.delete(uid, media_id)
         raise user_deleted()
     url = s.bucket.upload_session(

@@ -12,8 +12,6 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.media.slots import MEDIA
-
 if TYPE_CHECKING:
     from shared.media.service import Staging
 
@@ -24,20 +22,11 @@ SWEEP_LIMIT = 500
 
 def sweep_expired_slots(s: Staging, *, now: datetime, limit: int = SWEEP_LIMIT) -> int:
     """Delete up to ``limit`` expired slots' objects and records, oldest first; returns how many."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = (
-        s.media.db.collection_group(MEDIA)
-        .where(filter=FieldFilter("expire_at", "<=", now))
-        .order_by("expire_at")
-        .limit(limit)
-    )
     count = 0
-    for snapshot in query.stream():
-        doc = snapshot.to_dict() or {}
+    for uid, media_id, doc in s.media.expired(now, limit):
         if doc.get("object"):
             s.bucket.delete(doc["object"])
-        snapshot.reference.delete()
+        s.media.delete(uid, media_id)
         count += 1
     if count:
         log.info("expired staging slots deleted", extra={"slots": count})

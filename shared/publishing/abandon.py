@@ -67,15 +67,22 @@ def settle_expired(t: Tracker, *, uid: str, post_id: str, now: datetime) -> bool
 
 def cancel_at_tiktok(t: Tracker, doc: dict[str, Any], now: datetime) -> bool:
     """Ask TikTok to cancel the post's publish; False (logged) when it could not or would not."""
+    from shared.accounts.service import call_tiktok
     from shared.store.accounts import ACTIVE
-    from shared.tokens.fresh import fresh_access_token
 
     account = t.accounts.get(doc["uid"], doc["open_id"])
-    if account is None or account.status != ACTIVE or not doc.get("publish_id"):
+    publish_id = doc.get("publish_id")
+    if account is None or account.status != ACTIVE or not publish_id:
         return False
     try:
-        token = fresh_access_token(t.accounts, t.vault, t.tiktok, account, now=now)
-        t.tiktok.cancel_publish(token, doc["publish_id"])
+        call_tiktok(
+            t.accounts,
+            t.vault,
+            t.tiktok,
+            account,
+            lambda token: t.tiktok.cancel_publish(token, publish_id),
+            now=now,
+        )
     except errors.AppError as exc:
         log.warning(
             "cancel at TikTok failed; the post stays abandoned",

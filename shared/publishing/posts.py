@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.publishing.rules import PublishRequest
+from shared.tiktok.settings import SETTINGS
 
 PUBLIC_FIELDS = (
     "open_id",
@@ -15,15 +16,7 @@ PUBLIC_FIELDS = (
     "mode",
     "media_type",
     "source",
-    "title",
-    "description",
-    "privacy_level",
-    "allow_comment",
-    "allow_duet",
-    "allow_stitch",
-    "brand_content",
-    "brand_organic",
-    "is_aigc",
+    *SETTINGS,  # the user's post settings (shared/tiktok/settings.py), as stored
     "uploaded_bytes",
     "downloaded_bytes",
     "total_bytes",
@@ -39,7 +32,6 @@ def new_post_doc(
     uid: str, post_id: str, request: PublishRequest, *, plan: dict[str, int] | None, now: datetime
 ) -> dict[str, Any]:
     """The document recorded before TikTok's init is sent (status INITIALIZING)."""
-    post = request.post
     return {
         "uid": uid,
         "post_id": post_id,
@@ -51,17 +43,7 @@ def new_post_doc(
         "photo_urls": list(request.media.photo_urls),
         "media_ids": list(request.media.media_ids),  # staged media; never their /media/ URLs
         "photo_cover_index": request.media.cover_index if request.media.type == "photo" else None,
-        "title": post.title,
-        "description": post.description,
-        "privacy_level": post.privacy_level,
-        "allow_comment": post.allow_comment,
-        "allow_duet": post.allow_duet,
-        "allow_stitch": post.allow_stitch,
-        "brand_content": post.brand_content,
-        "brand_organic": post.brand_organic,
-        "is_aigc": post.is_aigc,
-        "auto_add_music": post.auto_add_music,
-        "cover_timestamp_ms": post.cover_timestamp_ms,
+        **request.post.to_doc(),
         "duration_sec": request.duration_sec,
         "publish_id": None,
         "status": "INITIALIZING",

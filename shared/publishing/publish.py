@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
-from shared.crypto.vault import field_context
+from shared.accounts.service import call_tiktok, get_account, mark_if_unusable
+from shared.crypto.fields import seal
 from shared.publishing import staged
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
@@ -32,7 +32,7 @@ from shared.status.sweep import first_check, stalled_init_check
 from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
 from shared.store.status import StatusStore
 from shared.tokens.fresh import fresh_access_token
-from shared.users.deletion import user_deleted, user_is_live
+from shared.users.deletion import user_deleted
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class Publisher:
     accounts: AccountStore
     vault: Vault
     tiktok: TikTokClient
+    status: StatusStore
     chunk_limit: int
     loopback_media: bool = False
     app_origin: str = ""
@@ -117,11 +118,9 @@ def publish(
             request = staged.take(p.staging(), uid, post_id, request, now)
             staged_taken = True
         if request.needs_creator_info:
-            try:
-                creator = p.tiktok.creator_info(token)
-            except errors.AppError as exc:
-                mark_if_unusable(p.accounts, account, exc, now)
-                raise
+            creator = call_tiktok(
+                p.accounts, p.vault, p.tiktok, account, p.tiktok.creator_info, now=now
+            )
             check_against_creator(request, creator)
         if draft_id:
             try:
@@ -148,7 +147,7 @@ def publish(
         if staged_taken:
             p.staging().media.release(uid, post_id, now)
         raise
-    if not user_is_live(p.posts.db, uid):  # written, then re-checked: shared/users/deletion.py
+    if not p.posts.user_is_live(uid):  # written, then re-checked: shared/users/deletion.py
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise user_deleted()
@@ -174,7 +173,7 @@ def publish(
         raise
     try:
         recorded = _record_init(p, uid, key_id, post_id, doc, result, sealer, now)
-        if not user_is_live(p.posts.db, uid):
+        if not p.posts.user_is_live(uid):
             raise user_deleted()
     except errors.NotFound:  # the user was deleted while TikTok's init ran
         _undo_init(p, token, uid, post_id, result.publish_id)
@@ -185,8 +184,6 @@ def publish(
 def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str) -> None:
     """Take back an init recorded for a user being deleted: cancel it at TikTok where TikTok
     still allows (best effort: the token may be revoked already), and remove what was written."""
-    from shared.store.status import StatusStore
-
     try:
         p.tiktok.cancel_publish(token, publish_id)
     except errors.AppError as exc:
@@ -194,7 +191,7 @@ def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str
             "cancel at TikTok failed for a deleted user's post",
             extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
         )
-    StatusStore(p.posts.db).drop_pointer(publish_id)
+    p.status.drop_pointer(publish_id)
     if p.make_staging is not None:
         from shared.media.service import delete_post_media
 
@@ -279,54 +276,19 @@ def _release(
 def _init(
     tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
 ) -> InitResult:
-    post = request.post
+    direct = request.mode == "direct"
     media = request.media
     if media.type == "photo":
-        post_info: dict[str, Any] = {
-            "title": post.title,
-            "description": post.description,
-            "disable_comment": not post.allow_comment,
-            "auto_add_music": post.auto_add_music,
-            "brand_content_toggle": post.brand_content,
-            "brand_organic_toggle": post.brand_organic,
-        }
-        if request.mode == "direct":
-            post_info["privacy_level"] = post.privacy_level
-        return tiktok.init_photo(
+        return tiktok.init_photos(
             token,
-            post_mode="DIRECT_POST" if request.mode == "direct" else "MEDIA_UPLOAD",
-            post_info=post_info,
-            source_info={
-                "source": "PULL_FROM_URL",
-                "photo_images": list(media.photo_urls),
-                "photo_cover_index": media.cover_index,
-            },
-            is_aigc=post.is_aigc,
+            direct=direct,
+            settings=request.post,
+            urls=media.photo_urls,
+            cover_index=media.cover_index,
         )
-    source_info: dict[str, Any] = {"source": media.source}
-    if plan:
-        source_info.update(
-            video_size=plan["video_size"],
-            chunk_size=plan["chunk_size"],
-            total_chunk_count=plan["total_chunks"],
-        )
-    else:
-        source_info["video_url"] = media.url
-    if request.mode == "inbox":
-        return tiktok.init_video_inbox(token, source_info=source_info)
-    video_info: dict[str, Any] = {
-        "title": post.title,
-        "privacy_level": post.privacy_level,
-        "disable_comment": not post.allow_comment,
-        "disable_duet": not post.allow_duet,
-        "disable_stitch": not post.allow_stitch,
-        "brand_content_toggle": post.brand_content,
-        "brand_organic_toggle": post.brand_organic,
-        "is_aigc": post.is_aigc,
-    }
-    if post.cover_timestamp_ms is not None:
-        video_info["video_cover_timestamp_ms"] = post.cover_timestamp_ms  # post_info, not source
-    return tiktok.init_video_direct(token, post_info=video_info, source_info=source_info)
+    return tiktok.init_video(
+        token, direct=direct, settings=request.post, video_url=media.url, upload=plan
+    )
 
 
 def _record_init(
@@ -344,16 +306,13 @@ def _record_init(
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
     if result.upload_url:
-        context = field_context(post_path(uid, post_id), "upload_url")
-        encrypt = sealer.encrypt if sealer else p.vault.encrypt
-        changes["upload_url_enc"] = encrypt(result.upload_url, context=context)
+        path = post_path(uid, post_id)
+        changes["upload_url_enc"] = seal(sealer or p.vault, path, "upload_url", result.upload_url)
         changes["upload_expires_at"] = now + UPLOAD_URL_TTL
     p.posts.update_post(uid, post_id, changes)
     doc.update(changes)
     # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
-    StatusStore(p.posts.db).put_pointer(
-        result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
-    )
+    p.status.put_pointer(result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"])
     if key_id:
         p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
     log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})

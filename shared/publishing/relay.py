@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from shared import errors
-from shared.crypto.vault import field_context
+from shared.crypto.fields import unseal
 from shared.publishing.chunks import ChunkPlan
 from shared.status.order import UPLOAD_URL_LOST, Observation, upload_stranded
 from shared.store.posts import AlreadyClaimed, post_path
@@ -81,10 +81,8 @@ def relay_chunk(
 
 def _fail_stranded(p: Publisher, uid: str, post_id: str, now: datetime) -> None:
     """TikTok has this post but its upload URL was never stored: fail it, for good and clearly."""
-    from shared.store.status import StatusStore
-
     lost = Observation(source="upload", status="FAILED", fail_reason=UPLOAD_URL_LOST)
-    StatusStore(p.posts.db).apply(uid, post_id, lost, now)
+    p.status.apply(uid, post_id, lost, now)
     log.warning("a file upload has no upload URL; failed", extra={"post_id": post_id})
     raise errors.FailedPrecondition(
         "TikTok's upload URL for this post was lost, so it can never be uploaded; the post has "
@@ -159,9 +157,7 @@ def _send(
     last: int,
     plan: ChunkPlan,
 ) -> tuple[int, bool]:
-    url = p.vault.decrypt(
-        post["upload_url_enc"], context=field_context(post_path(uid, post_id), "upload_url")
-    )
+    url = unseal(p.vault, post_path(uid, post_id), "upload_url", post["upload_url_enc"])
     try:
         ack = p.tiktok.upload_chunk(
             url,

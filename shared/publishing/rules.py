@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from shared import errors
 from shared.publishing.chunks import MAX_VIDEO_BYTES
+from shared.tiktok.settings import BOOLEAN_SETTINGS, SETTINGS, PostSettings
 from shared.web.fields import reject_unknown
 
 MODES = ("direct", "inbox")
@@ -27,18 +28,7 @@ PHOTO_TITLE_MAX = 90  # (§3.4)
 PHOTO_DESCRIPTION_MAX = 4000
 MAX_PHOTOS = 35
 API_MAX_DURATION_SEC = 600  # "API max 10 min" (§3.5 media limits)
-_BOOLEANS = (
-    "allow_comment",
-    "allow_duet",
-    "allow_stitch",
-    "brand_content",
-    "brand_organic",
-    "is_aigc",
-    "auto_add_music",
-    "disclose_commercial_content",
-)
 REQUEST_FIELDS = ("open_id", "mode", "media", "post", "duration_sec")
-POST_FIELDS = (*_BOOLEANS, "title", "description", "privacy_level", "cover_timestamp_ms")
 _MEDIA_FIELDS = {
     ("video", "file"): ("type", "source", "size", "chunk_size"),
     ("video", "url"): ("type", "source", "url"),
@@ -62,22 +52,6 @@ class Media:
     @property
     def staged(self) -> bool:
         return bool(self.media_ids)
-
-
-@dataclass(frozen=True)
-class PostSettings:
-    title: str = ""
-    description: str = ""
-    privacy_level: str | None = None
-    allow_comment: bool = False
-    allow_duet: bool = False
-    allow_stitch: bool = False
-    brand_content: bool = False
-    brand_organic: bool = False
-    disclose_commercial_content: bool = False
-    is_aigc: bool = False
-    auto_add_music: bool = False
-    cover_timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -244,9 +218,9 @@ def _staged_photos(raw: dict[str, Any]) -> Media:
 def _post(raw: object, media: Media) -> PostSettings:
     if not isinstance(raw, dict):
         raise _bad("post", "post must be an object")
-    reject_unknown(raw, POST_FIELDS, "post")
+    reject_unknown(raw, SETTINGS, "post")
     values: dict[str, Any] = {}
-    for name in _BOOLEANS:
+    for name in BOOLEAN_SETTINGS:
         value = raw.get(name, False)
         if not isinstance(value, bool):
             raise _bad(f"post.{name}", f"post.{name} must be true or false")

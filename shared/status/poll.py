@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.accounts.service import get_account, mark_if_unusable
+from shared.accounts.service import call_tiktok, get_account
 from shared.publishing.posts import public_post
 from shared.status.order import POLLABLE, RANK, Observation
-from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
@@ -91,12 +90,15 @@ def ask_tiktok(
     account = get_account(t.accounts, uid, open_id)
     if not t.status.take_poll(uid, open_id, now, POLL_LIMIT, POLL_WINDOW_SECONDS):
         return None
-    token = fresh_access_token(t.accounts, t.vault, t.tiktok, account, now=now)
-    try:
-        return t.tiktok.fetch_status(token, doc["publish_id"])
-    except errors.AppError as exc:
-        mark_if_unusable(t.accounts, account, exc, now)
-        raise
+    publish_id = doc["publish_id"]
+    return call_tiktok(
+        t.accounts,
+        t.vault,
+        t.tiktok,
+        account,
+        lambda token: t.tiktok.fetch_status(token, publish_id),
+        now=now,
+    )
 
 
 def get_status(t: Tracker, *, uid: str, post_id: str, now: datetime) -> dict[str, Any]:
@@ -193,17 +195,16 @@ def list_posts(
         raise errors.InvalidArgument(
             "open_id must be a TikTok account's open_id", reason="request.open_id"
         )
-    from shared.users.deletion import user_deleted, user_is_live
+    from shared.users.deletion import user_deleted
 
-    if not user_is_live(store.db, uid):  # a deletion under way: nothing of it is served
+    if not store.user_is_live(uid):  # a deletion under way: nothing of it is served
         raise user_deleted()
     after = decode_cursor(cursor) if cursor else None
-    query = store.history_query(uid, page_size + 1, after, status=status, open_id=open_id)
-    snapshots = list(query.stream())
-    page = snapshots[:page_size]
-    posts = [public_post(s.id, s.to_dict() or {}) for s in page]
+    found = store.history(uid, page_size + 1, after, status=status, open_id=open_id)
+    page = found[:page_size]
+    posts = [public_post(post_id, doc) for post_id, doc in page]
     next_cursor = None
-    if len(snapshots) > page_size:
-        last = page[-1]
-        next_cursor = encode_cursor((last.to_dict() or {})["created_at"], last.id)
+    if len(found) > page_size:
+        last_id, last = page[-1]
+        next_cursor = encode_cursor(last["created_at"], last_id)
     return {"posts": posts, "next_cursor": next_cursor}

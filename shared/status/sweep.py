@@ -59,9 +59,7 @@ def run_sweep(t: Tracker, *, now: datetime, limit: int = SWEEP_LIMIT) -> Counter
     """Check every due post once; returns how many ended in each outcome (also logged)."""
     started = time.monotonic()
     outcomes: Counter[str] = Counter()
-    for snapshot in t.status.due_posts_query(now, limit).stream():
-        doc = snapshot.to_dict() or {}
-        post_id = snapshot.id
+    for post_id, doc in t.status.due_posts(now, limit):
         try:
             outcomes[_check(t, post_id, doc, now)] += 1
         except errors.AppError as exc:

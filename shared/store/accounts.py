@@ -10,18 +10,25 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.crypto.fields import unseal
+from shared.store.leases import Leases
+from shared.store.outbox import DISCONNECTED, Outbox, account_change, account_event
+from shared.store.query import where
+from shared.store.users import USERS, checked_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
-from shared import errors
-from shared.store.users import USERS, checked_id
+    from shared.crypto.vault import Vault
 
 ACCOUNTS = "accounts"
 OAUTH_STATES = "oauth_states"
@@ -164,6 +171,14 @@ class Account:
     def replace(self, **changes: Any) -> Account:
         return dataclasses.replace(self, **changes)
 
+    def access_token(self, vault: Vault) -> str:
+        """The account's TikTok access token, decrypted."""
+        return unseal(vault, self.path, "access_token", self.access_token_enc)
+
+    def refresh_token(self, vault: Vault) -> str:
+        """The account's TikTok refresh token, decrypted."""
+        return unseal(vault, self.path, "refresh_token", self.refresh_token_enc)
+
 
 @dataclass(frozen=True)
 class PendingConnect:
@@ -183,8 +198,11 @@ class StateInvalid(Exception):
 class AccountStore:
     """Typed access to accounts and OAuth states."""
 
-    def __init__(self, db: firestore.Client) -> None:
+    def __init__(self, db: firestore.Client, outbox: Outbox | None = None) -> None:
         self.db = db
+        # Every status written here is an event, committed with it (shared/store/outbox.py),
+        # and so is the end of a connection (disconnected, or deleted with its user).
+        self.outbox = outbox or Outbox(db)
 
     # Accounts ---------------------------------------------------------------------------------
 
@@ -197,9 +215,32 @@ class AccountStore:
         return [Account.from_doc(doc.to_dict() or {}) for doc in query.stream()]
 
     def save(self, account: Account) -> None:
-        self.db.document(account.path).set(account.to_doc())
+        """Store the account whole (a connect or reconnect), with the event of its status change
+        (a first connect, or back to active from needs_reconnect or revoked) in one transaction."""
+        from google.cloud import firestore
+
+        ref = self.db.document(account.path)
+        doc = account.to_doc()
+
+        @firestore.transactional
+        def put(transaction: firestore.Transaction) -> Any:
+            before = ref.get(transaction=transaction).to_dict()
+            transaction.set(ref, doc)
+            event = account_change(
+                account.uid, account.open_id, before.get("status") if before else None, doc
+            )
+            if event is not None:
+                self.outbox.stage(transaction, event)
+            return event
+
+        event = put(self.db.transaction())
+        if event is not None:
+            self.outbox.committed([event])
 
     def update(self, uid: str, open_id: str, changes: dict[str, Any]) -> None:
+        if "status" in changes:  # a status change goes with its event
+            self.update_checked(uid, open_id, lambda _: changes)
+            return
         self.db.document(account_path(uid, open_id)).update(changes)
 
     def update_checked(
@@ -230,8 +271,10 @@ class AccountStore:
             if changes is None:
                 return account, None
             option = self.db.write_option(last_update_time=snapshot.update_time)
+            batch = self.db.batch()
+            batch.update(ref, changes, option=option)
             try:
-                ref.update(changes, option=option)
+                self.outbox.commit(batch, [account_change(uid, open_id, account.status, changes)])
             except gexc.NotFound:
                 return None, None
             except (gexc.FailedPrecondition, gexc.Aborted):
@@ -242,8 +285,88 @@ class AccountStore:
             reason="account.contended",
         )
 
-    def delete(self, uid: str, open_id: str) -> None:
-        self.db.document(account_path(uid, open_id)).delete()
+    def delete(self, uid: str, open_id: str, *, status: str = DISCONNECTED) -> bool:
+        """Delete the account with everything stored under it (its analytics snapshots), and
+        the event announcing it (``status``: disconnected, or deleted along with its user) in
+        the same commit as the account document; False when it was already gone (no event).
+
+        What is stored under the account goes first, so a crash halfway leaves the connection
+        in place (and a retry finishes), never an announced deletion with data left behind."""
+        from google.api_core import exceptions as gexc
+
+        ref = self.db.document(account_path(uid, open_id))
+        for sub in ref.collections():
+            self.db.recursive_delete(sub)
+        for _ in range(5):
+            snapshot = ref.get()
+            if not snapshot.exists:
+                return False
+            batch = self.db.batch()
+            batch.delete(ref, option=self.db.write_option(last_update_time=snapshot.update_time))
+            try:
+                self.outbox.commit(batch, [account_event(uid, open_id, status, None, None)])
+            except gexc.NotFound:
+                return False
+            except (gexc.FailedPrecondition, gexc.Aborted):
+                continue
+            return True
+        raise errors.Aborted(
+            "the TikTok account kept changing while it was removed; try again",
+            reason="account.contended",
+        )
+
+    @property
+    def leases(self) -> Leases:
+        """The leases that keep one refresh per account at a time."""
+        return Leases(self.db)
+
+    # Accounts across users (the scheduled jobs) ------------------------------------------------
+
+    def active_query(self) -> Any:
+        """Every active account, ordered for cursor paging (a single-field collection-group
+        index, declared in firestore.indexes.json)."""
+        return where(self.db.collection_group(ACCOUNTS), "status", "==", ACTIVE).order_by(
+            "__name__"
+        )
+
+    def expiring_queries(
+        self, now: datetime, access_within: timedelta, refresh_within: timedelta
+    ) -> builtins.list[Any]:
+        """Active accounts whose access token, then whose refresh token, expires within the
+        given time, each ordered for cursor paging (indexes in firestore.indexes.json;
+        ``tests/unit/test_indexes.py`` checks every query here has its index declared)."""
+        return [
+            where(
+                where(self.db.collection_group(ACCOUNTS), "status", "==", ACTIVE),
+                expiry,
+                "<=",
+                now + within,
+            )
+            .order_by(expiry)
+            .order_by("__name__")
+            for expiry, within in (
+                ("access_expires_at", access_within),
+                ("refresh_expires_at", refresh_within),
+            )
+        ]
+
+    @staticmethod
+    def pages(
+        query: Any, page_size: int
+    ) -> Iterator[builtins.list[tuple[Account, dict[str, Any]]]]:
+        """The accounts ``query`` finds, a page at a time, each with its stored document."""
+        cursor = None
+        while True:
+            page_query = query.limit(page_size)
+            if cursor is not None:
+                page_query = page_query.start_after(cursor)
+            page = list(page_query.stream())
+            if page:
+                docs = [s.to_dict() or {} for s in page]
+                yield [(Account.from_doc(doc), doc) for doc in docs]
+            if len(page) < page_size:
+                return
+            cursor = page[-1]
 
     # OAuth states -----------------------------------------------------------------------------
 

@@ -13,13 +13,18 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.store.users import USERS, checked_id
+from shared.store.outbox import Outbox, post_change
+from shared.store.query import where
+from shared.store.users import USERS, LiveUsers, checked_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+_WRITE_ATTEMPTS = 20
 
 POSTS = "posts"
 DRAFTS = "drafts"
@@ -46,11 +51,13 @@ class AlreadyClaimed(Exception):
         self.existing = existing
 
 
-class PostStore:
+class PostStore(LiveUsers):
     """Typed access to posts, drafts and idempotency records."""
 
-    def __init__(self, db: firestore.Client) -> None:
+    def __init__(self, db: firestore.Client, outbox: Outbox | None = None) -> None:
         self.db = db
+        # Every status written here is an event, committed with it (shared/store/outbox.py).
+        self.outbox = outbox or Outbox(db)
 
     # Posts -----------------------------------------------------------------------------------
 
@@ -60,7 +67,10 @@ class PostStore:
         return post_id
 
     def create_post(self, uid: str, post_id: str, doc: dict[str, Any]) -> None:
-        self.db.document(post_path(uid, post_id)).create(doc)
+        """Create the post, and the event of its first status in the same commit."""
+        batch = self.db.batch()
+        batch.create(self.db.document(post_path(uid, post_id)), doc)
+        self.outbox.commit(batch, [post_change(uid, post_id, None, doc)])
 
     def get_post(self, uid: str, post_id: str) -> dict[str, Any] | None:
         return self.db.document(post_path(uid, post_id)).get().to_dict()
@@ -70,15 +80,47 @@ class PostStore:
         user deleted their data while this request ran): an update never recreates it."""
         from google.api_core import exceptions
 
-        from shared.errors import NotFound
+        from shared.errors import Aborted, NotFound
 
-        try:
-            self.db.document(post_path(uid, post_id)).update(changes)
-        except exceptions.NotFound:
-            raise NotFound(
-                "this post no longer exists: it was deleted while the request was running",
-                reason="post.gone",
-            ) from None
+        gone = NotFound(
+            "this post no longer exists: it was deleted while the request was running",
+            reason="post.gone",
+        )
+        ref = self.db.document(post_path(uid, post_id))
+        if "status" not in changes:
+            try:
+                ref.update(changes)
+            except exceptions.NotFound:
+                raise gone from None
+            return
+        # A status change: written onto the version read (so its event names the status it
+        # replaced), with that event, in one commit.
+        for _ in range(_WRITE_ATTEMPTS):
+            snapshot = ref.get()
+            before = snapshot.to_dict()
+            if before is None:
+                raise gone
+            batch = self.db.batch()
+            batch.update(
+                ref, changes, option=self.db.write_option(last_update_time=snapshot.update_time)
+            )
+            try:
+                self.outbox.commit(batch, [post_change(uid, post_id, before, changes)])
+            except exceptions.NotFound:
+                raise gone from None
+            except (exceptions.FailedPrecondition, exceptions.Aborted):
+                continue
+            return
+        raise Aborted("the post kept changing while it was updated", reason="post.contended")
+
+    def publish_ids(self, uid: str, open_id: str, *, statuses: Iterable[str]) -> list[str]:
+        """TikTok's publish_id of each of the account's posts whose status is in ``statuses``."""
+        query = where(self.db.collection(USERS, uid, POSTS), "status", "in", list(statuses))
+        return [
+            str(doc["publish_id"])
+            for doc in (s.to_dict() or {} for s in query.stream())
+            if doc.get("open_id") == open_id and doc.get("publish_id")
+        ]
 
     def delete_post(self, uid: str, post_id: str) -> None:
         self.db.document(post_path(uid, post_id)).delete()

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.status.order import SWEPT, Observation, merge
 from shared.store.accounts import ACCOUNTS, REVOKED
+from shared.store.outbox import Outbox, account_change, post_change
 from shared.store.posts import FINAL_STATUSES, IDEMPOTENCY, POSTS, post_path
-from shared.store.users import USERS
+from shared.store.users import USERS, LiveUsers
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -57,13 +58,18 @@ def pointer_id(publish_id: str) -> str:
     return "sha256-" + hashlib.sha256(publish_id.encode()).hexdigest()
 
 
-class StatusStore:
+class StatusStore(LiveUsers):
     """Typed access to what following a post needs."""
 
     def __init__(
-        self, db: firestore.Client, on_final: Callable[[str, str], None] | None = None
+        self,
+        db: firestore.Client,
+        on_final: Callable[[str, str], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db = db
+        # Every status written here is an event, committed with it (shared/store/outbox.py).
+        self.outbox = outbox or Outbox(db)
         # Called with (uid, post_id) once a post with staged media becomes final, whichever path
         # (webhook, poll, sweep) learnt it: its staged objects are deleted then (P17).
         self.on_final = on_final
@@ -133,7 +139,7 @@ class StatusStore:
             "updated_at": now,
         }
         try:
-            ref.update(changes, option=self.db.write_option(last_update_time=snapshot.update_time))
+            self._write(ref, changes, snapshot, uid, post_id, doc)
         except (exceptions.FailedPrecondition, exceptions.Aborted, exceptions.NotFound):
             return False
         key_id = doc.get("idempotency_id")
@@ -173,9 +179,7 @@ class StatusStore:
             if not changes:
                 return doc, changes
             try:
-                ref.update(
-                    changes, option=self.db.write_option(last_update_time=snapshot.update_time)
-                )
+                self._write(ref, changes, snapshot, uid, post_id, doc)
             except (exceptions.FailedPrecondition, exceptions.Aborted):
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter
                 continue
@@ -186,6 +190,22 @@ class StatusStore:
         raise errors.Aborted(
             "the post kept changing while its status was updated", reason="post.contended"
         )
+
+    def _write(
+        self,
+        ref: Any,
+        changes: dict[str, Any],
+        snapshot: Any,
+        uid: str,
+        post_id: str,
+        doc: dict[str, Any],
+    ) -> None:
+        """Write ``changes`` onto the version ``snapshot`` read, with the event of the status
+        change they make (if any) in the same commit."""
+        batch = self.db.batch()
+        option = self.db.write_option(last_update_time=snapshot.update_time)
+        batch.update(ref, changes, option=option)
+        self.outbox.commit(batch, [post_change(uid, post_id, doc, changes)])
 
     def _after(self, uid: str, post_id: str, doc: dict[str, Any], changes: dict[str, Any]) -> None:
         if self.on_final is None or not doc.get("media_ids"):
@@ -229,9 +249,13 @@ class StatusStore:
                 "updated_at": now,
             }
             try:
-                ref.update(
+                self._write(
+                    ref,
                     {**changes, "upload_url_enc": firestore.DELETE_FIELD},
-                    option=self.db.write_option(last_update_time=snapshot.update_time),
+                    snapshot,
+                    uid,
+                    post_id,
+                    doc,
                 )
             except (exceptions.FailedPrecondition, exceptions.Aborted):
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter
@@ -286,6 +310,23 @@ class StatusStore:
             query = query.start_after({"created_at": created_at, "__name__": ref})
         return query
 
+    def due_posts(self, now: datetime, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """(post id, post) of :meth:`due_posts_query`'s posts."""
+        return [(s.id, s.to_dict() or {}) for s in self.due_posts_query(now, limit).stream()]
+
+    def history(
+        self,
+        uid: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        *,
+        status: str | None = None,
+        open_id: str | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(post id, post) of :meth:`history_query`'s posts."""
+        query = self.history_query(uid, limit, after, status=status, open_id=open_id)
+        return [(s.id, s.to_dict() or {}) for s in query.stream()]
+
     # Accounts ------------------------------------------------------------------------------
 
     def accounts_query(self, open_id: str) -> Any:
@@ -297,21 +338,41 @@ class StatusStore:
         )
 
     def revoke_everywhere(self, open_id: str, status_reason: str, now: datetime) -> list[str]:
-        """Delete the tokens of every connection of ``open_id`` and mark it revoked; the uids."""
+        """Delete the tokens of every connection of ``open_id`` and mark it revoked; the uids.
+
+        Each write is conditional on the version read and carries the event of the change (none
+        when it was revoked already), so a replayed webhook announces nothing twice."""
+        from google.api_core import exceptions
         from google.cloud import firestore
 
+        changes = {
+            "access_token_enc": firestore.DELETE_FIELD,
+            "refresh_token_enc": firestore.DELETE_FIELD,
+            "status": REVOKED,
+            "status_reason": status_reason,
+            "updated_at": now,
+        }
         uids = []
-        for snapshot in self.accounts_query(open_id).stream():
-            snapshot.reference.update(
-                {
-                    "access_token_enc": firestore.DELETE_FIELD,
-                    "refresh_token_enc": firestore.DELETE_FIELD,
-                    "status": REVOKED,
-                    "status_reason": status_reason,
-                    "updated_at": now,
-                }
-            )
-            uids.append(str((snapshot.to_dict() or {}).get("uid")))
+        for found in self.accounts_query(open_id).stream():
+            snapshot = found
+            for attempt in range(_APPLY_ATTEMPTS):
+                data = snapshot.to_dict()
+                if data is None:
+                    break  # disconnected meanwhile: nothing left to revoke
+                batch = self.db.batch()
+                option = self.db.write_option(last_update_time=snapshot.update_time)
+                batch.update(snapshot.reference, changes, option=option)
+                event = account_change(str(data.get("uid")), open_id, data.get("status"), changes)
+                try:
+                    self.outbox.commit(batch, [event])
+                except (exceptions.FailedPrecondition, exceptions.Aborted):
+                    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter
+                    snapshot = snapshot.reference.get()
+                    continue
+                except exceptions.NotFound:
+                    break
+                uids.append(str(data.get("uid")))
+                break
         return uids
 
     # Poll budget ---------------------------------------------------------------------------

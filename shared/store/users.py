@@ -39,6 +39,22 @@ def checked_id(value: str, what: str) -> str:
     return value
 
 
+def user_is_live(db: firestore.Client, uid: str) -> bool:
+    """The user exists and is not being deleted (no deletion's tombstone at ``users/{uid}``)."""
+    data = db.collection(USERS).document(uid).get().to_dict()
+    return data is not None and "deleting_since" not in data
+
+
+class LiveUsers:
+    """For the stores whose writers create data under a user: whether that user is still there
+    (the write-then-re-check of shared/users/deletion.py)."""
+
+    db: firestore.Client
+
+    def user_is_live(self, uid: str) -> bool:
+        return user_is_live(self.db, uid)
+
+
 class UserDoc(TypedDict):
     uid: str
     email: str | None

@@ -19,7 +19,7 @@ redaction and never put in an error or log line.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -46,6 +46,7 @@ from shared.tiktok.models import (
     uploaded_from_content_range,
 )
 from shared.tiktok.retry import Retry
+from shared.tiktok.settings import PostSettings, post_info
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,6 +76,55 @@ class ClientCalls:
 
 class PostingCalls(ClientCalls):
     """Publish init, chunk upload and status/fetch; mixed into TikTokClient."""
+
+    def init_video(
+        self,
+        access_token: str,
+        *,
+        direct: bool,
+        settings: PostSettings,
+        video_url: str | None = None,
+        upload: Mapping[str, int] | None = None,
+    ) -> InitResult:
+        """A video post: TikTok pulls ``video_url``, or the file is uploaded in the chunks of
+        ``upload`` (``video_size``, ``chunk_size``, ``total_chunks``); a Direct Post with the
+        creator's settings, or an upload to their inbox (finished in TikTok)."""
+        source_info: dict[str, Any]
+        if upload is not None:
+            source_info = {
+                "source": "FILE_UPLOAD",
+                "video_size": upload["video_size"],
+                "chunk_size": upload["chunk_size"],
+                "total_chunk_count": upload["total_chunks"],
+            }
+        else:
+            source_info = {"source": "PULL_FROM_URL", "video_url": video_url}
+        if not direct:
+            return self.init_video_inbox(access_token, source_info=source_info)
+        info = post_info(settings, "video", direct=True)
+        return self.init_video_direct(access_token, post_info=info, source_info=source_info)
+
+    def init_photos(
+        self,
+        access_token: str,
+        *,
+        direct: bool,
+        settings: PostSettings,
+        urls: Sequence[str],
+        cover_index: int,
+    ) -> InitResult:
+        """A photo post TikTok pulls from ``urls``: a Direct Post, or to the creator's inbox."""
+        return self.init_photo(
+            access_token,
+            post_mode="DIRECT_POST" if direct else "MEDIA_UPLOAD",
+            post_info=post_info(settings, "photo", direct=direct),
+            source_info={
+                "source": "PULL_FROM_URL",
+                "photo_images": list(urls),
+                "photo_cover_index": cover_index,
+            },
+            is_aigc=settings.is_aigc,
+        )
 
     def init_video_direct(
         self,

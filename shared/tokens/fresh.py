@@ -14,9 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared import errors
-from shared.crypto.vault import field_context
 from shared.store.accounts import ACTIVE, Account, AccountStore
-from shared.store.leases import Leases
 from shared.tokens.refresh import LEASE_TTL, Due, Outcome, refresh_account, utcnow
 
 if TYPE_CHECKING:
@@ -40,15 +38,13 @@ def fresh_access_token(
     if account.access_expires_at <= now + REFRESH_MARGIN:
         try:
             account = ensure_fresh(
-                store, Leases(store.db), vault, tiktok, account, margin=REFRESH_MARGIN
+                store, store.leases, vault, tiktok, account, margin=REFRESH_MARGIN
             )
         except (errors.Unavailable, errors.ResourceExhausted, errors.DeadlineExceeded):
             # TikTok or KMS is struggling: a token still valid for a while serves this request.
             if account.access_expires_at <= now:
                 raise
-    return vault.decrypt(
-        account.access_token_enc, context=field_context(account.path, "access_token")
-    )
+    return account.access_token(vault)
 
 
 def ensure_fresh(

@@ -42,7 +42,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.crypto.vault import VaultError, field_context
+from shared.crypto.fields import seal
+from shared.crypto.vault import VaultError
 from shared.store.accounts import (
     ACTIVE,
     NEEDS_RECONNECT,
@@ -190,10 +191,8 @@ def _refresh_held(
             "the TikTok refresh token has expired", reason="account.refresh_token_expired"
         )
         return _needs_reconnect(store, account, dead, started)
-    access_context = field_context(account.path, "access_token")
-    refresh_context = field_context(account.path, "refresh_token")
     try:
-        refresh_token = vault.decrypt(account.refresh_token_enc, context=refresh_context)
+        refresh_token = account.refresh_token(vault)
         # Both encryptions of the answer are reserved before TikTok rotates the refresh token:
         # a KMS outage stops the refresh here, not after TikTok has issued tokens we then cannot
         # store (a data key that would age out during the call is replaced first).
@@ -206,8 +205,8 @@ def _refresh_held(
             return _needs_reconnect(store, account, exc, started)
         return _back_off(store, account, exc, clock())
     tokens: dict[str, Any] = {
-        "access_token_enc": sealer.encrypt(grant.access_token, context=access_context),
-        "refresh_token_enc": sealer.encrypt(grant.refresh_token, context=refresh_context),
+        "access_token_enc": seal(sealer, account.path, "access_token", grant.access_token),
+        "refresh_token_enc": seal(sealer, account.path, "refresh_token", grant.refresh_token),
         "access_expires_at": started + timedelta(seconds=grant.expires_in),
         "refresh_expires_at": started + timedelta(seconds=grant.refresh_expires_in),
         "scopes": list(grant.scopes),

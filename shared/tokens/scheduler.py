@@ -28,13 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.jobs import REFRESH_BATCH_TOPIC, REFRESH_TOPIC
-from shared.store.accounts import ACCOUNTS, ACTIVE, Account, AccountStore
-from shared.store.leases import Leases
+from shared.store.accounts import Account, AccountStore
 from shared.tokens.refresh import Due, Outcome, refresh_account
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
-
     from shared.crypto.vault import Vault
     from shared.pubsub import Publishes
     from shared.tiktok.client import TikTokClient
@@ -85,50 +82,24 @@ class RunSummary:
         )
 
 
-def due_queries(db: firestore.Client, now: datetime, due: Due = HORIZON) -> list[Any]:
-    """The due-queries, each ordered for cursor paging; their indexes are in firestore.indexes.json
-    (``tests/unit/test_indexes.py`` checks every query here has its index declared)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    queries = []
-    for expiry, within in (
-        ("access_expires_at", due.access_within),
-        ("refresh_expires_at", due.refresh_within),
-    ):
-        queries.append(
-            db.collection_group(ACCOUNTS)
-            .where(filter=FieldFilter("status", "==", ACTIVE))
-            .where(filter=FieldFilter(expiry, "<=", now + within))
-            .order_by(expiry)
-            .order_by("__name__")
-        )
-    return queries
-
-
-def _pages(query: Any, page_size: int) -> Iterator[list[Any]]:
-    cursor = None
-    while True:
-        page_query = query.limit(page_size)
-        if cursor is not None:
-            page_query = page_query.start_after(cursor)
-        page = list(page_query.stream())
-        if page:
-            yield page
-        if len(page) < page_size:
-            return
-        cursor = page[-1]
+def due_queries(store: AccountStore, now: datetime, due: Due = HORIZON) -> list[Any]:
+    """The due-queries: access tokens, then refresh tokens, expiring within ``due``."""
+    return store.expiring_queries(now, due.access_within, due.refresh_within)
 
 
 def _due_accounts(
-    db: Any, now: datetime, started: datetime, due: Due, page_size: int, summary: RunSummary
+    store: AccountStore,
+    now: datetime,
+    started: datetime,
+    due: Due,
+    page_size: int,
+    summary: RunSummary,
 ) -> Iterator[list[Account]]:
     """Pages of due accounts, backoffs and this run's own refreshes left out (and counted)."""
-    for index, query in enumerate(due_queries(db, now, due)):
-        for page in _pages(query, page_size):
+    for index, query in enumerate(due_queries(store, now, due)):
+        for page in store.pages(query, page_size):
             keep = []
-            for snapshot in page:
-                data = snapshot.to_dict() or {}
-                account = Account.from_doc(data)
+            for account, data in page:
                 refreshed_at = data.get("refreshed_at")
                 if account.refresh_retry_at is not None and account.refresh_retry_at > now:
                     summary.skipped["backing_off"] += 1
@@ -152,7 +123,7 @@ def _refresh_all(
     due: Due,
     summary: RunSummary,
 ) -> None:
-    leases = Leases(store.db)
+    leases = store.leases
 
     def one(account: Account) -> tuple[Outcome, str | None]:
         try:
@@ -188,7 +159,7 @@ def run_scheduled(
     summary = RunSummary("run")
     room = local_limit
     with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
-        for page in _due_accounts(store.db, now, now, due, page_size, summary):
+        for page in _due_accounts(store, now, now, due, page_size, summary):
             local, remote = page[:room], page[room:]
             room -= len(local)
             _refresh_all(store, vault, tiktok, local, pool, due, summary)

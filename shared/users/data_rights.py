@@ -2,9 +2,9 @@
 
 Everything the backend stores about a user lives under ``users/{uid}`` (the profile, connected
 accounts, posts, drafts and any later subcollection) or in a top-level collection whose documents
-name the user (:data:`RELATED`). Both operations walk exactly that, so a new subcollection is
-exported and deleted without a change here. Ciphertext fields (``*_enc``: tokens, upload URLs)
-are never exported.
+name the user; shared/store/user_data.py walks exactly that for both operations, so a new
+subcollection is exported and deleted without a change here. Ciphertext fields (``*_enc``: tokens,
+upload URLs) are never exported.
 
 Export is streamed page by page (JSON, or a zip of one CSV per collection), so a user with tens
 of thousands of posts costs the instance a page of memory, not the whole history. Deletion revokes
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import io
 import json
 import logging
@@ -26,55 +25,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.accounts.service import REVOKE_FAILED, REVOKED_NOW
-from shared.store.accounts import ACCOUNTS, AccountStore
-from shared.store.analytics import ANALYTICS
-from shared.store.sessions import revoke_all_sessions
-from shared.store.users import USERS
+from shared.store.user_data import Budget, Record, UserData
+from shared.users.deletion import REQUEST_BUDGET, mark_deleting, stop_at_tiktok
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
-
     from shared.crypto.vault import Vault
+    from shared.store.accounts import AccountStore
+    from shared.store.posts import PostStore
     from shared.tiktok.client import TikTokClient
 
 log = logging.getLogger(__name__)
-
-PAGE = 500
-NESTED_UNDER_ACCOUNTS = (ANALYTICS,)
-
-
-@dataclass(frozen=True)
-class Related:
-    """A top-level collection whose documents belong to a user, and how to find theirs."""
-
-    collection: str
-    query: Callable[[firestore.Client, str], Any]
-    order: tuple[str, ...] = ()  # Range-filtered fields must lead the ordering.
-
-
-def _where(query: Any, field: str, op: str, value: Any) -> Any:
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    return query.where(filter=FieldFilter(field, op, value))
-
-
-def _by_uid(collection: str) -> Related:
-    return Related(collection, lambda db, uid: _where(db.collection(collection), "uid", "==", uid))
-
-
-def _leases(db: firestore.Client, uid: str) -> Any:
-    # A lease's subject is the path of what it guards, e.g. users/{uid}/accounts/{open_id}.
-    prefix = f"{USERS}/{uid}/"
-    at_least = _where(db.collection("leases"), "subject", ">=", prefix)
-    return _where(at_least, "subject", "<", prefix + "\uf8ff")
-
-
-RELATED = (
-    _by_uid("oauth_states"),
-    _by_uid("idempotency"),
-    _by_uid("publish_ids"),
-    Related("leases", _leases, order=("subject",)),
-)
 
 
 def _plain(value: Any) -> Any:
@@ -94,62 +54,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record(snapshot: Any) -> dict[str, Any]:
-    data = snapshot.to_dict() or {}
+def _record(record: Record) -> dict[str, Any]:
+    doc_id, data = record
     fields = {k: _plain(v) for k, v in sorted(data.items()) if not k.endswith("_enc")}
-    return {"id": snapshot.id, **fields}
+    return {"id": doc_id, **fields}
 
 
-def _paged(query: Any, order: tuple[str, ...] = ()) -> Iterator[Any]:
-    """Every document of ``query``, a page at a time (ordered by ``order``, then document id)."""
-    last = None
-    for field in order:
-        query = query.order_by(field)
-    while True:
-        page = query.order_by("__name__").limit(PAGE)
-        if last is not None:
-            page = page.start_after(last)
-        docs = list(page.stream())
-        yield from docs
-        if len(docs) < PAGE:
-            return
-        last = docs[-1]
-
-
-def _sections(db: firestore.Client, uid: str) -> Iterator[tuple[str, Callable[[], Iterator[Any]]]]:
-    """(name, documents) for every collection that holds the user's data."""
-    user_ref = db.collection(USERS).document(uid)
-    yield "user", functools.partial(_existing, user_ref)
-    for sub in sorted(user_ref.collections(), key=lambda c: c.id):
-        yield sub.id, functools.partial(_paged, sub)
-    # Collections under each account (its daily analytics), one section per collection name.
-    for name in NESTED_UNDER_ACCOUNTS:
-        yield name, functools.partial(_under_accounts, db, uid, name)
-    for related in RELATED:
-        yield related.collection, functools.partial(_paged, related.query(db, uid), related.order)
-
-
-def _under_accounts(db: firestore.Client, uid: str, name: str) -> Iterator[Any]:
-    """Every document of collection ``name`` under each of the user's accounts, a page at a time
-    (an account already gone still has its documents listed, so nothing stored is missed)."""
-    for account in db.collection(USERS, uid, ACCOUNTS).list_documents(page_size=PAGE):
-        yield from _paged(account.collection(name))
-
-
-def _existing(ref: Any) -> Iterator[Any]:
-    snapshot = ref.get()
-    if snapshot.exists:
-        yield snapshot
-
-
-def export_json(db: firestore.Client, uid: str, now: datetime) -> Iterator[bytes]:
+def export_json(data: UserData, uid: str, now: datetime) -> Iterator[bytes]:
     """``{"exported_at", "uid", "collections": {name: [records]}}``, streamed."""
     yield json.dumps({"exported_at": now.isoformat(), "uid": uid})[:-1].encode()
     yield b', "collections": {'
-    for index, (name, documents) in enumerate(_sections(db, uid)):
+    for index, (name, documents) in enumerate(data.sections(uid)):
         yield (", " if index else "").encode() + json.dumps(name).encode() + b": ["
-        for count, snapshot in enumerate(documents()):
-            yield (b", " if count else b"") + json.dumps(_record(snapshot)).encode()
+        for count, record in enumerate(documents()):
+            yield (b", " if count else b"") + json.dumps(_record(record)).encode()
         yield b"]"
     yield b"}}\n"
 
@@ -173,7 +91,7 @@ class _Sink(io.RawIOBase):
         return out
 
 
-def export_csv_zip(db: firestore.Client, uid: str, now: datetime) -> Iterator[bytes]:
+def export_csv_zip(data: UserData, uid: str, now: datetime) -> Iterator[bytes]:
     """A zip with one CSV per collection (nested values as JSON), streamed.
 
     Each collection is read twice, a page at a time: once for its columns, once for its rows,
@@ -181,16 +99,16 @@ def export_csv_zip(db: firestore.Client, uid: str, now: datetime) -> Iterator[by
     """
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, documents in _sections(db, uid):
+        for name, documents in data.sections(uid):
             columns: dict[str, None] = {"id": None}
-            for snapshot in documents():
-                columns.update(dict.fromkeys(_record(snapshot)))
+            for record in documents():
+                columns.update(dict.fromkeys(_record(record)))
             with archive.open(f"{name}.csv", mode="w", force_zip64=True) as entry:
                 text = io.TextIOWrapper(entry, encoding="utf-8", newline="")
                 writer = csv.DictWriter(text, fieldnames=list(columns))
                 writer.writeheader()
-                for snapshot in documents():
-                    writer.writerow({k: _cell(v) for k, v in _record(snapshot).items()})
+                for record in documents():
+                    writer.writerow({k: _cell(v) for k, v in _record(record).items()})
                     text.flush()
                     if len(sink.pending) >= 64 * 1024:
                         yield sink.drain()
@@ -226,8 +144,9 @@ class DeletionReport:
 
 
 def delete_user_data(
-    db: firestore.Client,
+    data: UserData,
     accounts: AccountStore,
+    posts: PostStore,
     vault: Vault,
     tiktok: TikTokClient,
     *,
@@ -244,27 +163,16 @@ def delete_user_data(
     A KMS outage stops the deletion before any document is deleted (so a retry can still revoke);
     TikTok refusing or failing a revoke or a cancel is logged and the deletion goes ahead.
     """
-    # Here, not at the top: shared.users.deletion builds on this module's collection table.
-    from shared.users.deletion import (
-        REQUEST_BUDGET,
-        Budget,
-        delete_documents,
-        mark_deleting,
-        stop_at_tiktok,
-    )
-
-    revoke_all_sessions(db, uid)  # First: no cookie of the user works while the rest runs.
+    data.revoke_sessions(uid)  # First: no cookie of the user works while the rest runs.
     now = now or datetime.now(UTC)
-    mark_deleting(db, uid, now)
-    outcomes, cancelled = stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)
+    mark_deleting(data, uid, now)
+    outcomes, cancelled = stop_at_tiktok(accounts, posts, vault, tiktok, uid=uid)
     if delete_media is not None:  # Staged objects before the records that name them.
         delete_media(uid)
-    deleted, complete = delete_documents(
-        db, uid, Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
-    )
+    budget = Budget(REQUEST_BUDGET if budget_seconds is None else budget_seconds)
+    deleted, complete = data.delete(uid, budget)
     if complete:  # only the final sweep is left, once no request can still be in flight
-        tomb = db.collection(USERS).document(uid)
-        tomb.update({"deletion_due_at": (tomb.get().to_dict() or {})["deletion_sweep_after"]})
+        data.set_deletion_due(uid, data.sweep_after(uid))
     delete_auth_user(uid)
     log.info("user data deleted", extra={"uid": uid, "documents": deleted, "complete": complete})
     return DeletionReport(

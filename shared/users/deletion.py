@@ -6,7 +6,7 @@ publish-id pointer or an upload URL for a user who is gone. The mechanism, chose
 one that is sound without a transaction on every write:
 
 1. **Tombstone first.** Deletion begins by replacing ``users/{uid}`` with a tombstone holding only
-   the uid and times (:func:`mark_deleting`). From then on :func:`user_is_live` is false for the
+   the uid and times (:func:`mark_deleting`). From then on ``user_is_live`` is false for the
    user, as it is once ``users/{uid}`` is gone altogether.
 2. **Write, then re-check.** A writer that creates data under a user (a publish: its post before
    TikTok's init, its pointer and upload URL after it) writes first and then reads
@@ -33,20 +33,16 @@ check refuse, and the documents left are read by no route.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shared import errors
-from shared.store.users import USERS
-from shared.users.data_rights import RELATED, _paged, _where
+from shared.store.user_data import Budget, UserData
 
 if TYPE_CHECKING:
-    from google.cloud import firestore
-
     from shared.crypto.vault import Vault
-    from shared.store.accounts import AccountStore
+    from shared.store.accounts import Account, AccountStore
+    from shared.store.posts import PostStore
     from shared.tiktok.client import TikTokClient
 
 log = logging.getLogger(__name__)
@@ -56,36 +52,12 @@ log = logging.getLogger(__name__)
 IN_FLIGHT_BOUND = timedelta(minutes=6)
 REQUEST_BUDGET = 30.0  # seconds of document deletion inside DELETE /api/me (Hosting allows 60)
 JOB_BUDGET = 240.0  # seconds per scheduled run (the function's timeout is 300)
-PAGE = 500  # documents per batched delete (Firestore's batch limit)
 DUE_LIMIT = 50
 
 
-class Budget:
-    """A deadline on the monotonic clock."""
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-
-    def spent(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-
-def mark_deleting(db: firestore.Client, uid: str, now: datetime) -> None:
-    """Replace the user's document with a tombstone (uid and times only: the profile goes now)."""
-    db.collection(USERS).document(uid).set(
-        {
-            "uid": uid,
-            "deleting_since": now,
-            "deletion_sweep_after": now + IN_FLIGHT_BOUND,
-            "deletion_due_at": now,
-        }
-    )
-
-
-def user_is_live(db: firestore.Client, uid: str) -> bool:
-    """The user exists and is not being deleted."""
-    data = db.collection(USERS).document(uid).get().to_dict()
-    return data is not None and "deleting_since" not in data
+def mark_deleting(data: UserData, uid: str, now: datetime) -> None:
+    """Tombstone the user: from now on every write-then-re-check sees them gone."""
+    data.mark_deleting(uid, now, sweep_after=now + IN_FLIGHT_BOUND)
 
 
 def user_deleted() -> errors.NotFound:
@@ -94,31 +66,10 @@ def user_deleted() -> errors.NotFound:
     )
 
 
-def delete_pages(
-    db: firestore.Client, snapshots: Iterable[Any], budget: Budget
-) -> tuple[int, bool]:
-    """Delete ``snapshots`` in batches until done or ``budget`` is spent; (count, finished)."""
-    count = 0
-    batch = db.batch()
-    pending = 0
-    for snapshot in snapshots:
-        batch.delete(snapshot.reference)
-        pending += 1
-        if pending == PAGE:
-            batch.commit()
-            count += pending
-            batch, pending = db.batch(), 0
-            if budget.spent():
-                return count, False
-    if pending:
-        batch.commit()
-        count += pending
-    return count, True
-
-
 def finish_deletions(
-    db: firestore.Client,
+    data: UserData,
     accounts: AccountStore,
+    posts: PostStore,
     vault: Vault,
     tiktok: TikTokClient,
     *,
@@ -126,45 +77,33 @@ def finish_deletions(
     budget_seconds: float = JOB_BUDGET,
 ) -> int:
     """The scheduled part: continue every deletion that is due; how many tombstones it removed."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
     budget = Budget(budget_seconds)
     removed = 0
-    due = (
-        db.collection(USERS)
-        .where(filter=FieldFilter("deletion_due_at", "<=", now))
-        .order_by("deletion_due_at")
-        .limit(DUE_LIMIT)
-    )
-    for snapshot in due.stream():
+    for uid, sweep_after in data.due_deletions(now, DUE_LIMIT):
         if budget.spent():
             break
-        uid, tomb = snapshot.id, snapshot.to_dict() or {}
-        try:
-            stop_at_tiktok(db, accounts, vault, tiktok, uid=uid, now=now)  # a connect slipped in
+        try:  # a connect slipped in
+            stop_at_tiktok(accounts, posts, vault, tiktok, uid=uid)
         except errors.AppError as exc:  # KMS down: this user waits for the next run
             log.warning("deletion postponed", extra={"uid": uid, "reason": exc.reason})
             continue
-        _, finished = delete_documents(db, uid, budget)
-        ref = db.collection(USERS).document(uid)
-        if finished and tomb["deletion_sweep_after"] <= now:
-            ref.delete()
+        _, finished = data.delete(uid, budget)
+        if finished and sweep_after <= now:
+            data.remove_tombstone(uid)
             removed += 1
         else:
-            next_at = now if not finished else tomb["deletion_sweep_after"]
-            ref.update({"deletion_due_at": next_at})
+            data.set_deletion_due(uid, now if not finished else sweep_after)
     log.info("deletions continued", extra={"removed": removed})
     return removed
 
 
 def stop_at_tiktok(
-    db: firestore.Client,
     accounts: AccountStore,
+    posts: PostStore,
     vault: Vault,
     tiktok: TikTokClient,
     *,
     uid: str,
-    now: datetime,
 ) -> tuple[tuple[tuple[str, str], ...], int]:
     """Cancel each connection's unfinished publishes at TikTok, then revoke it; ((open_id, what
     became of it at TikTok) per account, publishes cancelled). Cancelling comes first: a revoked
@@ -174,30 +113,21 @@ def stop_at_tiktok(
     outcomes = []
     cancelled = 0
     for account in accounts.list(uid):
-        cancelled += _cancel_unfinished(db, vault, tiktok, account)
+        cancelled += _cancel_unfinished(posts, vault, tiktok, account)
         outcomes.append((account.open_id, revoke_at_tiktok(vault, tiktok, account)))
     return tuple(outcomes), cancelled
 
 
 def _cancel_unfinished(
-    db: firestore.Client, vault: Vault, tiktok: TikTokClient, account: Any
+    posts: PostStore, vault: Vault, tiktok: TikTokClient, account: Account
 ) -> int:
-    from shared import errors
-    from shared.crypto.vault import field_context
     from shared.status.order import POLLABLE
 
-    posts = _where(db.collection(USERS, account.uid, "posts"), "status", "in", list(POLLABLE))
-    publish_ids = [
-        str(doc["publish_id"])
-        for doc in (s.to_dict() or {} for s in posts.stream())
-        if doc.get("open_id") == account.open_id and doc.get("publish_id")
-    ]
+    publish_ids = posts.publish_ids(account.uid, account.open_id, statuses=POLLABLE)
     if not publish_ids:
         return 0
     try:
-        token = vault.decrypt(
-            account.access_token_enc, context=field_context(account.path, "access_token")
-        )
+        token = account.access_token(vault)
     except errors.Unavailable:
         raise
     except errors.AppError:
@@ -213,21 +143,3 @@ def _cancel_unfinished(
                 extra={"uid": account.uid, "code": exc.code, "reason": exc.reason},
             )
     return done
-
-
-def delete_documents(db: firestore.Client, uid: str, budget: Budget) -> tuple[int, bool]:
-    """Delete every document of the user but the tombstone, a batch at a time, until done or
-    ``budget`` is spent; (documents deleted, finished)."""
-    deleted = 0
-    for related in RELATED:
-        count, finished = delete_pages(db, _paged(related.query(db, uid), related.order), budget)
-        deleted += count
-        if not finished:
-            return deleted, False
-    for sub in db.collection(USERS).document(uid).collections():
-        count, finished = delete_pages(db, _paged(sub), budget)
-        deleted += count
-        if not finished:
-            return deleted, False
-        deleted += db.recursive_delete(sub)  # nested deeper: each account's analytics
-    return deleted, True

@@ -225,7 +225,10 @@ def entrypoint(routes: list[Route]) -> Callable[[flask.Request], flask.Response]
 
     def serve(request: flask.Request) -> flask.Response:
         bodies.limit_idle(request)
-        return bodies.finish(request, answer(request))
+        try:
+            return bodies.finish(request, answer(request))
+        finally:
+            runtime.drain_events_after_request()  # best effort (shared/store/outbox.py)
 
     def answer(request: flask.Request) -> flask.Response:
         logs.configure()

@@ -28,6 +28,7 @@ from tests.support import (
     FakeTikTok,
     all_documents,
     connect_account,
+    deletion_collaborators,
     new_browser,
     start_connect,
 )
@@ -279,7 +280,7 @@ def test_a_deletion_that_fails_half_way_completes_when_repeated(
 
         real(uid, runtime.firebase_app())
 
-    args = (runtime.firestore_client(), runtime.account_store(), runtime.vault(), runtime.tiktok())
+    args = deletion_collaborators()
     with pytest.raises(errors.Unavailable):
         delete_user_data(*args, uid=ann["uid"], delete_auth_user=delete_auth_user)
     report = delete_user_data(*args, uid=ann["uid"], delete_auth_user=delete_auth_user)
@@ -290,13 +291,7 @@ def test_a_deletion_that_fails_half_way_completes_when_repeated(
 
 def finish_later(after: timedelta) -> int:
     """The scheduled job's deletion step, run as if ``after`` had passed."""
-    return finish_deletions(
-        runtime.firestore_client(),
-        runtime.account_store(),
-        runtime.vault(),
-        runtime.tiktok(),
-        now=datetime.now(UTC) + after,
-    )
+    return finish_deletions(*deletion_collaborators(), now=datetime.now(UTC) + after)
 
 
 def test_deleting_ten_thousand_posts_returns_within_budget_and_the_job_finishes(
@@ -317,16 +312,14 @@ def test_deleting_ten_thousand_posts_returns_within_budget_and_the_job_finishes(
             )
         batch.commit()
     runtime.reset()
-    args = (runtime.firestore_client(), runtime.account_store(), runtime.vault(), runtime.tiktok())
+    args = deletion_collaborators()
     started = time.monotonic()
     report = delete_user_data(*args, uid=uid, delete_auth_user=lambda _: None, budget_seconds=1.0)
     took = time.monotonic() - started
     assert report.complete is False
     assert took < 1.0 + 5.0, took  # the budget, plus at most one batch under a loaded machine
     assert 0 < report.deleted_documents < 10_000
-    from shared.users.deletion import user_is_live
-
-    assert not user_is_live(db, uid)  # unreachable at once
+    assert not runtime.user_data().user_is_live(uid)  # unreachable at once
     assert browser.get("/api/posts").status_code in (401, 404)  # nothing of it is served
     assert browser.get("/api/me/export").status_code in (401, 404)
 

@@ -97,16 +97,10 @@ def finish_later() -> None:
     """The scheduled job's deletion step, once no request can still be in flight."""
     from datetime import UTC, datetime
 
-    from shared import runtime
     from shared.users.deletion import IN_FLIGHT_BOUND, finish_deletions
+    from tests.support import deletion_collaborators
 
-    finish_deletions(
-        runtime.firestore_client(),
-        runtime.account_store(),
-        runtime.vault(),
-        runtime.tiktok(),
-        now=datetime.now(UTC) + IN_FLIGHT_BOUND,
-    )
+    finish_deletions(*deletion_collaborators(), now=datetime.now(UTC) + IN_FLIGHT_BOUND)
 
 
 @pytest.mark.parametrize("slow", ["creator_info", "video_init"])

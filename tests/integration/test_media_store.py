@@ -24,10 +24,10 @@ from shared.media.service import (
     delete_post_media,
     get_slot,
 )
-from shared.media.slots import MediaStore
 from shared.media.storage import Bucket, make_storage_client
 from shared.media.tokens import MediaGrant, MediaTokens
 from shared.status.order import Observation
+from shared.store.media import MediaStore
 from shared.store.posts import PostStore
 from shared.store.status import StatusStore
 
@@ -181,9 +181,10 @@ def test_the_sweep_deletes_expired_slots_and_their_objects(staging: Staging) -> 
 
 
 def test_a_user_being_deleted_gets_no_new_slot(staging: Staging) -> None:
+    from shared.store.user_data import UserData
     from shared.users.deletion import mark_deleting
 
-    mark_deleting(staging.media.db, UID, NOW)
+    mark_deleting(UserData(staging.media.db), UID, NOW)
     with pytest.raises(errors.NotFound) as exc:
         create_slot(
             staging,

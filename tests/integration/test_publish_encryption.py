@@ -67,6 +67,7 @@ def publisher(vault: Vault, tiktok: TikTokClient) -> Publisher:
         accounts=runtime.account_store(),
         vault=vault,
         tiktok=tiktok,
+        status=runtime.status_store(),
         chunk_limit=10_000_000,
     )
 

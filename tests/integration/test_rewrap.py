@@ -15,6 +15,7 @@ import pytest
 from emulator.stack import Stack
 from shared.crypto.rewrap import rewrap_all
 from shared.crypto.vault import Vault, field_context, make_kms_client
+from shared.store.ciphertexts import Ciphertexts
 
 pytestmark = pytest.mark.emulators
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +99,7 @@ def test_rewrap_moves_every_value_to_the_primary_version(db: Any, kms: Any, key_
     seed(db, Vault(kms, key_name))
     v2 = rotate(kms, key_name)
 
-    report = rewrap_all(db, Vault(kms, key_name), page_size=3)
+    report = rewrap_all(Ciphertexts(db), Vault(kms, key_name), page_size=3)
 
     assert (report.scanned, report.rewrapped, report.skipped_current) == (10, 9, 1)
     assert (report.conflicts, report.failed) == (0, 0)
@@ -112,7 +113,7 @@ def test_rewrap_moves_every_value_to_the_primary_version(db: Any, kms: Any, key_
     context = field_context("users/u1/accounts/o4", "refresh_token")
     assert reader.decrypt(account["refresh_token_enc"], context=context) == "refresh_token-4"
 
-    again = rewrap_all(db, Vault(kms, key_name))
+    again = rewrap_all(Ciphertexts(db), Vault(kms, key_name))
     assert (again.scanned, again.rewrapped, again.skipped_current) == (10, 0, 10)
 
 
@@ -120,11 +121,11 @@ def test_rewrap_resumes_from_its_cursor(db: Any, kms: Any, key_name: str) -> Non
     seed(db, Vault(kms, key_name))
     v2 = rotate(kms, key_name)
 
-    first = rewrap_all(db, Vault(kms, key_name), page_size=2, max_documents=5)
+    first = rewrap_all(Ciphertexts(db), Vault(kms, key_name), page_size=2, max_documents=5)
     # Document-path order: users/u0/accounts/disconnected (no tokens) comes first.
     assert (first.scanned, first.rewrapped, first.skipped_current) == (5, 4, 1)
     assert first.cursor == "accounts:users/u1/accounts/o1"
-    rest = rewrap_all(db, Vault(kms, key_name), page_size=2, start_after=first.cursor)
+    rest = rewrap_all(Ciphertexts(db), Vault(kms, key_name), page_size=2, start_after=first.cursor)
     assert (rest.scanned, rest.rewrapped, rest.skipped_current) == (5, 5, 0)
     assert set(versions(db, Vault(kms, key_name)).values()) == {v2}
 
@@ -153,7 +154,7 @@ def test_a_concurrent_refresh_is_not_overwritten(db: Any, kms: Any, key_name: st
     path = "users/u1/accounts/o1"
     vault = RefreshingVault(kms, key_name, db=db, path=path)
 
-    report = rewrap_all(db, vault)
+    report = rewrap_all(Ciphertexts(db), vault)
 
     assert (report.rewrapped, report.conflicts) == (2, 1)
     data = db.document(path).get().to_dict()
@@ -166,7 +167,9 @@ def test_a_concurrent_refresh_is_not_overwritten(db: Any, kms: Any, key_name: st
         data["refresh_token_enc"], context=field_context(path, "refresh_token")
     )
     assert refresh == "refresh_token-1"
-    assert rewrap_all(db, Vault(kms, key_name)).rewrapped == 1  # A second run finishes the job.
+    assert (
+        rewrap_all(Ciphertexts(db), Vault(kms, key_name)).rewrapped == 1
+    )  # A second run finishes the job.
 
 
 def test_cli_runs_from_the_environment(clean: Stack, db: Any, kms: Any, key_name: str) -> None:

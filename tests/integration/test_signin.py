@@ -110,12 +110,13 @@ def test_a_sign_in_during_deletion_does_not_bring_the_user_back(
 ) -> None:
     from datetime import UTC, datetime
 
+    from shared.store.user_data import UserData
     from shared.users.deletion import mark_deleting
 
     google = auth_emulator.sign_in_with_google(email="gone@example.com", name="Gone")
     do_sign_in(google["idToken"])
     db = runtime.firestore_client()
-    mark_deleting(db, google["localId"], datetime.now(UTC))
+    mark_deleting(UserData(db), google["localId"], datetime.now(UTC))
     with pytest.raises(Unauthenticated) as refused:
         do_sign_in(google["idToken"])  # the ID token is still valid for an hour
     assert refused.value.reason == "user.deleted"

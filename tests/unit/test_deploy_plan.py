@@ -115,6 +115,7 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
         ("projects", "roles/firebaseauth.admin"),  # users.get (check_revoked) and users.delete
         ("pubsub", "roles/pubsub.publisher"),
         ("pubsub", "roles/pubsub.publisher"),
+        ("pubsub", "roles/pubsub.publisher"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
@@ -123,8 +124,12 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
     (bucket_grant,) = find(commands, "gcloud", "storage", "buckets", "add-iam-policy-binding")
     assert bucket_grant[4] == f"gs://{settings.media_bucket}"
     publishers = find(commands, "gcloud", "pubsub", "topics", "add-iam-policy-binding")
-    # The only topics a function publishes to: the fan-out batches.
-    assert sorted(p[4] for p in publishers) == ["analytics-snapshot-batch", "token-refresh-batch"]
+    # The only topics a function publishes to: the fan-out batches, and the status events.
+    assert sorted(p[4] for p in publishers) == [
+        "analytics-snapshot-batch",
+        "publisher-events",
+        "token-refresh-batch",
+    ]
     for argv in find(commands, "gcloud", "functions", "deploy"):
         assert flag(argv, "--service-account") == settings.runtime_account
 

@@ -17,7 +17,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from shared.analytics.scheduler import active_accounts_query
+from shared.store.accounts import AccountStore
 from shared.store.status import StatusStore
 from shared.tokens.scheduler import due_queries
 
@@ -65,9 +65,10 @@ def queries_the_code_runs() -> list[Any]:
     db = firestore.Client(project="demo-indexes", credentials=AnonymousCredentials())
     now = datetime.now(UTC)
     status = StatusStore(db)
+    accounts = AccountStore(db)
     return [
-        *due_queries(db, now),
-        active_accounts_query(db),
+        *due_queries(accounts, now),
+        accounts.active_query(),
         status.due_posts_query(now, 10),
         status.accounts_query("open-id"),
         status.history_query("uid", 10, None),

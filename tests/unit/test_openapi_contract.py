@@ -25,6 +25,7 @@ from referencing.jsonschema import DRAFT202012
 
 from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED
 from shared.tiktok.errors import _UPLOAD_ANSWERS, ERRORS
+from shared.tiktok.settings import BOOLEAN_SETTINGS
 from tests.openapi import SPEC_PATH, spec
 from tests.reasons import HOLE, reasons
 
@@ -43,6 +44,10 @@ FAMILIES: dict[str, set[str]] = {
         for setting in ("allow_comment", "allow_duet", "allow_stitch")
     },
     "request.media.urls[{}]": {"request.media.urls[0]", "request.media.urls[34]"},
+    # _bad(f"post.{name}") over the declared settings (a boolean or a text one).
+    "request.post.{}": {
+        f"request.post.{name}" for name in (*BOOLEAN_SETTINGS, "title", "description")
+    },
 }
 UNCHECKED_BODIES = {"tiktokWebhook"}  # TikTok's events may grow fields: never refused for them
 
@@ -128,7 +133,7 @@ def test_the_reason_scan_sees_through_helpers_and_loops() -> None:
     """The scan is not vacuous: it finds reasons made by a helper, a loop and an f-string."""
     found = {f.value for f in reasons()}
     assert "request.media.url" in found  # _bad(...) through _https_url(raw, "media.url", ...)
-    assert "request.post.is_aigc" in found  # _bad(f"post.{name}") over _BOOLEANS
+    assert "request.post.{}" in found  # _bad(f"post.{name}") over BOOLEAN_SETTINGS
     assert "tiktok.{}" in found
     assert "account.{}" in found
     assert {f.value for f in reasons() if f.keyword == "stale_reason"} == {"poll_budget"}

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
-from shared.store.users import USERS, checked_id
+from shared.store.query import where
+from shared.store.users import USERS, LiveUsers, checked_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -52,7 +53,7 @@ def public_media(doc: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class MediaStore:
+class MediaStore(LiveUsers):
     def __init__(self, db: firestore.Client) -> None:
         self.db = db
 
@@ -130,6 +131,15 @@ class MediaStore:
                 doc["id"],
                 {"state": "ready", "post_id": firestore.DELETE_FIELD, "expire_at": now + READY_TTL},
             )
+
+    def expired(self, now: datetime, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+        """Up to ``limit`` (uid, media id, slot) of slots past ``expire_at``, the oldest first."""
+        query = (
+            where(self.db.collection_group(MEDIA), "expire_at", "<=", now)
+            .order_by("expire_at")
+            .limit(limit)
+        )
+        return [(s.reference.parent.parent.id, s.id, s.to_dict() or {}) for s in query.stream()]
 
 
 def _check_usable(
