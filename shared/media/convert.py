@@ -51,11 +51,19 @@ class Converted:
 
 
 def _register_heif() -> None:
+    """Teach Pillow HEIC; a deployment without pillow-heif refuses HEIC photos by name."""
     global _heif_ready
     with _heif_lock:
         if not _heif_ready:
-            from pillow_heif import register_heif_opener
-
+            try:
+                from pillow_heif import register_heif_opener
+            except ImportError as exc:
+                raise errors.FailedPrecondition(
+                    "this photo is HEIC, which this deployment cannot convert; TikTok takes "
+                    "photos only as JPEG or WebP: export it as JPEG",
+                    reason="media.photo_type",
+                    limit="image/jpeg or image/webp",
+                ) from exc
             register_heif_opener()
             _heif_ready = True
 

@@ -4,6 +4,7 @@ metadata; unreadable or oversized sources refused with the reason and the limit.
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 from PIL import Image
@@ -97,3 +98,17 @@ def test_a_source_past_the_pixel_limit_is_refused_before_it_is_decoded(
     assert exc.value.reason == "media.photo_pixels"
     assert exc.value.details == {"limit": 100 * 100}
     assert "101x100 px" in exc.value.message
+
+
+def test_without_pillow_heif_a_heic_photo_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    heic = encoded(Image.new("RGB", (64, 48), (1, 2, 3)), "HEIF", quality=50)
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if it were not installed
+    monkeypatch.setattr(convert, "_heif_ready", False)
+    with pytest.raises(errors.FailedPrecondition) as exc:
+        to_jpeg(heic, "image/heic", 1920, 1080)
+    assert exc.value.reason == "media.photo_type"
+    assert "export it as JPEG" in exc.value.message
+    png = encoded(Image.new("RGB", (64, 48)), "PNG")
+    assert to_jpeg(png, "image/png", 1920, 1080).width == 64

@@ -39,7 +39,8 @@ function put(url: string, method: string, headers: Record<string, string>, file:
     xhr.upload.onprogress = (e) => onBytes(e.loaded);
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) resolve();
-      else reject(new ApiError(xhr.status, { code: "UNAVAILABLE", message: `The storage service refused the upload (HTTP ${xhr.status}). Try again.` }));
+      // Not a refusal of the photo (the API checks it on completion): the upload itself failed.
+      else reject(new Error(`The upload did not go through (the storage service answered HTTP ${xhr.status}). Try again.`));
     };
     xhr.onerror = () => reject(new ApiError(0, { code: "UNAVAILABLE", message: "The connection was lost during the upload." }));
     xhr.ontimeout = xhr.onerror;
