@@ -40,7 +40,13 @@ WEBHOOKS_PER_POST = 3  # assumption: processing, complete, publicly available
 HTTP_REQUEST_SECONDS = 0.1  # assumption: a non-upload request holds an instance 100 ms
 PEAK_MINUTE_SHARE = 0.02  # assumption: the busiest minute carries 2% of a day's posts
 REFRESH_READS, REFRESH_WRITES, REFRESH_DELETES = 4, 2, 1  # due query, lease, account, update
-POST_READS, POST_WRITES = 16, 14  # publish, chunk claims, polls, webhook receipts and updates
+# A post's status changes 3 times (INITIALIZING, PROCESSING_UPLOAD, PUBLISH_COMPLETE); each change
+# writes its outbox entry in the same commit and marks it sent after the publish (2 writes), and
+# reads the user document before publishing (the deletion check), shared/store/outbox.py; the
+# init's status write reads the post first.
+POST_STATUS_EVENTS = 3
+POST_READS = 16 + POST_STATUS_EVENTS + 1  # publish, chunk claims, polls, receipts, events
+POST_WRITES = 14 + POST_STATUS_EVENTS * 2  # and the status updates, with their outbox entries
 TOKEN_OPS_PER_REFRESH = 3  # decrypt the refresh token, encrypt both new tokens
 TOKEN_OPS_PER_POST = 2  # decrypt the access token, encrypt TikTok's upload URL
 PUBSUB_MESSAGE_BYTES = 1_000  # Pub/Sub bills at least 1,000 bytes per message
@@ -181,7 +187,9 @@ def cost(accounts: int, posts_per_day: int) -> Cost:
     kms_calls = (refreshes * TOKEN_OPS_PER_REFRESH + posts * TOKEN_OPS_PER_POST) / (
         TOKEN_OPS_PER_KMS_CALL
     )
-    messages = DAYS * RUNS_PER_DAY * (2 + r.batches)  # each published once, delivered once
+    # The jobs' messages, and each post's status events (delivered to one subscription, say the
+    # operator's alerts); each published once, delivered once.
+    messages = DAYS * RUNS_PER_DAY * (2 + r.batches) + posts * POST_STATUS_EVENTS
     pubsub_gib = messages * 2 * PUBSUB_MESSAGE_BYTES / GIB
     pubsub = max(0.0, pubsub_gib - PUBSUB_FREE_GIB) / 1024 * PUBSUB_PER_TIB
     egress_gib = posts * VIDEO_BYTES / GIB  # the relay sends every uploaded byte on to TikTok

@@ -151,7 +151,7 @@ Publish = Callable[[bytes, Mapping[str, str]], str]
 @dataclass(frozen=True)
 class Drained:
     published: int = 0
-    dropped: int = 0  # about a user being deleted: deleted unpublished
+    dropped: int = 0  # deleted unpublished: about a user being deleted, or expired
     failed: int = 0
 
 
@@ -172,7 +172,6 @@ class Outbox:
         self._make_publish = make_publish
         self._publish: Publish | None = None
         self.clock = clock
-        self.written = 0  # entries this instance wrote (the end-of-request drain looks at it)
 
     def ref(self, event_id: str) -> Any:
         return self.db.collection(OUTBOX).document(event_id)
@@ -182,7 +181,6 @@ class Outbox:
 
         Claimed by this writer when it can publish, so no drain races its own publish."""
         now = self.clock()
-        self.written += 1
         writes.create(
             self.ref(event["event_id"]),
             {

@@ -257,3 +257,26 @@ def test_deletion_publishes_its_own_events_and_nothing_else_of_the_user(
     # A second sweep (the scheduled final one) finds no account: no second deletion event.
     UserData(db, runtime.outbox()).delete(UID, Budget(30))
     assert events.pull() == []
+
+
+def test_the_end_of_a_request_drains_what_a_writer_left_at_most_once_a_minute(
+    events: Subscription,
+) -> None:
+    runtime.reset()  # a fresh instance: it has not drained yet
+    live_user()
+    db = runtime.firestore_client()
+    then = datetime.now(UTC) - CLAIM * 2  # a writer that died two claims ago
+    left = Outbox(db, make_publish=runtime._publish_event, clock=lambda: then)
+    left.commit(db.batch(), [post_event(UID, "post-1", "FAILED", "x", then)])
+    left.commit(db.batch(), [post_event(UID, "post-2", "FAILED", "x", then)])
+    for snapshot in db.collection(OUTBOX).stream():  # as if the publish never happened
+        snapshot.reference.update({"state": "pending", "claim_until": then})
+    events.pull()
+
+    runtime.outbox()  # built: this instance writes statuses
+    runtime.drain_events_after_request()
+    assert sorted(m["body"]["post_id"] for m in events.pull()) == ["post-1", "post-2"]
+    for snapshot in db.collection(OUTBOX).stream():
+        snapshot.reference.update({"state": "pending", "claim_until": then})
+    runtime.drain_events_after_request()  # within the minute: no second drain
+    assert events.pull() == []
