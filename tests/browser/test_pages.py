@@ -94,6 +94,7 @@ def test_every_page_is_accessible(
     # A photo post too, so the history shows both kinds.
     page.get_by_role("link", name="New post").click()
     page.get_by_label("Photos").check()
+    page.get_by_label("URLs on your verified domain").check()
     page.get_by_label("Photo URLs, one per line").fill(
         web.assets.url("photo1.jpg") + "\n" + web.assets.url("photo2.jpg")
     )

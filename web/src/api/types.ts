@@ -37,3 +37,7 @@ export type PostsResponse = Json<"listPosts">;
 export type VideosResponse = Json<"listVideos">;
 export type DeleteMeResponse = Json<"deleteMe">;
 export type UpdateAccountSettingsResponse = Json<"updateAccountSettings">;
+export type StagedMedia = Schemas["StagedMedia"];
+export type MediaSlotBody = Schemas["MediaSlotBody"];
+export type StagedMediaResponse = Json<"completeMedia">;
+export type CreateMediaResponse = Json<"createMedia", 201>;
