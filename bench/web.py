@@ -4,7 +4,7 @@ For each page: the JavaScript and CSS it loads (bytes as shipped, and gzipped as
 them) and the number of requests its load makes (only the sign-in page loads the Firebase
 chunk). Then the time from navigation to the "Post to TikTok" page being usable (creator info
 fetched, the form ready), median of several loads. Target: at most 150 KB of gzipped
-JavaScript on any page.
+JavaScript on any page but the analytics page, which loads the chart library: 250 KB there.
 
 Run: ``.venv/bin/python bench/web.py [--loads 7]`` (builds the app if public/ is missing).
 """
@@ -31,7 +31,8 @@ from emulator.stack import Ports, Stack  # noqa: E402
 from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser  # noqa: E402
 
 LIMIT_GZIP_JS = 150_000
-PAGES = ["/signin", "/accounts", "/post", "/history", "/videos", "/data"]
+LIMIT_ANALYTICS_GZIP_JS = 250_000
+PAGES = ["/signin", "/accounts", "/post", "/history", "/videos", "/data", "/accounts/{}/analytics"]
 ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
 
@@ -74,26 +75,28 @@ def main() -> int:
     return 0
 
 
-def session_cookie(stack: Stack) -> dict[str, Any]:
+def session_cookie(stack: Stack) -> tuple[dict[str, Any], str]:
     fake = FakeTikTok(stack.tiktok_url)
     fake.reset()
     creator = fake.create_user(display_name="Bench", username="bench", avatar_url="")
     client = new_browser(stack, AuthEmulator(stack), "bench@example.com")
     connect_account(client, fake, creator["open_id"])
     value = client.cookies["__session"]
-    return {"name": "__session", "value": value, "url": stack.functions_url}
+    cookie = {"name": "__session", "value": value, "url": stack.functions_url}
+    return cookie, creator["open_id"]
 
 
 def run(stack: Stack, loads: int) -> None:
-    cookie = session_cookie(stack)
+    cookie, open_id = session_cookie(stack)
     base = stack.functions_url
     with sync_playwright() as driver:
         args = ARGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
         browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=args)
         print(f"{'page':<10} {'JS bytes':>9} {'JS gzip':>8} {'CSS bytes':>9} {'CSS gzip':>8} "
               f"{'requests':>8}")  # fmt: skip
-        worst = 0
-        for path in PAGES:
+        worst = analytics = 0
+        for template in PAGES:
+            path = template.format(open_id)
             context = browser.new_context()
             if path != "/signin":
                 context.add_cookies([cookie])  # type: ignore[list-item]
@@ -111,12 +114,21 @@ def run(stack: Stack, loads: int) -> None:
             requests = seen.requests
             js, js_gz = seen.sizes("script")
             css, css_gz = seen.sizes("stylesheet")
-            worst = max(worst, js_gz)
+            if "/analytics" in path:
+                analytics = js_gz
+                path = "analytics"
+            else:
+                worst = max(worst, js_gz)
             print(f"{path:<10} {js:>9,} {js_gz:>8,} {css:>9,} {css_gz:>8,} {requests:>8}")
             context.close()
         print(
             f"\nlargest gzipped JavaScript on a page: {worst:,} bytes "
             f"(target at most {LIMIT_GZIP_JS:,}: {'met' if worst <= LIMIT_GZIP_JS else 'MISSED'})"
+        )
+        met = "met" if analytics <= LIMIT_ANALYTICS_GZIP_JS else "MISSED"
+        print(
+            f"the analytics page (with uPlot): {analytics:,} bytes "
+            f"(target at most {LIMIT_ANALYTICS_GZIP_JS:,}: {met})"
         )
 
         context = browser.new_context()

@@ -68,7 +68,8 @@ RESOURCES: dict[str, dict[str, Any]] = {
     "publish_init": {"memory": "1Gi", "timeout": HOSTING_TIMEOUT, "concurrency": 8},
     "publish_status": {"timeout": HOSTING_TIMEOUT},
     # /media/ streams each download through a 1 MiB buffer (bench/media.py measures its memory);
-    # TikTok's pulls are I/O bound, so one instance serves many at once.
+    # TikTok's pulls are I/O bound, so one instance serves many at once. A PNG/HEIC conversion
+    # on completion holds up to ~200 MB, one at a time per instance (shared/media/convert.py).
     "media": {"timeout": HOSTING_TIMEOUT, "concurrency": 20},
     # One scheduled run at a time; batches are few and each refresh is I/O bound.
     "refresh_tokens": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},

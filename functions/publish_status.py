@@ -1,5 +1,8 @@
 """``/api/webhooks/tiktok``, ``/api/publish/{id}/status`` and ``/api/posts``: following posts.
 
+The history answers each published post's current metrics from the account's newest analytics
+snapshot (``shared/analytics/posts.py``).
+
 The webhook is TikTok's, not a browser's: no session, no Origin check, its own signature instead,
 and it loads only Firestore (never KMS) so TikTok gets its 200 fast.
 """
@@ -40,6 +43,8 @@ def _status(call: Call) -> flask.Response:
 
 
 def _history(call: Call) -> flask.Response:
+    from shared.analytics.posts import with_metrics
+
     args = call.request.args
     page = list_posts(
         runtime.status_store(),
@@ -48,6 +53,7 @@ def _history(call: Call) -> flask.Response:
         status=args.get("status") or None,
         open_id=args.get("open_id") or None,
     )
+    with_metrics(runtime.analytics_store(), call.uid, page["posts"], datetime.now(UTC))
     return json_response(page)
 
 

@@ -162,6 +162,8 @@ PROMISES: dict[str, list[str]] = {
         "tests.e2e.test_analytics_http::test_the_export_holds_the_snapshots_with_string_ids_and_deletion_leaves_none",
         "tests.e2e.test_analytics_http::test_turning_collection_off_deletes_the_snapshots_and_is_shown",
         "tests.e2e.test_analytics_http::test_another_user_can_neither_read_nor_change_the_analytics",
+        "tests.e2e.test_post_metrics_http::test_history_shows_a_published_posts_video_id_and_current_metrics",
+        "tests.browser.test_analytics::test_turning_analytics_off_asks_deletes_the_snapshots_and_on_again",
     ],
     "P20": [
         "tests.e2e.test_schedule_due::test_a_scheduled_post_is_sent_once_at_its_time_with_the_confirmed_settings",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import errors
+from shared.media.convert import CONVERTIBLE
 from shared.publishing.chunks import MAX_VIDEO_BYTES
 from shared.publishing.rules import API_MAX_DURATION_SEC, MAX_PHOTOS
 from shared.web.fields import reject_unknown
@@ -45,11 +46,13 @@ def parse_slot_request(body: Mapping[str, Any]) -> SlotRequest:
     if kind not in ("photo", "video"):
         raise _bad("type", "type must be 'photo' or 'video'")
     content_type = body.get("content_type")
-    allowed = PHOTO_TYPES if kind == "photo" else VIDEO_TYPES
+    allowed = PHOTO_TYPES + CONVERTIBLE if kind == "photo" else VIDEO_TYPES
     if content_type not in allowed:
+        takes = " or ".join(PHOTO_TYPES if kind == "photo" else VIDEO_TYPES)
+        also = f" ({', '.join(CONVERTIBLE)} are converted to JPEG)" if kind == "photo" else ""
         raise _bad(
             "content_type",
-            f"TikTok takes {kind}s as {' or '.join(allowed)}; content_type {content_type!r} is not",
+            f"TikTok takes {kind}s as {takes}{also}; content_type {content_type!r} is not",
         )
     size = body.get("size")
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:

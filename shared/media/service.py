@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
+from shared.media.convert import CONVERTIBLE
 from shared.media.probe import probe
 from shared.media.rules import check_photo, check_video, parse_slot_request
 from shared.store.media import READY_TTL, MediaStore, public_media
@@ -23,7 +24,7 @@ from shared.users.deletion import user_deleted
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from shared.media.storage import Bucket
+    from shared.media.storage import Bucket, ObjectInfo
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,15 @@ def complete_slot(s: Staging, *, uid: str, media_id: str, now: datetime) -> dict
                 limit=doc["declared_size"],
             )
         if doc["type"] == "photo":
-            check_photo(None, found.content_type, info.size, found.width, found.height)
+            if found.content_type in CONVERTIBLE:
+                changes.update(_converted(s, doc["object"], info, found.content_type, read_at))
+            check_photo(
+                None,
+                changes["content_type"],
+                changes["size"],
+                changes["width"],
+                changes["height"],
+            )
         else:
             check_video(found.content_type, info.size, found.duration_sec)
     except errors.AppError as exc:
@@ -132,6 +141,31 @@ def complete_slot(s: Staging, *, uid: str, media_id: str, now: datetime) -> dict
     changes.update(state="ready", expire_at=now + READY_TTL)
     s.media.update(uid, media_id, changes)
     return public_media({**doc, **changes})
+
+
+def _converted(
+    s: Staging, name: str, info: ObjectInfo, source_type: str, read_at: Callable[[int, int], bytes]
+) -> dict[str, Any]:
+    """A PNG or HEIC photo rewritten in place as JPEG (fitted within 1080p): the slot's changes."""
+    from shared.media.convert import to_jpeg
+    from shared.media.rules import PHOTO_LONG_SIDE_MAX, PHOTO_SHORT_SIDE_MAX
+
+    # The source is read whole: its size is the declared one (checked), at most 20 MB.
+    done = to_jpeg(read_at(0, info.size), source_type, PHOTO_LONG_SIDE_MAX, PHOTO_SHORT_SIDE_MAX)
+    generation = s.bucket.replace(
+        name, done.data, content_type="image/jpeg", generation=info.generation
+    )
+    changes: dict[str, Any] = {
+        "content_type": "image/jpeg",
+        "size": len(done.data),
+        "width": done.width,
+        "height": done.height,
+        "generation": generation,
+        "converted_from": source_type,
+    }
+    if (done.width, done.height) != (done.source_width, done.source_height):
+        changes["resized_from"] = {"width": done.source_width, "height": done.source_height}
+    return changes
 
 
 def delete_slot(s: Staging, *, uid: str, media_id: str, now: datetime) -> None:

@@ -96,6 +96,21 @@ class AnalyticsStore:
             if data.get("expire_at") is None or data["expire_at"] > now:
                 yield data
 
+    def latest(self, uid: str, open_id: str, now: datetime) -> dict[str, Any] | None:
+        """The account's newest snapshot, or None when it has none (or only expired ones, which
+        are older than any live one, so the newest alone decides). Ordered by the ``date`` field,
+        which equals the id: Firestore's automatic single-field index serves it descending, where
+        a descending scan of document ids is refused."""
+        from google.cloud import firestore
+
+        collection = self.db.collection(USERS, uid, ACCOUNTS, open_id, ANALYTICS)
+        query = collection.order_by("date", direction=firestore.Query.DESCENDING).limit(1)
+        for snapshot in query.stream():
+            data = snapshot.to_dict() or {}
+            if data.get("expire_at") is None or data["expire_at"] > now:
+                return data
+        return None
+
     def delete_all(self, uid: str, open_id: str) -> int:
         """Delete every snapshot of the account (collection turned off, disconnect)."""
         collection = self.db.collection(USERS, uid, ACCOUNTS, open_id, ANALYTICS)

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
 
 MEDIA = "media"
 READY_TTL = timedelta(days=1)  # A checked slot no post took is deleted after this.
-PUBLIC_FIELDS = ("type", "content_type", "size", "width", "height", "duration_sec")
+PUBLIC_FIELDS = (
+    "type",
+    "content_type",
+    "size",
+    "width",
+    "height",
+    "duration_sec",
+    "converted_from",
+    "resized_from",
+)
 
 
 def media_path(uid: str, media_id: str) -> str:

@@ -201,6 +201,7 @@ def test_photo_posts_show_only_allow_comments(web: Web) -> None:
     expect(page.get_by_label("Allow comments")).to_be_visible()
     expect(page.get_by_label("Allow Duet")).to_have_count(0)
     expect(page.get_by_label("Allow Stitch")).to_have_count(0)
+    page.get_by_label("URLs on your verified domain").check()
     page.get_by_label("Photo URLs, one per line").fill(web.assets.url("photo1.jpg"))
     choose_privacy(page, "Only me")
     page.get_by_label("Allow comments").check()
@@ -352,6 +353,7 @@ def test_a_preview_of_the_chosen_media_is_shown(web: Web) -> None:
         4, 0.1
     )
     page.get_by_label("Photos").check()
+    page.get_by_label("URLs on your verified domain").check()
     page.get_by_label("Photo URLs, one per line").fill(
         web.assets.url("photo1.jpg") + "\n" + web.assets.url("photo2.jpg")
     )

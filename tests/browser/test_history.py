@@ -1,5 +1,6 @@
 """History: filters sent to the server as query parameters (and kept in the URL, so the back
-button restores them), paging with the server's cursor, links to each post's status."""
+button restores them), paging with the server's cursor, links to each post's status, and a
+published video's current metrics with its link to TikTok by its exact string id."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Web
+from tests.browser.seed import seed_days
 
 
 def seed_posts(web: Web, open_id: str, count: int) -> None:
@@ -78,3 +80,59 @@ def test_filters_go_to_the_server_and_live_in_the_url(web: Web, creator: dict[st
     expect(page.get_by_label("Account")).to_have_value(creator["open_id"])
     page.go_back()
     expect(page.get_by_label("Account")).to_have_value("")
+
+
+def test_a_published_video_shows_its_current_metrics_and_links_to_it(
+    web: Web, creator: dict[str, Any]
+) -> None:
+    page = web.page
+    open_id = creator["open_id"]
+    web.sign_in_quick()
+    web.connect(creator["username"])
+    response = web.page.request.post(
+        web.base + "/api/publish",
+        headers={"Origin": web.base},
+        data={
+            "open_id": open_id,
+            "mode": "direct",
+            "media": {"type": "video", "source": "url", "url": web.assets.url("clip.mp4")},
+            "post": {"title": "Harbour at dawn", "privacy_level": "PUBLIC_TO_EVERYONE"},
+            "duration_sec": 4.0,
+        },
+    )
+    assert response.status == 201, response.text()
+    post_id = response.json()["post"]["id"]
+    for _ in range(300):
+        post = web.page.request.get(f"{web.base}/api/publish/{post_id}/status").json()["post"]
+        if post["status"] == "PUBLISH_COMPLETE" and post["post_ids"]:
+            break
+        page.wait_for_timeout(100)
+    video_id = post["post_ids"][0]
+    assert isinstance(video_id, str)
+    assert int(video_id) > 2**53
+    web.fake.control("POST", "advance_day", json={"days": 2})  # the video gains an audience
+    (today,) = seed_days(web, open_id, 1)
+    videos = web.fake.control("GET", f"users/{open_id}/videos")["videos"]
+    video = next(v for v in videos if v["id"] == video_id)
+    assert video["view_count"] > 0
+
+    page.get_by_role("navigation").get_by_role("link", name="History").click()
+    row = page.get_by_role("listitem").filter(has_text="Harbour at dawn")
+    metrics = row.get_by_label(f"Metrics of video {video_id} on {today}")
+    expect(metrics).to_be_visible()
+    shown = dict(
+        zip(
+            metrics.locator("dt").all_inner_texts(),
+            metrics.locator("dd").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert shown == {
+        "Views": f"{video['view_count']:,}",
+        "Likes": f"{video['like_count']:,}",
+        "Comments": f"{video['comment_count']:,}",
+        "Shares": f"{video['share_count']:,}",
+    }
+    expect(row.get_by_role("link", name="View on TikTok")).to_have_attribute(
+        "href", f"https://www.tiktok.com/@casey.creates/video/{video_id}"
+    )

@@ -90,6 +90,7 @@ def test_the_whole_journey(web: Web, creator: dict[str, Any], tmp_path: Path) ->
     # A photo post, by URL.
     page.get_by_role("link", name="New post").click()
     page.get_by_label("Photos").check()
+    page.get_by_label("URLs on your verified domain").check()
     page.get_by_label("Photo URLs, one per line").fill(
         web.assets.url("photo1.jpg") + "\n" + web.assets.url("photo2.jpg")
     )

@@ -12,6 +12,7 @@ from playwright.sync_api import Route, expect
 from tests.browser.conftest import DESKTOP, PHONE, Web
 from tests.browser.media import FIXTURES, padded_video
 from tests.browser.pages import assert_accessible, choose_privacy, choose_video_file, shoot
+from tests.browser.seed import seed_days
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -93,6 +94,7 @@ def test_every_page_is_accessible(
     # A photo post too, so the history shows both kinds.
     page.get_by_role("link", name="New post").click()
     page.get_by_label("Photos").check()
+    page.get_by_label("URLs on your verified domain").check()
     page.get_by_label("Photo URLs, one per line").fill(
         web.assets.url("photo1.jpg") + "\n" + web.assets.url("photo2.jpg")
     )
@@ -101,9 +103,13 @@ def test_every_page_is_accessible(
     page.get_by_role("button", name="Post", exact=True).click()
     expect(page.get_by_text("Posted", exact=True)).to_be_visible(timeout=30000)
 
+    # A day of audience and its snapshot, so the history shows the video's metrics.
+    web.fake.control("POST", "advance_day", json={"days": 1})
+    seed_days(web, creator["open_id"], 1)
     page.get_by_role("link", name="History").first.click()
     expect(page.get_by_role("heading", name="Post history")).to_be_visible()
     expect(page.get_by_text("Weekend trip to the coast #travel #sea")).to_be_visible()
+    expect(page.get_by_text("Views", exact=True)).to_be_visible()
     assert_accessible(page)
     shoot(page, "history")
 

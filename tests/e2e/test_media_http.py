@@ -218,8 +218,10 @@ def test_refusals_name_what_is_wrong(
     assert "4032x3024" in error["message"]
     assert ann.get(f"/api/media/{big['id']}").json()["media"]["state"] == "refused"
 
-    liar = stage(ann, b"\x89PNG\r\n\x1a\n" + b"\0" * 200)  # declared JPEG, really PNG
+    liar = stage(ann, b"GIF89a" + b"\0" * 200)  # declared JPEG, really GIF
     assert liar["response"].json()["error"]["reason"] == "media.photo_type"
+    broken = stage(ann, b"\x89PNG\r\n\x1a\n" + b"\0" * 200)  # a PNG's magic, then nothing
+    assert broken["response"].json()["error"]["reason"] == "media.photo_unreadable"
 
     ok = stage(ann, jpeg((100, 100), (1, 1, 1)))["id"]
     refused = ann.post("/api/publish", json=photo_post(creator["open_id"], [ok, big["id"]]))
@@ -236,8 +238,8 @@ def test_refusals_name_what_is_wrong(
     answer = ann.post("/api/publish", json=typo)
     assert answer.json()["error"]["reason"] == "request.unknown_field"
     assert answer.json()["error"]["field"] == "media.cover"
-    png = ann.post("/api/media", json={"type": "photo", "content_type": "image/png", "size": 5})
-    assert png.json()["error"]["reason"] == "request.content_type"
+    gif = ann.post("/api/media", json={"type": "photo", "content_type": "image/gif", "size": 5})
+    assert gif.json()["error"]["reason"] == "request.content_type"
 
 
 def test_another_users_media_is_not_found(
@@ -330,3 +332,42 @@ def test_a_staged_video_is_posted_with_the_duration_its_container_says(
     body["media"]["media_id"] = photo
     wrong = ann.post("/api/publish", json=body)
     assert wrong.json()["error"]["reason"] == "media.wrong_type"
+
+
+def test_png_and_heic_photos_are_converted_to_jpeg_and_say_so(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], devserver: Stack
+) -> None:
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    screenshot = io.BytesIO()
+    Image.new("RGBA", (1170, 2532), (30, 120, 200, 255)).save(screenshot, "PNG")
+    heic = io.BytesIO()
+    Image.new("RGB", (4032, 3024), (10, 160, 40)).save(heic, "HEIF", quality=60)
+    png_item = stage(ann, screenshot.getvalue(), content_type="image/png")
+    heic_item = stage(ann, heic.getvalue(), content_type="image/heic")
+    answers = [png_item["response"], heic_item["response"]]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    png_media, heic_media = (a.json()["media"] for a in answers)
+    assert png_media["state"] == "ready"
+    assert png_media["content_type"] == "image/jpeg"
+    assert png_media["converted_from"] == "image/png"
+    assert (png_media["width"], png_media["height"]) == (887, 1920)
+    assert png_media["resized_from"] == {"width": 1170, "height": 2532}
+    assert heic_media["converted_from"] == "image/heic"
+    assert (heic_media["width"], heic_media["height"]) == (1440, 1080)
+    assert heic_media["resized_from"] == {"width": 4032, "height": 3024}
+    assert ann.get(f"/api/media/{png_item['id']}").json()["media"] == png_media
+
+    ids = [png_item["id"], heic_item["id"]]
+    response = ann.post("/api/publish", json=photo_post(creator["open_id"], ids))
+    assert response.status_code == 201, response.text
+    publish_id = response.json()["post"]["publish_id"]
+    urls = fake_tiktok.control("GET", f"publishes/{publish_id}")["source_info"]["photo_images"]
+    served = [httpx.get(u) for u in urls]
+    assert [r.headers["content-type"] for r in served] == ["image/jpeg", "image/jpeg"]
+    assert [len(r.content) for r in served] == [png_media["size"], heic_media["size"]]
+    assert [Image.open(io.BytesIO(r.content)).size for r in served] == [(887, 1920), (1440, 1080)]
+    wait_final(ann, response.json()["post"]["id"])
+    pulled = fake_tiktok.control("GET", f"publishes/{publish_id}")["downloads"]
+    assert [d["sha256"] for d in pulled] == [hashlib.sha256(r.content).hexdigest() for r in served]

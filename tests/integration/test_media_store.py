@@ -194,3 +194,61 @@ def test_a_user_being_deleted_gets_no_new_slot(staging: Staging) -> None:
         )
     assert exc.value.reason == "user.deleted"
     assert staging.media.all_of(UID) == []
+
+
+def test_a_stream_reads_exactly_its_range_of_that_generation_in_bounded_pieces(
+    staging: Staging,
+) -> None:
+    data = bytes(range(256)) * 12_000  # 3,072,000 bytes: several pieces
+    name = "staged/stream-test"
+    url = staging.bucket.upload_session(
+        name, content_type="video/mp4", size=len(data), origin=staging.app_origin
+    )
+    assert httpx.put(url, content=data).status_code in (200, 201)
+    info = staging.bucket.info(name)
+    assert info is not None
+    bucket = staging.bucket
+
+    pieces = list(bucket.stream(name, info.generation, 0, len(data) - 1, chunk=1 << 20))
+    assert b"".join(pieces) == data
+    assert max(len(p) for p in pieces) <= 1 << 20
+    assert len(pieces) >= 3
+    assert b"".join(bucket.stream(name, info.generation, 1000, 1999)) == data[1000:2000]
+    assert b"".join(bucket.stream(name, info.generation, len(data) - 5, len(data) - 1)) == data[-5:]
+    # A reader that stops early ends the download (the generator closes its response).
+    early = bucket.stream(name, info.generation, 0, len(data) - 1, chunk=65536)
+    assert len(next(early)) == 65536
+    early.close()
+    # Another generation (the object was replaced) or a deleted object: no byte at all.
+    assert list(bucket.stream(name, info.generation + 1, 0, 99)) == []
+    bucket.delete(name)
+    assert list(bucket.stream(name, info.generation, 0, 99)) == []
+
+
+def test_a_png_is_converted_in_place_and_the_slot_records_the_jpeg(staging: Staging) -> None:
+    out = io.BytesIO()
+    Image.new("RGBA", (2400, 1200), (0, 0, 0, 0)).save(out, "PNG")
+    png = out.getvalue()
+    slot = create_slot(
+        staging,
+        uid=UID,
+        body={"type": "photo", "content_type": "image/png", "size": len(png)},
+        now=NOW,
+    )
+    sent = httpx.put(slot["upload"]["url"], content=png, headers=slot["upload"]["headers"])
+    assert sent.status_code in (200, 201)
+    done = complete_slot(staging, uid=UID, media_id=slot["id"], now=NOW)
+    assert done["state"] == "ready"
+    assert done["converted_from"] == "image/png"
+    assert done["resized_from"] == {"width": 2400, "height": 1200}
+    assert (done["width"], done["height"], done["content_type"]) == (1920, 960, "image/jpeg")
+    stored = staging.media.get(UID, slot["id"])
+    assert stored is not None
+    info = staging.bucket.info(stored["object"])
+    assert info is not None
+    assert (info.size, info.generation) == (done["size"], stored["generation"])
+    served = b"".join(staging.bucket.stream(stored["object"], info.generation, 0, info.size - 1))
+    assert served.startswith(b"\xff\xd8\xff")
+    with Image.open(io.BytesIO(served)) as image:
+        assert image.size == (1920, 960)
+        assert min(image.getpixel((10, 10))) >= 250  # transparent became white

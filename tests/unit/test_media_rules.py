@@ -46,10 +46,15 @@ def mp4(seconds: float, *, moov_last: bool = False, version: int = 0) -> bytes:
 def test_a_slot_request_is_checked_before_any_byte_moves() -> None:
     ok = parse_slot_request({"type": "photo", "content_type": "image/jpeg", "size": 1000})
     assert (ok.type, ok.content_type, ok.size) == ("photo", "image/jpeg", 1000)
+    for convertible in ("image/png", "image/heic", "image/heif"):  # converted on completion
+        parse_slot_request({"type": "photo", "content_type": convertible, "size": 10})
     with pytest.raises(errors.InvalidArgument) as exc:
-        parse_slot_request({"type": "photo", "content_type": "image/png", "size": 10})
+        parse_slot_request({"type": "photo", "content_type": "image/gif", "size": 10})
     assert exc.value.reason == "request.content_type"
     assert "image/jpeg or image/webp" in exc.value.message
+    assert "converted to JPEG" in exc.value.message
+    with pytest.raises(errors.InvalidArgument):
+        parse_slot_request({"type": "video", "content_type": "image/png", "size": 10})
     with pytest.raises(errors.InvalidArgument) as exc:
         parse_slot_request(
             {"type": "photo", "content_type": "image/jpeg", "size": MAX_PHOTO_BYTES + 1}

@@ -1,9 +1,11 @@
 // The app shell: the session, the header and navigation, and the page for the current URL.
 import "./styles.css";
+import "uplot/dist/uPlot.min.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { request, setUnauthenticatedHandler } from "./api/client";
 import { AccountsPage } from "./pages/accounts";
+import { AnalyticsRoute } from "./pages/analytics-route";
 import { DataPage } from "./pages/data";
 import { HistoryPage } from "./pages/history";
 import { PostPage } from "./pages/post";
@@ -35,7 +37,9 @@ setUnauthenticatedHandler(() => {
 function Page({ path, query }: { path: string; query: URLSearchParams }) {
   const status = /^\/posts\/([^/]+)$/.exec(path);
   const upload = /^\/posts\/([^/]+)\/upload$/.exec(path);
+  const analytics = /^\/accounts\/([^/]+)\/analytics$/.exec(path);
   if (path === "/accounts") return <AccountsPage query={query} />;
+  if (analytics) return <AnalyticsRoute openId={decodeURIComponent(analytics[1]!)} query={query} />;
   if (path === "/post") return <PostPage query={query} />;
   if (upload) return <UploadPage postId={decodeURIComponent(upload[1]!)} />;
   if (status) return <StatusPage postId={decodeURIComponent(status[1]!)} />;
@@ -105,7 +109,7 @@ function App() {
   useEffect(() => {
     const page =
       NAV.find((item) => path === item.href)?.label ??
-      (path === "/signin" ? "Sign in" : path.endsWith("/upload") ? "Uploading" : path.startsWith("/posts/") ? "Post status" : null);
+      (path === "/signin" ? "Sign in" : path.endsWith("/analytics") ? "Analytics" : path.endsWith("/upload") ? "Uploading" : path.startsWith("/posts/") ? "Post status" : null);
     document.title = page ? `${page} · Publisher for TikTok` : "Publisher for TikTok";
   }, [path]);
 

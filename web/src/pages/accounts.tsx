@@ -69,7 +69,8 @@ function DisconnectDialog({ account, onClose, onDone }: {
       <p>This app will ask TikTok to revoke its access to {handle(account)}, then delete:</p>
       <ul>
         <li>the account's TikTok access tokens, kept encrypted here;</li>
-        <li>its profile and stats copied from TikTok.</li>
+        <li>its profile and stats copied from TikTok;</li>
+        <li>its daily analytics snapshots.</li>
       </ul>
       <p>
         Videos and photos already on TikTok stay there. Your post history in this app is kept until you
@@ -123,6 +124,9 @@ function AccountCard({ account, onDisconnect }: { account: Account; onDisconnect
         </Link>
         <Link class="button" href={`/history?account=${encodeURIComponent(account.open_id)}`}>
           History
+        </Link>
+        <Link class="button" href={`/accounts/${encodeURIComponent(account.open_id)}/analytics`}>
+          Analytics
         </Link>
         <button type="button" class="button-quiet-danger" onClick={onDisconnect}>
           Disconnect {handle(account)}

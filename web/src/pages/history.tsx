@@ -1,18 +1,45 @@
 // History: every post, newest first, paged; filtered by account and status on the server
-// (GET /api/posts?open_id=&status=), with the filters in the URL.
+// (GET /api/posts?open_id=&status=), with the filters in the URL. A published post links to its
+// video on TikTok and shows its current metrics (from the account's newest daily snapshot).
 import { useEffect, useState } from "preact/hooks";
 import { request } from "../api/client";
-import type { Post, PostsResponse } from "../api/types";
+import type { HistoryPost, PostMetrics, PostsResponse } from "../api/types";
 import { handle, useAccounts } from "../accounts";
 import { STATUS_TEXT, STATUSES, tiktokPostUrl } from "../failures";
 import { Link, navigate, withQuery } from "../router";
 import { ErrorMessage, Loading, PageTitle } from "../ui";
 
+const exact = new Intl.NumberFormat(undefined);
+
+function Metrics({ metrics }: { metrics: PostMetrics }) {
+  const items: [string, number | null | undefined][] = [
+    ["Views", metrics.view_count],
+    ["Likes", metrics.like_count],
+    ["Comments", metrics.comment_count],
+    ["Shares", metrics.share_count],
+  ];
+  return (
+    <div class="post-metrics">
+      <dl class="stats" aria-label={`Metrics of video ${metrics.id} on ${metrics.date}`}>
+        {items.map(([label, value]) => (
+          <div key={label}>
+            <dt>{label}</dt>
+            <dd>{value === null || value === undefined ? "–" : exact.format(value)}</dd>
+          </div>
+        ))}
+      </dl>
+      <p class="muted small">
+        As of <time dateTime={metrics.date}>{metrics.date}</time> (UTC)
+      </p>
+    </div>
+  );
+}
+
 export function HistoryPage({ query }: { query: URLSearchParams }) {
   const account = query.get("account") ?? "";
   const status = query.get("status") ?? "";
   const [accounts] = useAccounts();
-  const [posts, setPosts] = useState<Post[] | null>(null);
+  const [posts, setPosts] = useState<HistoryPost[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loadingMore, setLoadingMore] = useState(false);
@@ -112,6 +139,7 @@ export function HistoryPage({ query }: { query: URLSearchParams }) {
                   </p>
                 </div>
                 <span class={`badge badge-status-${post.status.toLowerCase()}`}>{STATUS_TEXT[post.status]?.title ?? post.status}</span>
+                {post.status === "PUBLISH_COMPLETE" && post.metrics.map((m) => <Metrics key={m.id} metrics={m} />)}
                 <div class="actions">
                   <Link href={`/posts/${encodeURIComponent(post.id)}`} aria-label={`Status of ${post.title || "post"} (${post.id})`}>
                     Status

@@ -22,6 +22,7 @@ import {
   utf16Length,
 } from "../guidelines";
 import { readVideoDuration } from "../media";
+import { PhotoFiles, type PhotoSelection } from "../photo-files";
 import { Link, navigate } from "../router";
 import { remember } from "../uploads";
 import { Avatar, ErrorMessage, Loading, PageTitle } from "../ui";
@@ -128,6 +129,8 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   const [videoUrl, setVideoUrl] = useState("");
   const [checkedUrl, setCheckedUrl] = useState<string | null>(null);
   const [photoText, setPhotoText] = useState("");
+  const [photoSource, setPhotoSource] = useState<Source>("file");
+  const [staged, setStaged] = useState<PhotoSelection>({ mediaIds: [], coverIndex: 0, blockers: [] });
   const [cover, setCover] = useState(0);
   const [duration, setDuration] = useState<number | null>(null);
   const [durationError, setDurationError] = useState<string | null>(null);
@@ -200,8 +203,10 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   if (kind === "video" && reading) blockers.push("Checking the video's length…");
   if (kind === "video" && durationError) blockers.push(durationError);
   if (tooLong) blockers.push(tooLong);
-  if (kind === "photo" && photos.length === 0) blockers.push("Add at least one photo URL.");
-  if (kind === "photo" && photos.length > 35) blockers.push("A photo post has at most 35 photos.");
+  const photoFiles = kind === "photo" && photoSource === "file";
+  if (photoFiles) blockers.push(...staged.blockers);
+  if (kind === "photo" && !photoFiles && photos.length === 0) blockers.push("Add at least one photo URL.");
+  if (kind === "photo" && !photoFiles && photos.length > 35) blockers.push("A photo post has at most 35 photos.");
   if (utf16Length(title) > titleMax) blockers.push(`The title is longer than ${titleMax} characters.`);
   if (direct && !privacy) blockers.push("Choose who can see this post.");
   if (direct && disclose && !yourBrand && !branded) blockers.push(TEXT.disclosureIncomplete);
@@ -228,11 +233,13 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
       post.is_aigc = aigc;
     }
     const media: PublishRequest["media"] =
-      kind === "photo"
-        ? { type: "photo", urls: photos, cover_index: Math.min(cover, photos.length - 1) }
-        : source === "file"
-          ? { type: "video", source: "file", size: file!.size }
-          : { type: "video", source: "url", url: checkedUrl! };
+      photoFiles
+        ? { type: "photo", media_ids: staged.mediaIds, cover_index: staged.coverIndex }
+        : kind === "photo"
+          ? { type: "photo", urls: photos, cover_index: Math.min(cover, photos.length - 1) }
+          : source === "file"
+            ? { type: "video", source: "file", size: file!.size }
+            : { type: "video", source: "url", url: checkedUrl! };
     const body: PublishRequest = { open_id: account.open_id, mode, media, post };
     if (kind === "video" && duration !== null) body.duration_sec = Math.round(duration * 1000) / 1000;
     try {
@@ -324,6 +331,12 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
       {kind === "photo" && (
         <fieldset>
           <legend>Photos</legend>
+          <Radio name="photo-source" value="file" checked={photoFiles} onChange={() => setPhotoSource("file")} label="Files from this device" />
+          <Radio name="photo-source" value="url" checked={!photoFiles} onChange={() => setPhotoSource("url")} label="URLs on your verified domain" />
+          {photoFiles ? (
+            <PhotoFiles onChange={setStaged} />
+          ) : (
+          <>
           <div class="field">
             <label for="photo-urls">Photo URLs, one per line</label>
             <textarea id="photo-urls" rows={3} value={photoText} aria-describedby="photo-urls-hint" onInput={(e) => setPhotoText((e.currentTarget as HTMLTextAreaElement).value)} />
@@ -343,6 +356,8 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
               </select>
             </div>
           )}
+          </>
+          )}
         </fieldset>
       )}
 
@@ -350,7 +365,7 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
         <h2 id="preview-title">Preview</h2>
         {kind === "video" && source === "file" && fileUrl && <video src={fileUrl} controls muted playsInline aria-label="Preview of the chosen video" />}
         {kind === "video" && source === "url" && checkedUrl && <video src={checkedUrl} controls muted playsInline aria-label="Preview of the video at the URL" />}
-        {kind === "photo" && photos.length > 0 && (
+        {kind === "photo" && !photoFiles && photos.length > 0 && (
           <ul class="photos">
             {photos.slice(0, 35).map((src, i) => (
               <li key={src + i}>
@@ -359,7 +374,12 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
             ))}
           </ul>
         )}
-        {((kind === "video" && !(fileUrl || checkedUrl)) || (kind === "photo" && photos.length === 0)) && (
+        {kind === "photo" && photoFiles && staged.mediaIds.length > 0 && (
+          <p class="muted">
+            {staged.mediaIds.length === 1 ? "1 photo" : `${staged.mediaIds.length} photos`}, sent in the order shown under Photos, with the cover you chose.
+          </p>
+        )}
+        {((kind === "video" && !(fileUrl || checkedUrl)) || (kind === "photo" && !photoFiles && photos.length === 0)) && (
           <p class="muted">Your {kind === "photo" ? "photos" : "video"} will show here, exactly as they will be sent.</p>
         )}
         {(direct || kind === "photo") && title && <p class="preview-title">{title}</p>}
