@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from functions.analytics import analytics_snapshot, analytics_snapshot_batch
     from functions.media import media
     from functions.publish_init import publish_init
+    from functions.publish_scheduled import publish_scheduled, publish_scheduled_batch
     from functions.publish_status import publish_status
     from functions.refresh_tokens import refresh_batch, refresh_tokens
     from functions.session import session
@@ -34,6 +35,8 @@ __all__ = [
     "analytics_snapshot_batch",
     "media",
     "publish_init",
+    "publish_scheduled",
+    "publish_scheduled_batch",
     "publish_status",
     "refresh_batch",
     "refresh_tokens",
@@ -49,6 +52,8 @@ _MODULES = {
     "analytics_snapshot_batch": "functions.analytics",
     "media": "functions.media",
     "publish_init": "functions.publish_init",
+    "publish_scheduled": "functions.publish_scheduled",
+    "publish_scheduled_batch": "functions.publish_scheduled",
     "publish_status": "functions.publish_status",
     "refresh_batch": "functions.refresh_tokens",
     "refresh_tokens": "functions.refresh_tokens",

@@ -1,8 +1,8 @@
 """The staging bucket: created private (uniform bucket-level access, public access prevented, no
 soft delete, so a deleted object is gone), with CORS for the app's origin (the browser uploads
-straight to it) and a lifecycle rule deleting any object older than :data:`LIFECYCLE_DAYS` (the
-backstop: the code deletes each object as soon as its post is final, docs/media.md). The runtime
-account may manage objects in this bucket only.
+straight to it) and a lifecycle rule deleting any object older than :func:`lifecycle_days` (the
+backstop: the code deletes each object as soon as its post is final or cancelled,
+docs/media.md). The runtime account may manage objects in this bucket only.
 """
 
 from __future__ import annotations
@@ -12,10 +12,19 @@ from pathlib import Path
 
 from deploy.settings import DeploySettings
 from deploy.steps import Step, check, gcloud
+from shared.config import DEFAULT_SCHEDULE_MAX_DAYS
 from shared.publishing.staged import USED_TTL
+from shared.store.media import READY_TTL
 
-# A used slot lives USED_TTL (2 days) when its post never reports; one more day of margin.
-LIFECYCLE_DAYS = USED_TTL.days + 1
+
+def lifecycle_days(s: DeploySettings) -> int:
+    """The oldest a staged object may legitimately be: checked and waiting for its post
+    (READY_TTL), scheduled as far ahead as allowed (SCHEDULE_MAX_DAYS), then kept USED_TTL after
+    its time when the post never reports; one more day of margin."""
+    max_days = int(dict(s.optional_env).get("SCHEDULE_MAX_DAYS", DEFAULT_SCHEDULE_MAX_DAYS))
+    return READY_TTL.days + max_days + USED_TTL.days + 1
+
+
 CORS_FILE = "cors.json"
 LIFECYCLE_FILE = "lifecycle.json"
 
@@ -34,7 +43,8 @@ def bucket_files(s: DeploySettings) -> dict[str, str]:
             "maxAgeSeconds": 3600,
         }
     ]
-    lifecycle = {"rule": [{"action": {"type": "Delete"}, "condition": {"age": LIFECYCLE_DAYS}}]}
+    age = lifecycle_days(s)
+    lifecycle = {"rule": [{"action": {"type": "Delete"}, "condition": {"age": age}}]}
     return {CORS_FILE: json.dumps(cors, indent=2), LIFECYCLE_FILE: json.dumps(lifecycle, indent=2)}
 
 
@@ -66,7 +76,7 @@ def bucket_steps(s: DeploySettings, source_dir: str) -> list[Step]:
             otherwise=(gcloud(s, "storage buckets update", url, *private, "--clear-soft-delete"),),
         ),
         Step(
-            f"{url}: CORS for {s.app_origin}, and delete objects after {LIFECYCLE_DAYS} days",
+            f"{url}: CORS for {s.app_origin}, and delete objects after {lifecycle_days(s)} days",
             (
                 gcloud(
                     s,

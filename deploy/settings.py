@@ -25,6 +25,7 @@ OPTIONAL_ENV = (
     "TIKTOK_AUTH_URL",
     "PUBLISH_CHUNK_LIMIT_BYTES",
     "ANALYTICS_MAX_VIDEOS",
+    "SCHEDULE_MAX_DAYS",
 )
 KMS_ROTATION = timedelta(days=90)
 LOG_RETENTION_DAYS = "30"  # Cloud Logging accepts 1 to 3650 days for a bucket.

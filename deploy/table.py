@@ -81,6 +81,11 @@ RESOURCES: dict[str, dict[str, Any]] = {
     # TikTok reads) and fans the rest out in batches of 100.
     "analytics_snapshot": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
     "analytics_snapshot_batch": {"timeout": EVENT_TIMEOUT, "concurrency": 4, "max_instances": 10},
+    # Every minute: sends 50 accounts' due posts here (each at most 6 inits of 100 ms to a few
+    # seconds, and their creator info) and fans the rest out; a slow run overlapping the next
+    # minute's is harmless (account leases), but one run at a time keeps the fan-out single.
+    "publish_scheduled": {"timeout": EVENT_TIMEOUT, "concurrency": 1, "max_instances": 1},
+    "publish_scheduled_batch": {"timeout": EVENT_TIMEOUT, "concurrency": 4, "max_instances": 20},
 }
 
 FUNCTIONS: tuple[FunctionSpec, ...] = tuple(

@@ -1,9 +1,10 @@
 """Trigger a scheduled job on the local stack, as Cloud Scheduler would: publish to its topic.
 
-``python -m emulator.trigger refresh`` publishes to ``token-refresh`` (and ``sweep`` to
-``status-sweep``) on the Pub/Sub emulator, which pushes it to the job's function on the running
-dev server; the jobs and their topics come from ``shared/jobs.py``. It reads
-``PUBSUB_EMULATOR_HOST`` and ``GOOGLE_CLOUD_PROJECT`` (``source .stack/<run>/env`` first).
+``python -m emulator.trigger refresh`` publishes to ``token-refresh`` (``sweep`` to
+``status-sweep``, ``analytics`` to ``analytics-snapshot``, ``publish-due`` to ``publish-due``) on
+the Pub/Sub emulator, which pushes it to the job's function on the running dev server; the jobs
+and their topics come from ``shared/jobs.py``. It reads ``PUBSUB_EMULATOR_HOST`` and
+``GOOGLE_CLOUD_PROJECT`` (``source .stack/<run>/env`` first).
 """
 
 from __future__ import annotations

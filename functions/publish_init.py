@@ -1,4 +1,5 @@
-"""``/api/publish/**``: drafts, publish (TikTok init), the streaming chunk relay, abandoning."""
+"""``/api/publish/**``: drafts, publish (TikTok init, or scheduled), the streaming chunk relay,
+editing and cancelling a scheduled post, abandoning an upload."""
 
 from __future__ import annotations
 
@@ -67,13 +68,32 @@ def _chunk(call: Call) -> flask.Response:
     return json_response(progress)
 
 
-def _abandon(call: Call) -> flask.Response:
+def _edit(call: Call) -> flask.Response:
+    from shared.publishing.scheduled import edit_scheduled
+
+    post = edit_scheduled(
+        runtime.publisher(),
+        uid=call.uid,
+        post_id=call.params["post_id"],
+        body=read_json(call.request),
+        now=datetime.now(UTC),
+    )
+    return json_response({"post": post})
+
+
+def _delete(call: Call) -> flask.Response:
+    """Cancel a scheduled post, or abandon an unfinished file upload."""
+    from shared.publishing.scheduled import cancel_scheduled, is_scheduled
+
+    uid, post_id, now = call.uid, call.params["post_id"], datetime.now(UTC)
+    post = runtime.post_store().get_post(uid, post_id)
+    if post is not None and is_scheduled(post):
+        return json_response(
+            cancel_scheduled(runtime.publisher(), uid=uid, post_id=post_id, now=now)
+        )
     from shared.publishing.abandon import abandon_post
 
-    body = abandon_post(
-        runtime.tracker(), uid=call.uid, post_id=call.params["post_id"], now=datetime.now(UTC)
-    )
-    return json_response(body)
+    return json_response(abandon_post(runtime.tracker(), uid=uid, post_id=post_id, now=now))
 
 
 ROUTES = [
@@ -81,6 +101,7 @@ ROUTES = [
     Route("GET", "/api/publish/drafts/<draft_id>", _get_draft),
     Route("POST", "/api/publish", _publish),
     Route("PUT", "/api/publish/<post_id>/chunks/<int:n>", _chunk),
-    Route("DELETE", "/api/publish/<post_id>", _abandon),
+    Route("PATCH", "/api/publish/<post_id>", _edit),
+    Route("DELETE", "/api/publish/<post_id>", _delete),
 ]
 publish_init = entrypoint(ROUTES)

@@ -18,6 +18,8 @@ from shared.errors import ConfigError
 from shared.publishing.chunks import DEFAULT_REQUEST_LIMIT, MAX_REQUEST_BYTES, MIN_CHUNK
 
 DEFAULT_ANALYTICS_MAX_VIDEOS = 100
+DEFAULT_SCHEDULE_MAX_DAYS = 30
+MAX_SCHEDULE_MAX_DAYS = 365
 DEFAULT_SCOPES = (
     "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload,video.list"
 )
@@ -103,6 +105,7 @@ class Settings:
     kms_key_name: str
     publish_chunk_limit: int = DEFAULT_REQUEST_LIMIT
     analytics_max_videos: int = DEFAULT_ANALYTICS_MAX_VIDEOS
+    schedule_max_days: int = DEFAULT_SCHEDULE_MAX_DAYS
     kms_emulator_host: str | None = None
     firestore_emulator_host: str | None = None
     auth_emulator_host: str | None = None
@@ -176,6 +179,10 @@ class Settings:
             # Videos per account in each daily snapshot: 20 a TikTok call, at most 1,000.
             analytics_max_videos=_bounded_int(
                 env, "ANALYTICS_MAX_VIDEOS", DEFAULT_ANALYTICS_MAX_VIDEOS, 0, 1000
+            ),
+            # How far ahead a post may be scheduled, in days (staged media waits that long).
+            schedule_max_days=_bounded_int(
+                env, "SCHEDULE_MAX_DAYS", DEFAULT_SCHEDULE_MAX_DAYS, 1, MAX_SCHEDULE_MAX_DAYS
             ),
             kms_emulator_host=_host_port(env, "KMS_EMULATOR_HOST"),
             firestore_emulator_host=_host_port(env, "FIRESTORE_EMULATOR_HOST"),

@@ -16,6 +16,8 @@ REFRESH_BATCH_TOPIC = "token-refresh-batch"
 SWEEP_TOPIC = "status-sweep"
 ANALYTICS_TOPIC = "analytics-snapshot"
 ANALYTICS_BATCH_TOPIC = "analytics-snapshot-batch"
+PUBLISH_DUE_TOPIC = "publish-due"
+PUBLISH_DUE_BATCH_TOPIC = "publish-due-batch"
 # Every status change of a post or an account, for the operator's own subscribers (alerts, mail:
 # docs/events.md). No function of this project subscribes to it.
 EVENTS_TOPIC = "publisher-events"
@@ -51,6 +53,9 @@ JOBS: tuple[Job, ...] = (
     # Each account's daily analytics snapshot (UTC day), fanned out to analytics_snapshot_batch.
     Job("analytics_snapshot", ANALYTICS_TOPIC, "30 0 * * *", "analytics"),
     Job("analytics_snapshot_batch", ANALYTICS_BATCH_TOPIC),  # published by analytics_snapshot
+    # Sends the scheduled posts that are due, every minute; fans big minutes out to the batch.
+    Job("publish_scheduled", PUBLISH_DUE_TOPIC, "* * * * *", "publish-due"),
+    Job("publish_scheduled_batch", PUBLISH_DUE_BATCH_TOPIC),  # published by publish_scheduled
 )
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from shared.crypto.vault import Vault
     from shared.media.service import Staging
     from shared.media.tokens import MediaTokens
+    from shared.publishing.due import Due
     from shared.publishing.publish import Publisher
     from shared.pubsub import PubSub
     from shared.status.poll import Tracker
@@ -185,9 +186,20 @@ def publisher() -> Publisher:
         chunk_limit=settings().publish_chunk_limit,
         loopback_media=loopback_media(),
         app_origin=settings().app_origin,
+        schedule_max_days=settings().schedule_max_days,
         make_staging=staging,
         make_media_tokens=media_tokens,
     )
+
+
+def due(holder: str) -> Due:
+    """What sending scheduled posts needs; ``holder`` names this run in the account leases."""
+    from shared.publishing.due import Due
+    from shared.store.leases import Leases
+    from shared.store.scheduled import ScheduleStore
+
+    db = firestore_client()
+    return Due(publisher(), ScheduleStore(db, outbox()), Leases(db), holder)
 
 
 @functools.cache

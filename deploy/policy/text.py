@@ -170,6 +170,14 @@ def sections(facts: Facts, operator: Operator) -> tuple[Section, ...]:
                     ("P11",),
                 ),
                 Statement(
+                    "A post you schedule is sent to TikTok once, at the time you chose, with the "
+                    "settings you confirmed, after checking them again against your TikTok "
+                    "account then; if one no longer holds, the post fails and we show you why. "
+                    "Until its time you can change or cancel it; a cancelled post never reaches "
+                    "TikTok, and photos or a video staged for it are deleted.",
+                    ("P20",),
+                ),
+                Statement(
                     "Once a day, and right after you connect an account, we record its follower, "
                     "following, likes and video counts and your recent videos' views, likes, "
                     "comments and shares, only to show you your analytics. Each day's record is "

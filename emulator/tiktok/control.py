@@ -67,9 +67,7 @@ def _user_json(user: FakeUser) -> dict[str, Any]:
     return dataclasses.asdict(user)
 
 
-@bp.post("/users")
-def create_user() -> tuple[flask.Response, int]:
-    body = _json()
+def _user_fields(body: dict[str, Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     stats = body.pop("stats", None) or {}
     if not isinstance(stats, dict) or set(stats) - set(_STATS):
@@ -81,8 +79,27 @@ def create_user() -> tuple[flask.Response, int]:
         fields[name] = value
     if fields.get("spam") is not None and fields["spam"] not in SPAM_ANSWERS:
         raise BadControlRequest(f"spam must be one of {', '.join(SPAM_ANSWERS)} or null")
-    user = world().add_user(**fields)
+    return fields
+
+
+@bp.post("/users")
+def create_user() -> tuple[flask.Response, int]:
+    user = world().add_user(**_user_fields(_json()))
     return flask.jsonify(_user_json(user)), 201
+
+
+@bp.patch("/users/<open_id>")
+def change_user(open_id: str) -> flask.Response | tuple[flask.Response, int]:
+    """The creator changed a setting in TikTok (e.g. turned comments off, went private)."""
+    fields = _user_fields(_json())
+    state = world()
+    with state.lock:
+        user = state.users.get(open_id)
+        if user is None:
+            return flask.jsonify({"error": f"no user {open_id!r}"}), 404
+        for name, value in fields.items():
+            setattr(user, name, value)
+        return flask.jsonify(_user_json(user))
 
 
 @bp.get("/users")

@@ -308,16 +308,20 @@ class World:
             return None
 
     def rate_limited(self, endpoint: str, token: str) -> int | None:
-        """Count this call in the token's sliding window; seconds to wait when over the limit."""
+        """Count this call in the token's sliding window; seconds to wait when over the limit.
+
+        The window runs on the fake's clock, so ``/_control/advance`` ends it too (a test of
+        "the seventh init waits for the next minute" need not wait a minute)."""
         limit = self.config.rate_limits.get(endpoint)
         if limit is None:
             return None
         with self.lock:
-            now = time.monotonic()
+            now = self.now()
             window = self.windows[(endpoint, token)]
             while window and window[0] <= now - WINDOW_SECONDS:
                 window.popleft()
-            if len(window) >= limit:
-                return max(1, int(window[0] + WINDOW_SECONDS - now) + 1)
+            if len(window) >= limit:  # (a limit of 0 refuses every call, for a whole window)
+                oldest = window[0] if window else now
+                return max(1, int(oldest + WINDOW_SECONDS - now) + 1)
             window.append(now)
             return None

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.publishing.rules import PublishRequest
+from shared.publishing.schedule import Schedule, display
+from shared.store.posts import SCHEDULED
 from shared.tiktok.settings import SETTINGS
 
 PUBLIC_FIELDS = (
@@ -24,7 +26,9 @@ PUBLIC_FIELDS = (
     "upload_complete",
     "draft_id",
     "media_ids",
-    "status_source",  # webhook, poll, sweep, upload or user: what last moved the status
+    "status_source",  # webhook, poll, sweep, upload, user or schedule: what last moved it
+    "schedule_tz",
+    "late_by_sec",  # a scheduled post initialised more than LATE_AFTER after its time
 )
 
 
@@ -60,6 +64,17 @@ def new_post_doc(
     }
 
 
+def scheduled_fields(schedule: Schedule, now: datetime) -> dict[str, Any]:
+    """What makes a new post ``SCHEDULED`` (no init until it is due: shared/publishing/due.py)."""
+    return {
+        **schedule.fields(),
+        "status": SCHEDULED,
+        "status_source": "user",
+        "scheduled_at": now,
+        "status_check_at": None,
+    }
+
+
 def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
     """What the frontend sees: never the upload URL or its ciphertext."""
     plan = doc.get("upload_plan")
@@ -80,4 +95,38 @@ def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
     for name in ("created_at", "updated_at", "status_checked_at"):
         value = doc.get(name)
         body[name] = value.isoformat() if isinstance(value, datetime) else value
+    at = doc.get("schedule_at")
+    body["schedule_at"] = display(at, doc.get("schedule_tz")) if isinstance(at, datetime) else None
+    return body
+
+
+def request_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """The publish request a stored post was made from, as ``POST /api/publish`` takes it, so a
+    scheduled post is checked (when edited, and again when due) by the very rules it was checked
+    by when scheduled (``shared/publishing/rules.py``)."""
+    media: dict[str, Any]
+    ids = [str(m) for m in doc.get("media_ids") or []]
+    if doc.get("media_type") == "photo":
+        cover = doc.get("photo_cover_index") or 0
+        if ids:
+            media = {"type": "photo", "media_ids": ids, "cover_index": cover}
+        else:
+            media = {
+                "type": "photo",
+                "urls": list(doc.get("photo_urls") or []),
+                "cover_index": cover,
+            }
+    elif ids:
+        media = {"type": "video", "source": "staged", "media_id": ids[0]}
+    else:
+        media = {"type": "video", "source": "url", "url": doc.get("media_url")}
+    post = {name: doc.get(name) for name in SETTINGS if doc.get(name) is not None}
+    body: dict[str, Any] = {
+        "open_id": doc.get("open_id"),
+        "mode": doc.get("mode"),
+        "media": media,
+        "post": post,
+    }
+    if doc.get("duration_sec") is not None:
+        body["duration_sec"] = doc["duration_sec"]
     return body

@@ -1,8 +1,11 @@
-"""Publishing: ``POST /api/publish`` from validation to TikTok's init (drafts live in drafts.py).
+"""Publishing: ``POST /api/publish`` from validation to TikTok's init (drafts live in drafts.py),
+or, with ``schedule_at``, to a post stored as ``SCHEDULED`` that ``shared/publishing/due.py``
+sends when it is due.
 
 Never a duplicate post (docs/architecture.md, safety rules): the post is recorded before init,
 TikTok's ``publish_id`` is stored the moment init returns, an init whose outcome is unknown is
-recorded as ``UNKNOWN`` and not retried, and an ``Idempotency-Key`` returns the first result.
+recorded as ``UNKNOWN`` and not retried (``send.py``, shared with scheduled posts), and an
+``Idempotency-Key`` returns the first result.
 """
 
 from __future__ import annotations
@@ -17,20 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import call_tiktok, get_account, mark_if_unusable
-from shared.crypto.fields import seal
 from shared.publishing import staged
 from shared.publishing.chunks import plan_chunks, request_limit
 from shared.publishing.drafts import live_draft
-from shared.publishing.posts import new_post_doc, public_post
+from shared.publishing.posts import new_post_doc, public_post, scheduled_fields
 from shared.publishing.rules import (
     REQUEST_FIELDS,
     PublishRequest,
     check_against_creator,
     parse_request,
 )
-from shared.status.sweep import first_check, stalled_init_check
-from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id, post_path
-from shared.store.status import StatusStore
+from shared.publishing.schedule import SCHEDULE_FIELDS, parse_schedule, wants_schedule
+from shared.publishing.send import InitRefused, initialise
+from shared.status.sweep import stalled_init_check
+from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id
 from shared.tokens.fresh import fresh_access_token
 from shared.users.deletion import user_deleted
 from shared.web.fields import reject_unknown
@@ -38,16 +41,16 @@ from shared.web.fields import reject_unknown
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from shared.crypto.vault import Encryptor, Vault
+    from shared.crypto.vault import Vault
     from shared.media.service import Staging
     from shared.media.tokens import MediaTokens
     from shared.store.accounts import AccountStore
-    from shared.tiktok.client import InitResult, TikTokClient
+    from shared.store.status import StatusStore
+    from shared.tiktok.client import TikTokClient
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-UPLOAD_URL_TTL = timedelta(hours=1)  # TikTok's upload_url is valid for one hour (§3.2).
 # Seconds from reserving the upload URL's encryption to using it: beyond the TikTok client's worst
 # case for an init (a 5 s connect and 20 s read, sent once) and the Firestore writes around it.
 INIT_WORST_CASE = 60.0
@@ -66,6 +69,7 @@ class Publisher:
     chunk_limit: int
     loopback_media: bool = False
     app_origin: str = ""
+    schedule_max_days: int = 30
     # Staged media (built on first use: an instance that never publishes one needs no bucket).
     make_staging: Callable[[], Staging] | None = None
     make_media_tokens: Callable[[], MediaTokens] | None = None
@@ -92,13 +96,28 @@ def publish(
     idempotency_key: str | None,
     now: datetime,
 ) -> tuple[bool, dict[str, Any]]:
-    """Validate, call TikTok's init once, record the post; returns (replayed, public post)."""
-    reject_unknown(body, (*REQUEST_FIELDS, "draft_id"))
+    """Validate, call TikTok's init once, record the post; returns (replayed, public post).
+
+    With ``schedule_at`` the post is validated the same way (fresh creator info now) and stored
+    as ``SCHEDULED`` instead: the init is sent when it is due (``due.py``).
+    """
+    reject_unknown(body, (*REQUEST_FIELDS, "draft_id", *SCHEDULE_FIELDS))
     draft_id = body.get("draft_id")
     if draft_id is not None and (not isinstance(draft_id, str) or not draft_id):
         raise errors.InvalidArgument("draft_id must be a draft's id", reason="request.draft_id")
-    merged = _with_draft(p, uid, draft_id, body, now) if draft_id else dict(body)
+    schedule = None
+    if wants_schedule(body):
+        schedule = parse_schedule(body, now=now, max_days=p.schedule_max_days)
+    fields = {name: value for name, value in body.items() if name not in SCHEDULE_FIELDS}
+    merged = _with_draft(p, uid, draft_id, fields, now) if draft_id else fields
     request = parse_request(merged, loopback_http=p.loopback_media)
+    if schedule is not None and request.media.source == "FILE_UPLOAD":
+        raise errors.InvalidArgument(
+            "a video from the device cannot be scheduled as a file upload: stage it first "
+            "(POST /api/media), then schedule it as media {type: video, source: staged, media_id}",
+            reason="schedule.file_upload",
+            field="media.source",
+        )
     limit = request_limit(request.media.chunk_size, p.chunk_limit)
 
     key_id = None
@@ -112,10 +131,11 @@ def publish(
     draft_claimed = staged_taken = False
     try:
         account = get_account(p.accounts, uid, request.open_id)
-        _check_scope(account.scopes, request)
+        check_scope(account.scopes, request)
         token = fresh_access_token(p.accounts, p.vault, p.tiktok, account, now=now)
         if request.media.staged:
-            request = staged.take(p.staging(), uid, post_id, request, now)
+            due = schedule.at if schedule else None
+            request = staged.take(p.staging(), uid, post_id, request, now, due=due)
             staged_taken = True
         if request.needs_creator_info:
             creator = call_tiktok(
@@ -140,7 +160,10 @@ def publish(
         doc = new_post_doc(uid, post_id, request, plan=plan.public() if plan else None, now=now)
         doc["draft_id"] = draft_id
         doc["idempotency_id"] = key_id
-        doc["status_check_at"] = stalled_init_check(now)  # if this instance dies during init
+        if schedule is not None:
+            doc.update(scheduled_fields(schedule, now))
+        else:
+            doc["status_check_at"] = stalled_init_check(now)  # if this instance dies during init
         p.posts.create_post(uid, post_id, doc)
     except BaseException:
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
@@ -151,52 +174,33 @@ def publish(
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
         raise user_deleted()
+    if schedule is not None:
+        if key_id:
+            p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+        log.info("post scheduled", extra={"post_id": post_id, "schedule_at": schedule.at})
+        return False, public_post(post_id, doc)
 
-    if request.media.staged:
-        request = staged.urls(p.media_tokens(), p.app_origin, uid, post_id, request, now)
     try:
-        result = _init(p.tiktok, token, request, plan.public() if plan else None)
-    except errors.AppError as exc:
-        if exc.reason == "tiktok.init_outcome_unknown" or isinstance(exc, errors.DeadlineExceeded):
-            _record_unknown(p, uid, key_id, post_id, now)
-            raise errors.DeadlineExceeded(
-                "TikTok did not confirm this post in time and it was not sent again, to avoid a "
-                "duplicate; check the TikTok app before trying again",
-                reason="publish.outcome_unknown",
-                post_id=post_id,
-            ) from exc
+        recorded = initialise(
+            p,
+            token,
+            uid=uid,
+            post_id=post_id,
+            doc=doc,
+            request=request,
+            plan=plan.public() if plan else None,
+            sealer=sealer,
+            key_id=key_id,
+            now=now,
+        )
+    except InitRefused as refused:  # Nothing reached TikTok: the user may fix it and try again.
         p.posts.delete_post(uid, post_id)
         _release(p, uid, key_id, draft_id, post_id)
         if request.media.staged:
             p.staging().media.release(uid, post_id, now)
-        mark_if_unusable(p.accounts, account, exc, now)
-        raise
-    try:
-        recorded = _record_init(p, uid, key_id, post_id, doc, result, sealer, now)
-        if not p.posts.user_is_live(uid):
-            raise user_deleted()
-    except errors.NotFound:  # the user was deleted while TikTok's init ran
-        _undo_init(p, token, uid, post_id, result.publish_id)
-        raise user_deleted() from None
+        mark_if_unusable(p.accounts, account, refused.error, now)
+        raise refused.error from refused.error.__cause__
     return False, recorded
-
-
-def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str) -> None:
-    """Take back an init recorded for a user being deleted: cancel it at TikTok where TikTok
-    still allows (best effort: the token may be revoked already), and remove what was written."""
-    try:
-        p.tiktok.cancel_publish(token, publish_id)
-    except errors.AppError as exc:
-        log.warning(
-            "cancel at TikTok failed for a deleted user's post",
-            extra={"post_id": post_id, "code": exc.code, "reason": exc.reason},
-        )
-    p.status.drop_pointer(publish_id)
-    if p.make_staging is not None:
-        from shared.media.service import delete_post_media
-
-        delete_post_media(p.staging(), uid=uid, post_id=post_id)
-    p.posts.delete_post(uid, post_id)
 
 
 def _with_draft(
@@ -221,7 +225,7 @@ def _with_draft(
     return merged
 
 
-def _check_scope(scopes: tuple[str, ...], request: PublishRequest) -> None:
+def check_scope(scopes: tuple[str, ...], request: PublishRequest) -> None:
     needed = _SCOPE_FOR_MODE[request.mode]
     if needed not in scopes:
         raise errors.FailedPrecondition(
@@ -271,62 +275,3 @@ def _release(
         p.posts.release_idempotency(key_id)
     if draft_id:
         p.posts.release_draft(uid, draft_id, post_id)
-
-
-def _init(
-    tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
-) -> InitResult:
-    direct = request.mode == "direct"
-    media = request.media
-    if media.type == "photo":
-        return tiktok.init_photos(
-            token,
-            direct=direct,
-            settings=request.post,
-            urls=media.photo_urls,
-            cover_index=media.cover_index,
-        )
-    return tiktok.init_video(
-        token, direct=direct, settings=request.post, video_url=media.url, upload=plan
-    )
-
-
-def _record_init(
-    p: Publisher,
-    uid: str,
-    key_id: str | None,
-    post_id: str,
-    doc: dict[str, Any],
-    result: InitResult,
-    sealer: Encryptor | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Store publish_id with the encrypted upload URL in one write, then close the key."""
-    status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
-    changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
-    changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
-    if result.upload_url:
-        path = post_path(uid, post_id)
-        changes["upload_url_enc"] = seal(sealer or p.vault, path, "upload_url", result.upload_url)
-        changes["upload_expires_at"] = now + UPLOAD_URL_TTL
-    p.posts.update_post(uid, post_id, changes)
-    doc.update(changes)
-    # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
-    p.status.put_pointer(result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"])
-    if key_id:
-        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
-    log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
-    return public_post(post_id, doc)
-
-
-def _record_unknown(
-    p: Publisher, uid: str, key_id: str | None, post_id: str, now: datetime
-) -> None:
-    p.posts.update_post(
-        uid,
-        post_id,
-        {"status": "UNKNOWN", "fail_reason": "init_outcome_unknown", "updated_at": now},
-    )
-    if key_id:
-        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
-    log.warning("publish init outcome unknown; not retried", extra={"post_id": post_id})

@@ -27,9 +27,18 @@ USED_TTL = timedelta(days=2)
 
 
 def take(
-    staging: Staging, uid: str, post_id: str, request: PublishRequest, now: datetime
+    staging: Staging,
+    uid: str,
+    post_id: str,
+    request: PublishRequest,
+    now: datetime,
+    *,
+    due: datetime | None = None,
 ) -> PublishRequest:
-    """Mark the request's staged media used by ``post_id``; the request with what they are."""
+    """Mark the request's staged media used by ``post_id``; the request with what they are.
+
+    ``due`` is a scheduled post's time: its media is kept until USED_TTL after it, not after now.
+    """
     media = request.media
     slots = staging.media.take_for_post(
         uid,
@@ -37,7 +46,7 @@ def take(
         kind=media.type,
         post_id=post_id,
         now=now,
-        expire_at=now + USED_TTL,
+        expire_at=(due or now) + USED_TTL,
     )
     if media.type == "photo":  # Each was checked against the photo rules at completion.
         return request

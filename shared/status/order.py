@@ -26,7 +26,7 @@ RANK: dict[str, int] = {
     "PUBLISH_COMPLETE": 3,
     "FAILED": 3,
 }
-TERMINAL = frozenset({"PUBLISH_COMPLETE", "FAILED"})
+TERMINAL = frozenset({"PUBLISH_COMPLETE", "FAILED", "CANCELLED"})  # CANCELLED: never sent
 # Statuses for which asking TikTok can still teach something (a publish_id exists, not final).
 POLLABLE = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
 # What the sweep looks at: the pollable ones, and posts whose init never recorded an outcome.

@@ -121,6 +121,12 @@ class MediaStore(LiveUsers):
         result: list[dict[str, Any]] = take(self.db.transaction())
         return result
 
+    def extend(self, uid: str, post_id: str, expire_at: datetime) -> None:
+        """Keep a post's used slots until ``expire_at`` (its scheduled time moved later)."""
+        for doc in self.of_post(uid, post_id):
+            if doc.get("expire_at") is None or doc["expire_at"] < expire_at:
+                self.update(uid, doc["id"], {"expire_at": expire_at})
+
     def release(self, uid: str, post_id: str, now: datetime) -> None:
         """Give a post's slots back (its init was refused: nothing reached TikTok)."""
         from google.cloud import firestore

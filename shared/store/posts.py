@@ -30,9 +30,13 @@ POSTS = "posts"
 DRAFTS = "drafts"
 IDEMPOTENCY = "idempotency"
 
-# TikTok's status names (docs/tiktok-api.md §3.6) plus the two states that exist only on our side:
-# INITIALIZING (recorded before init is sent) and UNKNOWN (init's outcome could not be learnt).
-FINAL_STATUSES = frozenset({"PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED"})
+# TikTok's status names (docs/tiktok-api.md §3.6) plus the states that exist only on our side:
+# INITIALIZING (recorded before init is sent), UNKNOWN (init's outcome could not be learnt),
+# SCHEDULED (waiting for its time; TikTok knows nothing of it yet) and CANCELLED (a scheduled
+# post the user cancelled before it was sent).
+SCHEDULED = "SCHEDULED"
+CANCELLED = "CANCELLED"
+FINAL_STATUSES = frozenset({"PUBLISH_COMPLETE", "SEND_TO_USER_INBOX", "FAILED", CANCELLED})
 
 
 def post_path(uid: str, post_id: str) -> str:

@@ -348,6 +348,22 @@ def test_seventh_init_in_a_minute_is_rate_limited(
     assert control.get("/calls").json()["counts"]["video_init"] == 7  # never repeated
 
 
+def test_the_init_window_slides_on_the_fakes_clock(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    token = creator()
+    for _ in range(6):
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    control.post("/advance", json={"seconds": 59}).raise_for_status()
+    with pytest.raises(errors.ResourceExhausted):
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    control.post("/advance", json={"seconds": 2}).raise_for_status()
+
+    tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))  # the next minute
+    other = creator()  # per token: another creator's inits are not counted
+    tiktok.init_video_direct(other, post_info=DIRECT, source_info=plan(MB, MB))
+
+
 # PULL_FROM_URL and photos -------------------------------------------------------------------------
 
 

@@ -44,12 +44,15 @@ DESIGNED_TRIGGERS = {
     "sweep_status": "status-sweep",
     "analytics_snapshot": "analytics-snapshot",
     "analytics_snapshot_batch": "analytics-snapshot-batch",
+    "publish_scheduled": "publish-due",
+    "publish_scheduled_batch": "publish-due-batch",
 }
 # What Cloud Scheduler starts, and how often.
 DESIGNED_SCHEDULES = {
     "token-refresh": "*/10 * * * *",
     "status-sweep": "*/10 * * * *",
     "analytics-snapshot": "30 0 * * *",  # daily, after midnight UTC
+    "publish-due": "* * * * *",  # every minute: scheduled posts go out on their minute
 }
 
 
@@ -116,6 +119,7 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
         ("pubsub", "roles/pubsub.publisher"),
         ("pubsub", "roles/pubsub.publisher"),
         ("pubsub", "roles/pubsub.publisher"),
+        ("pubsub", "roles/pubsub.publisher"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
         ("secrets", "roles/secretmanager.secretAccessor"),
@@ -127,6 +131,7 @@ def test_runtime_account_gets_least_privilege(settings: DeploySettings) -> None:
     # The only topics a function publishes to: the fan-out batches, and the status events.
     assert sorted(p[4] for p in publishers) == [
         "analytics-snapshot-batch",
+        "publish-due-batch",
         "publisher-events",
         "token-refresh-batch",
     ]
@@ -258,6 +263,7 @@ def test_table_matches_the_design_and_the_code() -> None:
         "refresh": "token-refresh",
         "sweep": "status-sweep",
         "analytics": "analytics-snapshot",
+        "publish-due": "publish-due",
     }
 
 
@@ -394,7 +400,7 @@ def test_the_staging_bucket_is_private_with_cors_and_a_lifecycle_rule(
 ) -> None:
     import json
 
-    from deploy.media import LIFECYCLE_DAYS, bucket_files
+    from deploy.media import bucket_files, lifecycle_days
 
     commands = argvs(settings)
     (create,) = find(commands, "gcloud", "storage", "buckets", "create")
@@ -406,5 +412,9 @@ def test_the_staging_bucket_is_private_with_cors_and_a_lifecycle_rule(
     (cors,) = json.loads(files["cors.json"])
     assert cors["origin"] == [settings.app_origin]
     rule = json.loads(files["lifecycle.json"])["rule"][0]
-    assert rule == {"action": {"type": "Delete"}, "condition": {"age": LIFECYCLE_DAYS}}
+    # A staged video may wait a day for its post, 30 days for its time, 2 more if it never reports.
+    assert lifecycle_days(settings) == 1 + 30 + 2 + 1
+    assert rule == {"action": {"type": "Delete"}, "condition": {"age": 34}}
+    longer = load({}, {**DEPLOY_ENV, "SCHEDULE_MAX_DAYS": "90"})
+    assert lifecycle_days(longer) == 94
     assert settings.function_env()["MEDIA_BUCKET"] == "acme-publisher-media"

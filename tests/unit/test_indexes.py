@@ -18,6 +18,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from shared.store.accounts import AccountStore
+from shared.store.scheduled import ScheduleStore
 from shared.store.status import StatusStore
 from shared.tokens.scheduler import due_queries
 
@@ -70,6 +71,8 @@ def queries_the_code_runs() -> list[Any]:
         *due_queries(accounts, now),
         accounts.active_query(),
         status.due_posts_query(now, 10),
+        ScheduleStore(db).due_query(now),
+        ScheduleStore(db).account_due_query("uid", "open-id", now),
         status.accounts_query("open-id"),
         status.history_query("uid", 10, None),
         status.history_query("uid", 10, None, status="FAILED"),

@@ -1,0 +1,244 @@
+"""One minute's scheduled posts: P posts of A accounts all due at once, against TikTok's latency.
+
+Starts the Firestore emulator, the fake KMS and the fake TikTok as real processes on free ports,
+sets the fake's video init to 100 ms latency, seeds A connected accounts (spread over 100 users)
+and P scheduled posts (P / A per account, all due now), then runs what production runs:
+``publish_scheduled`` in one child process (``--run``: it sends ``local_limit`` accounts itself
+and writes every fan-out batch it would publish to ``publish-due-batch`` into a file), then the
+batches shared by ``--workers`` child processes, each one ``publish_scheduled_batch`` instance
+working on its batches one after another (as Pub/Sub would push them to it). Each child reports
+its peak RSS.
+
+Printed: inits the fake TikTok received per post (each must be exactly 1), the most inits any
+token received within a sliding minute (at most 6), wall time from the run's start to the last
+batch's end against the floor P x 0.1 s / (16 x (workers + 1)) with the ratio, and the peak RSS
+of each function. On a small shared machine the Firestore emulator, not TikTok's latency, is what
+bounds the time: each post costs about seven Firestore writes.
+
+Run: ``.venv/bin/python bench/schedule.py`` (``--posts 10000 --accounts 2000 --workers 4``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emulator.seed import fake_grants, seed_accounts
+from emulator.stack import Ports, Stack
+from shared import runtime
+from shared.publishing.due_run import CONCURRENCY, new_holder, parse_batch, run_batch, run_due
+from shared.publishing.posts import new_post_doc, scheduled_fields
+from shared.publishing.rules import parse_request
+from shared.publishing.schedule import Schedule
+from tests.support import wipe_firestore
+
+ROOT = Path(__file__).resolve().parent.parent
+LATENCY_MS = 100
+MEDIA_PREFIX = "http://127.0.0.1:9/media/"  # verified; nothing listens, so pulls fail fast
+
+
+class ToFile:
+    """Publishes to the batch topic by appending each message to a file (one per line)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def publish(self, topic: str, data: bytes) -> str:
+        with self.path.open("ab") as out:
+            out.write(data + b"\n")
+        return "local"
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_run(batches: Path, local_limit: int) -> None:
+    started = time.perf_counter()
+    summary = run_due(
+        runtime.due(new_holder("run")),
+        ToFile(batches),
+        now=datetime.now(UTC),
+        local_limit=local_limit,
+    )
+    figures = {
+        "wall": time.perf_counter() - started,
+        "outcomes": dict(summary.outcomes),
+        "batches": summary.batches,
+        "rss_mb": rss_mb(),
+    }
+    print(json.dumps(figures), flush=True)
+
+
+def child_batches(batches: Path, index: int, workers: int) -> None:
+    outcomes: Counter[str] = Counter()
+    lines = batches.read_bytes().splitlines() if batches.exists() else []
+    for line in lines[index::workers]:
+        summary = run_batch(runtime.due(new_holder("batch")), parse_batch(line))
+        outcomes.update(summary.outcomes)
+    print(json.dumps({"outcomes": dict(outcomes), "rss_mb": rss_mb()}), flush=True)
+
+
+def seed(stack: Stack, posts: int, accounts: int) -> float:
+    wipe_firestore(stack)
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    seeded = seed_accounts(
+        runtime.firestore_client(),
+        runtime.vault(),
+        fake_grants(stack.tiktok_url, accounts),
+        now=now,
+        access_expires_in=timedelta(hours=2),
+    )
+    db = runtime.firestore_client()
+    for uid in {a.uid for a in seeded}:  # the signed-in people the accounts belong to
+        db.document(f"users/{uid}").set({"uid": uid, "created_at": now, "last_login_at": now})
+    due = Schedule(now - timedelta(seconds=1), "Europe/Berlin")
+    batch, pending = db.batch(), 0
+    for n in range(posts):
+        account = seeded[n % accounts]
+        post_id = f"p{n:06d}"
+        request = parse_request(
+            {
+                "open_id": account.open_id,
+                "mode": "direct",
+                "media": {"type": "video", "source": "url", "url": f"{MEDIA_PREFIX}{post_id}.mp4"},
+                "post": {"title": post_id, "privacy_level": "SELF_ONLY"},
+                "duration_sec": 10.0,
+            },
+            loopback_http=True,
+        )
+        doc = new_post_doc(account.uid, post_id, request, plan=None, now=now)
+        doc.update(scheduled_fields(due, now))
+        batch.set(db.document(f"users/{account.uid}/posts/{post_id}"), doc)
+        pending += 1
+        if pending == 400:
+            batch.commit()
+            batch, pending = db.batch(), 0
+    if pending:
+        batch.commit()
+    return time.perf_counter() - started
+
+
+def most_in_a_minute(publishes: list[dict[str, Any]]) -> int:
+    by_token: dict[str, list[float]] = defaultdict(list)
+    for publish in publishes:
+        by_token[publish["open_id"]].append(publish["created_at"])
+    most = 0
+    for stamps in by_token.values():
+        stamps.sort()
+        start = 0
+        for end, stamp in enumerate(stamps):
+            while stamp - stamps[start] >= 60:
+                start += 1
+            most = max(most, end - start + 1)
+    return most
+
+
+def child(args: list[str], stack: Stack) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, *args],
+        env={**os.environ, **stack.env()},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{args[0]} failed:\n{done.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def measure(stack: Stack, posts: int, accounts: int, workers: int, local_limit: int) -> None:
+    tiktok = httpx.Client(base_url=stack.tiktok_url, timeout=300)
+    tiktok.post("/_control/reset").raise_for_status()
+    tiktok.post(
+        "/_control/config",
+        json={"verified_url_prefixes": [MEDIA_PREFIX], "daily_post_cap": 1000},
+    ).raise_for_status()
+    seed_time = seed(stack, posts, accounts)
+    tiktok.post("/_control/config", json={"latency_ms": {"video_init": LATENCY_MS}})
+    batches = Path(tempfile.mkdtemp(prefix="bench-schedule-")) / "batches.jsonl"
+    started = time.perf_counter()
+    run = child(["--run", str(batches), "--local-limit", str(local_limit)], stack)
+    with_batches = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--batches", str(batches), str(i), str(workers)],
+            env={**os.environ, **stack.env()},
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for i in range(workers)
+    ]
+    results = []
+    for process in with_batches:
+        out, _ = process.communicate()
+        assert process.returncode == 0, "a batch worker failed"
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    wall = time.perf_counter() - started
+    publishes = tiktok.get("/_control/publishes").json()["publishes"]
+    per_post = Counter(p["post_info"]["title"] for p in publishes)
+    outcomes: Counter[str] = Counter(run["outcomes"])
+    for result in results:
+        outcomes.update(result["outcomes"])
+    concurrency = CONCURRENCY * (workers + 1)
+    floor = posts * LATENCY_MS / 1000 / concurrency
+    exactly_once = len(per_post) == posts and set(per_post.values()) == {1}
+    verdict = "each exactly once" if exactly_once else f"NOT once: {Counter(per_post.values())}"
+    print(
+        f"posts {posts}  accounts {accounts}  seed {seed_time:.1f} s  batches {run['batches']}\n"
+        f"  TikTok inits {len(publishes)} for {len(per_post)} posts: "
+        f"{verdict}\n"
+        f"  most inits of one token within a minute: {most_in_a_minute(publishes)} (limit 6)\n"
+        f"  outcomes {dict(outcomes)}\n"
+        f"  wall {wall:.1f} s (run alone {run['wall']:.1f} s)  floor {floor:.1f} s "
+        f"(posts x {LATENCY_MS / 1000} s / {concurrency})  ratio {wall / floor:.2f}x\n"
+        f"  peak RSS: publish_scheduled {run['rss_mb']:.0f} MB, publish_scheduled_batch "
+        f"{max(r['rss_mb'] for r in results):.0f} MB (max of {workers} workers)",
+        flush=True,
+    )
+    tiktok.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--accounts", type=int, default=2_000)
+    parser.add_argument("--workers", type=int, default=4, help="batch function instances")
+    parser.add_argument("--local-limit", type=int, default=50)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--batches", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        child_run(Path(args.run), args.local_limit)
+        return 0
+    if args.batches:
+        path, index, workers = args.batches
+        child_batches(Path(path), int(index), int(workers))
+        return 0
+    stack = Stack(ports=Ports.free(), workdir=Path(tempfile.mkdtemp(prefix="bench-schedule-")))
+    try:
+        stack.start(["firestore", "kms", "tiktok", "pubsub"])  # pubsub: the status events
+        os.environ.update(stack.env())
+        runtime.reset()
+        measure(stack, args.posts, args.accounts, args.workers, args.local_limit)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
