@@ -30,6 +30,10 @@ ENV = {
     "TIKTOK_CLIENT_SECRET": "bench-secret-value",
     "TIKTOK_REDIRECT_URI": "https://app.example.com/api/tiktok/callback",
     "KMS_KEY_NAME": "projects/demo-bench/locations/global/keyRings/r/cryptoKeys/k",
+    # Media staging configured, as in a deployment; the first request reads only Firestore.
+    "MEDIA_BUCKET": "demo-bench-media",
+    "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9",
+    "MEDIA_URL_SECRETS": "m1:" + "m" * 48,
     "PATH": "/usr/bin:/bin",
 }
 
