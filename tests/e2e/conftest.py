@@ -1,4 +1,5 @@
-"""Fixtures shared by the e2e modules: a media server, and Ann signed in with ``creator`` connected.
+"""Fixtures shared by the e2e modules: a media server, Ann signed in with ``creator`` connected,
+and the Pub/Sub emulator pushing to the dev server.
 
 Each module defines its own ``creator`` (the TikTok account its tests need); ``ann`` connects it.
 """
@@ -37,3 +38,11 @@ def ann(
 def bob(devserver: Stack, auth_emulator: AuthEmulator) -> httpx.Client:
     """Another user's browser, signed in, with nothing connected."""
     return new_browser(devserver, auth_emulator, "bob@example.com")
+
+
+@pytest.fixture
+def pubsub(devserver: Stack, clean: Stack, fake_tiktok: FakeTikTok) -> Stack:
+    """The Pub/Sub emulator up, its topics pushing to the dev server's CloudEvent functions."""
+    if "pubsub" not in devserver.children:
+        devserver.start(["pubsub"])
+    return devserver

@@ -24,13 +24,6 @@ from tests.support import FakeTikTok
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def pubsub(devserver: Stack, clean: Stack, fake_tiktok: FakeTikTok) -> Stack:
-    if "pubsub" not in devserver.children:
-        devserver.start(["pubsub"])
-    return devserver
-
-
 def count(account: Account) -> int:
     db = runtime.firestore_client()
     ref = db.collection("users", account.uid, "accounts", account.open_id, ANALYTICS)

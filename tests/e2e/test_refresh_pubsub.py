@@ -22,14 +22,6 @@ from tests.support import FakeTikTok
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def pubsub(devserver: Stack, clean: Stack, fake_tiktok: FakeTikTok) -> Stack:
-    """The Pub/Sub emulator up, its topics pushing to the dev server's CloudEvent functions."""
-    if "pubsub" not in devserver.children:
-        devserver.start(["pubsub"])
-    return devserver
-
-
 def seed_due(fake: FakeTikTok, count: int) -> list[Account]:
     return seed_accounts(
         runtime.firestore_client(),

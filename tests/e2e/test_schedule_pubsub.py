@@ -26,14 +26,6 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def pubsub(devserver: Stack, clean: Stack, fake_tiktok: FakeTikTok) -> Stack:
-    """The Pub/Sub emulator up, its topics pushing to the dev server's CloudEvent functions."""
-    if "pubsub" not in devserver.children:
-        devserver.start(["pubsub"])
-    return devserver
-
-
-@pytest.fixture
 def creator(fake_tiktok: FakeTikTok, media: MediaServer) -> dict[str, Any]:
     fake_tiktok.control("POST", "config", json={"verified_url_prefixes": [media.base + "/media/"]})
     return fake_tiktok.create_user(display_name="Casey", username="casey")
