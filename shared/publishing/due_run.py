@@ -20,7 +20,6 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,31 +70,6 @@ def new_holder(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:12]}"
 
 
-def _due_accounts(d: Due, now: datetime, page_size: int) -> Iterator[list[tuple[str, str]]]:
-    """Pages of accounts with posts due by ``now``, each account once, in order of its oldest."""
-    # The cursor of the next page needs the ordered field too.
-    query = d.schedules.due_query(now).select(["uid", "open_id", "schedule_at"])
-    seen: set[tuple[str, str]] = set()
-    cursor = None
-    while True:
-        page_query = query.limit(page_size)
-        if cursor is not None:
-            page_query = page_query.start_after(cursor)
-        page = list(page_query.stream())
-        fresh = []
-        for snapshot in page:
-            data = snapshot.to_dict() or {}
-            account = (str(data.get("uid")), str(data.get("open_id")))
-            if account not in seen:
-                seen.add(account)
-                fresh.append(account)
-        if fresh:
-            yield fresh
-        if len(page) < page_size:
-            return
-        cursor = page[-1]
-
-
 def _work(d: Due, accounts: list[tuple[str, str]], pool: ThreadPoolExecutor, s: DueSummary) -> None:
     def one(account: tuple[str, str]) -> Counter[str]:
         try:
@@ -134,7 +108,7 @@ def run_due(
         summary.fanned_out += len(chunk)
         summary.batches += 1
 
-    for page in _due_accounts(d, now, page_size):
+    for page in d.schedules.due_accounts(now, page_size):
         here, remote = page[:room], page[room:]
         room -= len(here)
         local += here

@@ -44,7 +44,7 @@ def edit_scheduled(
         )
     if "post" in body and not isinstance(body["post"], dict):
         raise errors.InvalidArgument("post must be an object", reason="request.post", field="post")
-    store = ScheduleStore(p.posts.db, p.posts.outbox)
+    store = p.posts.schedules
     for _ in range(_ATTEMPTS):
         found = _scheduled(store, uid, post_id, "changed")
         doc = found.doc
@@ -74,7 +74,7 @@ def edit_scheduled(
 def cancel_scheduled(p: Publisher, *, uid: str, post_id: str, now: datetime) -> dict[str, Any]:
     """``DELETE /api/publish/{id}`` of a scheduled post: ``CANCELLED``, its staged media deleted.
     Cancelling a cancelled post again answers it as it is (a retry after a lost answer)."""
-    store = ScheduleStore(p.posts.db, p.posts.outbox)
+    store = p.posts.schedules
     for _ in range(_ATTEMPTS):
         found = store.read(uid, post_id)
         if found is not None and found.doc.get("status") == CANCELLED:

@@ -24,6 +24,8 @@ from shared.store.users import USERS, LiveUsers, checked_id
 if TYPE_CHECKING:
     from google.cloud import firestore
 
+    from shared.store.scheduled import ScheduleStore
+
 _WRITE_ATTEMPTS = 20
 
 POSTS = "posts"
@@ -62,6 +64,13 @@ class PostStore(LiveUsers):
         self.db = db
         # Every status written here is an event, committed with it (shared/store/outbox.py).
         self.outbox = outbox or Outbox(db)
+
+    @property
+    def schedules(self) -> ScheduleStore:
+        """The scheduled posts among these (shared/store/scheduled.py), with the same outbox."""
+        from shared.store.scheduled import ScheduleStore
+
+        return ScheduleStore(self.db, self.outbox)
 
     # Posts -----------------------------------------------------------------------------------
 

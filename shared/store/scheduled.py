@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,31 @@ class ScheduleStore:
             .order_by("schedule_at")
             .order_by("__name__")
         )
+
+    def due_accounts(self, now: datetime, page_size: int) -> Iterator[list[tuple[str, str]]]:
+        """Pages of (uid, open_id) of accounts with posts due by ``now``, each account once, in
+        order of its oldest due post."""
+        # The cursor of the next page needs the ordered field too.
+        query = self.due_query(now).select(["uid", "open_id", "schedule_at"])
+        seen: set[tuple[str, str]] = set()
+        cursor = None
+        while True:
+            page_query = query.limit(page_size)
+            if cursor is not None:
+                page_query = page_query.start_after(cursor)
+            page = list(page_query.stream())
+            fresh = []
+            for snapshot in page:
+                data = snapshot.to_dict() or {}
+                account = (str(data.get("uid")), str(data.get("open_id")))
+                if account not in seen:
+                    seen.add(account)
+                    fresh.append(account)
+            if fresh:
+                yield fresh
+            if len(page) < page_size:
+                return
+            cursor = page[-1]
 
     def account_due_query(self, uid: str, open_id: str, now: datetime) -> Any:
         """One account's posts due by ``now``, in the order they are sent: time, then id."""
