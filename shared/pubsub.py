@@ -9,18 +9,54 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar
 
 from shared import errors
 
 PUBLISH_TIMEOUT = 30.0
+
+T = TypeVar("T")
 
 
 class Publishes(Protocol):
     """What a service needs to publish: one message on a topic of this project."""
 
     def publish(self, topic: str, data: bytes) -> str: ...
+
+
+class FanOutCounts(Protocol):
+    """A run's summary: how many items it published on, in how many batch messages."""
+
+    fanned_out: int
+    batches: int
+
+
+def share_out(
+    pages: Iterable[list[T]],
+    publisher: Publishes,
+    topic: str,
+    encode: Callable[[list[T]], bytes],
+    summary: FanOutCounts,
+    *,
+    local_limit: int,
+    batch_size: int,
+) -> Iterator[list[T]]:
+    """A scheduled run's work, shared between this instance and batch messages: page by page, the
+    first ``local_limit`` items overall are yielded for this instance to do, after the rest of the
+    page is published to ``topic`` in batches of at most ``batch_size`` (a batch never spans two
+    pages), so the batch functions start while this one works."""
+    room = local_limit
+    for page in pages:
+        here, remote = page[:room], page[room:]
+        room -= len(here)
+        for start in range(0, len(remote), batch_size):
+            chunk = remote[start : start + batch_size]
+            publisher.publish(topic, encode(chunk))
+            summary.fanned_out += len(chunk)
+            summary.batches += 1
+        if here:
+            yield here
 
 
 class PubSub:

@@ -25,7 +25,7 @@ from datetime import datetime
 from shared import errors
 from shared.analytics.snapshot import Outcome, Snapshotter, take_snapshot
 from shared.jobs import ANALYTICS_BATCH_TOPIC
-from shared.pubsub import Publishes
+from shared.pubsub import Publishes, share_out
 from shared.store.accounts import Account, AccountStore
 
 log = logging.getLogger(__name__)
@@ -111,17 +111,17 @@ def run_scheduled(
     """One daily run: snapshot up to ``local_limit`` accounts here, publish the rest."""
     clock = time.monotonic()
     summary = RunSummary("run")
-    room = local_limit
     with ThreadPoolExecutor(concurrency, thread_name_prefix="analytics") as pool:
-        for page in _pages(s.accounts, page_size):
-            local, remote = page[:room], page[room:]
-            room -= len(local)
+        for local in share_out(
+            _pages(s.accounts, page_size),
+            publisher,
+            ANALYTICS_BATCH_TOPIC,
+            lambda chunk: encode_batch(chunk, now),
+            summary,
+            local_limit=local_limit,
+            batch_size=batch_size,
+        ):
             _snapshot_all(s, local, pool, now, summary)
-            for start in range(0, len(remote), batch_size):
-                chunk = remote[start : start + batch_size]
-                publisher.publish(ANALYTICS_BATCH_TOPIC, encode_batch(chunk, now))
-                summary.fanned_out += len(chunk)
-                summary.batches += 1
     summary.duration_ms = int((time.monotonic() - clock) * 1000)
     summary.log()
     return summary

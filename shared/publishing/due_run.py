@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.jobs import PUBLISH_DUE_BATCH_TOPIC
 from shared.publishing.due import Due, publish_due_account
+from shared.pubsub import share_out
 
 if TYPE_CHECKING:
     from shared.pubsub import Publishes
@@ -99,25 +100,21 @@ def run_due(
     """One minute's run: up to ``local_limit`` accounts here, the rest published in batches."""
     clock = time.monotonic()
     summary = DueSummary("run")
-    room = local_limit
-    local: list[tuple[str, str]] = []
-    waiting: list[tuple[str, str]] = []  # accounts for the next batch message (full ones only)
-
-    def fan_out(chunk: list[tuple[str, str]]) -> None:
-        publisher.publish(PUBLISH_DUE_BATCH_TOPIC, encode_batch(chunk, now))
-        summary.fanned_out += len(chunk)
-        summary.batches += 1
-
-    for page in d.schedules.due_accounts(now, page_size):
-        here, remote = page[:room], page[room:]
-        room -= len(here)
-        local += here
-        waiting += remote
-        while len(waiting) >= batch_size:
-            fan_out(waiting[:batch_size])
-            waiting = waiting[batch_size:]
-    if waiting:
-        fan_out(waiting)
+    # Every batch is published before this instance starts its own share.
+    pages = d.schedules.due_accounts(now, page_size)
+    local = [
+        account
+        for here in share_out(
+            pages,
+            publisher,
+            PUBLISH_DUE_BATCH_TOPIC,
+            lambda chunk: encode_batch(chunk, now),
+            summary,
+            local_limit=local_limit,
+            batch_size=batch_size,
+        )
+        for account in here
+    ]
     with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="due") as pool:
         _work(d, local, pool, summary)
     summary.duration_ms = int((time.monotonic() - clock) * 1000)

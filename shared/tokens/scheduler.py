@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.jobs import REFRESH_BATCH_TOPIC, REFRESH_TOPIC
+from shared.pubsub import share_out
 from shared.store.accounts import Account, AccountStore
 from shared.tokens.refresh import Due, Outcome, refresh_account
 
@@ -157,17 +158,18 @@ def run_scheduled(
     """One scheduled run: refresh up to ``local_limit`` due accounts here, publish the rest."""
     clock = time.monotonic()
     summary = RunSummary("run")
-    room = local_limit
+    pages = _due_accounts(store, now, now, due, page_size, summary)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
-        for page in _due_accounts(store, now, now, due, page_size, summary):
-            local, remote = page[:room], page[room:]
-            room -= len(local)
+        for local in share_out(
+            pages,
+            publisher,
+            BATCH_TOPIC,
+            encode_batch,
+            summary,
+            local_limit=local_limit,
+            batch_size=batch_size,
+        ):
             _refresh_all(store, vault, tiktok, local, pool, due, summary)
-            for start in range(0, len(remote), batch_size):
-                chunk = remote[start : start + batch_size]
-                publisher.publish(BATCH_TOPIC, encode_batch(chunk))
-                summary.fanned_out += len(chunk)
-                summary.batches += 1
     summary.duration_ms = int((time.monotonic() - clock) * 1000)
     summary.log()
     return summary
