@@ -96,7 +96,7 @@ export function SchedulePicker({ value, onChange, fileUpload, error }: {
           </p>
         </div>
       )}
-      {isScheduleError(error) && <ErrorMessage error={error} focus={false} />}
+      {isScheduleError(error) && <ErrorMessage error={error} />}
     </fieldset>
   );
 }
