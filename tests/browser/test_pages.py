@@ -3,8 +3,10 @@ SCREENSHOTS_DIR set, as ``scripts/screenshots`` does) a screenshot of each."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Route, expect
@@ -112,6 +114,30 @@ def test_every_page_is_accessible(
     expect(page.get_by_text("Views", exact=True)).to_be_visible()
     assert_accessible(page)
     shoot(page, "history")
+
+    # A scheduled post, with its time being changed and its cancel being confirmed.
+    at = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("America/New_York"))
+    scheduled = page.request.post(
+        web.base + "/api/publish",
+        headers={"Origin": web.base},
+        data={
+            "open_id": creator["open_id"],
+            "mode": "direct",
+            "media": {"type": "video", "source": "url", "url": web.assets.url("clip.mp4")},
+            "post": {"title": "Sunday market, live", "privacy_level": "SELF_ONLY"},
+            "duration_sec": 4.0,
+            "schedule_at": at.replace(microsecond=0).isoformat(),
+            "schedule_tz": "America/New_York",
+        },
+    )
+    assert scheduled.status == 201, scheduled.text()
+    page.get_by_role("navigation").get_by_role("link", name="Scheduled").click()
+    expect(page.get_by_text("Sunday market, live")).to_be_visible()
+    page.get_by_role("button", name="Change the time of Sunday market, live").click()
+    page.get_by_role("button", name="Cancel Sunday market, live").click()
+    expect(page.get_by_role("button", name="Yes, cancel the post")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, "scheduled")
 
     page.get_by_role("navigation").get_by_role("link", name="Videos").click()
     expect(page.get_by_text("Three-minute pasta, no shortcuts", exact=True)).to_be_visible()

@@ -10,6 +10,8 @@ export const STATUS_TEXT: Record<string, { title: string; detail: string }> = {
   },
   PUBLISH_COMPLETE: { title: "Posted", detail: "TikTok has published your post." },
   FAILED: { title: "Not posted", detail: "TikTok could not publish this post." },
+  SCHEDULED: { title: "Scheduled", detail: "It is sent to TikTok at its time; until then you can change or cancel it." },
+  CANCELLED: { title: "Cancelled", detail: "This scheduled post was cancelled; it was never sent to TikTok." },
 };
 
 export const FAIL_REASONS: Record<string, { what: string; todo: string }> = {
@@ -35,7 +37,7 @@ export function failure(reason: string | null | undefined): { what: string; todo
   return FAIL_REASONS[reason] ?? { what: `TikTok reported: ${reason.replace(/_/g, " ")}.`, todo: "Post it again; if it fails again, contact support with the reference below." };
 }
 
-export const STATUSES = ["INITIALIZING", "PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD", "SEND_TO_USER_INBOX", "PUBLISH_COMPLETE", "FAILED"] as const;
+export const STATUSES = ["INITIALIZING", "PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD", "SEND_TO_USER_INBOX", "PUBLISH_COMPLETE", "FAILED", "SCHEDULED", "CANCELLED"] as const;
 
 export function tiktokPostUrl(username: string | null | undefined, postId: string, mediaType?: string | null): string {
   const kind = mediaType === "photo" ? "photo" : "video";

@@ -8,6 +8,7 @@ import { AccountsPage } from "./pages/accounts";
 import { AnalyticsRoute } from "./pages/analytics-route";
 import { DataPage } from "./pages/data";
 import { HistoryPage } from "./pages/history";
+import { ScheduledPage } from "./pages/scheduled";
 import { PostPage } from "./pages/post";
 import { SignInPage } from "./pages/signin";
 import { StatusPage } from "./pages/status";
@@ -20,6 +21,7 @@ import { Avatar, ErrorMessage, Loading } from "./ui";
 const NAV = [
   { href: "/accounts", label: "Accounts" },
   { href: "/post", label: "Post to TikTok" },
+  { href: "/scheduled", label: "Scheduled" },
   { href: "/history", label: "History" },
   { href: "/videos", label: "Videos" },
   { href: "/data", label: "My data" },
@@ -44,6 +46,7 @@ function Page({ path, query }: { path: string; query: URLSearchParams }) {
   if (upload) return <UploadPage postId={decodeURIComponent(upload[1]!)} />;
   if (status) return <StatusPage postId={decodeURIComponent(status[1]!)} />;
   if (path === "/history") return <HistoryPage query={query} />;
+  if (path === "/scheduled") return <ScheduledPage />;
   if (path === "/videos") return <VideosPage query={query} />;
   if (path === "/data") return <DataPage />;
   return (

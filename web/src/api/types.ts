@@ -17,6 +17,7 @@ export type User = Schemas["User"];
 export type Account = Schemas["Account"];
 export type CreatorInfo = Schemas["CreatorInfo"];
 export type PublishRequest = Schemas["PublishRequest"];
+export type ScheduledPublishRequest = Schemas["ScheduledPublishRequest"];
 export type PrivacyLevel = NonNullable<NonNullable<PublishRequest["post"]>["privacy_level"]>;
 export type Post = Schemas["Post"];
 export type HistoryPost = Schemas["HistoryPost"];

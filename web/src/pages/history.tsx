@@ -7,6 +7,7 @@ import type { HistoryPost, PostMetrics, PostsResponse } from "../api/types";
 import { handle, useAccounts } from "../accounts";
 import { STATUS_TEXT, STATUSES, tiktokPostUrl } from "../failures";
 import { Link, navigate, withQuery } from "../router";
+import { describe } from "../schedule";
 import { ErrorMessage, Loading, PageTitle } from "../ui";
 
 const exact = new Intl.NumberFormat(undefined);
@@ -137,6 +138,11 @@ export function HistoryPage({ query }: { query: URLSearchParams }) {
                     {post.mode === "inbox" ? "Inbox" : "Direct Post"}
                     {post.created_at && <> · <time dateTime={post.created_at}>{new Date(post.created_at).toLocaleString()}</time></>}
                   </p>
+                  {post.schedule_at && (post.status === "SCHEDULED" || post.status === "CANCELLED") && (
+                    <p class="small">
+                      {post.status === "SCHEDULED" ? "Scheduled for" : "Was scheduled for"} <time dateTime={post.schedule_at}>{describe(post.schedule_at, post.schedule_tz)}</time>
+                    </p>
+                  )}
                 </div>
                 <span class={`badge badge-status-${post.status.toLowerCase()}`}>{STATUS_TEXT[post.status]?.title ?? post.status}</span>
                 {post.status === "PUBLISH_COMPLETE" && post.metrics.map((m) => <Metrics key={m.id} metrics={m} />)}

@@ -5,7 +5,7 @@
 // a preview, and nothing sent to TikTok before the user presses Post.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, request } from "../api/client";
-import type { Account, CreatorInfo, PrivacyLevel, PublishRequest, PublishResponse } from "../api/types";
+import type { Account, CreatorInfo, PrivacyLevel, PublishRequest, PublishResponse, ScheduledPublishRequest } from "../api/types";
 import { connectUrl, handle, useAccounts, type Loaded } from "../accounts";
 import {
   CANNOT_POST,
@@ -24,6 +24,7 @@ import {
 import { readVideoDuration } from "../media";
 import { PhotoFiles, type PhotoSelection } from "../photo-files";
 import { Link, navigate } from "../router";
+import { isScheduleError, NOW, scheduleOf, SchedulePicker, type When } from "../schedule-picker";
 import { remember } from "../uploads";
 import { Avatar, ErrorMessage, Loading, PageTitle } from "../ui";
 
@@ -145,6 +146,7 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   const [yourBrand, setYourBrand] = useState(false);
   const [branded, setBranded] = useState(false);
   const [aigc, setAigc] = useState(false);
+  const [when, setWhen] = useState<When>(NOW);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const idempotencyKey = useMemo(() => crypto.randomUUID(), [account.open_id]);
@@ -210,6 +212,8 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   if (utf16Length(title) > titleMax) blockers.push(`The title is longer than ${titleMax} characters.`);
   if (direct && !privacy) blockers.push("Choose who can see this post.");
   if (direct && disclose && !yourBrand && !branded) blockers.push(TEXT.disclosureIncomplete);
+  const schedule = scheduleOf(when);
+  if (schedule && "problem" in schedule) blockers.push(schedule.problem);
   const ready = blockers.length === 0 && !busy;
 
   const submit = async (event: Event) => {
@@ -241,6 +245,7 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
             ? { type: "video", source: "file", size: file!.size }
             : { type: "video", source: "url", url: checkedUrl! };
     const body: PublishRequest = { open_id: account.open_id, mode, media, post };
+    if (schedule && !("problem" in schedule)) Object.assign(body as Partial<ScheduledPublishRequest>, schedule);
     if (kind === "video" && duration !== null) body.duration_sec = Math.round(duration * 1000) / 1000;
     try {
       const { post: created } = await request<PublishResponse>("/api/publish", {
@@ -462,6 +467,8 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
         </>
       )}
 
+      <SchedulePicker value={when} onChange={setWhen} fileUpload={kind === "video" && source === "file"} error={error} />
+
       <div class="submit">
         <p class="consent" id="consent">
           {consent === "branded" ? (
@@ -498,10 +505,10 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
         )}
         <span title={direct && disclose && !yourBrand && !branded ? TEXT.disclosureIncomplete : undefined}>
           <button type="submit" class="button-primary button-large" disabled={!ready} aria-describedby={`${blockers.length ? "blockers " : ""}consent`}>
-            {busy ? "Sending to TikTok…" : direct ? "Post" : "Send to inbox"}
+            {busy ? (when.later ? "Scheduling…" : "Sending to TikTok…") : when.later ? "Schedule" : direct ? "Post" : "Send to inbox"}
           </button>
         </span>
-        {error !== null && <ErrorMessage error={error} />}
+        {error !== null && !isScheduleError(error) && <ErrorMessage error={error} />}
       </div>
     </form>
   );

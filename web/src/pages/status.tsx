@@ -7,6 +7,7 @@ import { useAccounts, handle } from "../accounts";
 import { failure, STATUS_TEXT, tiktokPostUrl } from "../failures";
 import { TEXT } from "../guidelines";
 import { Link } from "../router";
+import { describe } from "../schedule";
 import { ErrorMessage, formatBytes, Loading, PageTitle } from "../ui";
 
 export function StatusPage({ postId }: { postId: string }) {
@@ -57,6 +58,11 @@ export function StatusPage({ postId }: { postId: string }) {
           <div class={`status status-${post.status.toLowerCase()}`} role="status" aria-live="polite">
             <p class="status-title">{text.title}</p>
             <p>{unfinishedUpload ? "The upload has not finished." : text.detail}</p>
+            {post.schedule_at && (post.status === "SCHEDULED" || post.status === "CANCELLED") && (
+              <p class="schedule-time">
+                {post.status === "SCHEDULED" ? "Scheduled for" : "Was scheduled for"} {describe(post.schedule_at, post.schedule_tz)}
+              </p>
+            )}
           </div>
           {!post.final && !unfinishedUpload && (
             <p class="notice">
@@ -142,6 +148,11 @@ export function StatusPage({ postId }: { postId: string }) {
             <Link class="button" href="/history">
               All posts
             </Link>
+            {post.status === "SCHEDULED" && (
+              <Link class="button" href="/scheduled">
+                Scheduled posts
+              </Link>
+            )}
             <Link class="button" href={`/post${post.open_id ? `?account=${encodeURIComponent(post.open_id)}` : ""}`}>
               New post
             </Link>
