@@ -1,7 +1,7 @@
 // Small shared pieces: error messages that take focus and keep the reason for support, avatars,
 // page headings that receive focus after navigation, and a status line for live updates.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api/client";
 
 export function describeError(error: unknown): { message: string; reference: string | null } {
@@ -88,4 +88,49 @@ export function formatBytes(n: number): string {
   if (n < 1_000_000) return `${(n / 1000).toFixed(1)} kB`;
   if (n < 1_000_000_000) return `${(n / 1_000_000).toFixed(1)} MB`;
   return `${(n / 1_000_000_000).toFixed(2)} GB`;
+}
+
+/** A modal confirmation of a destructive action: ``act`` runs on confirm; its answer goes to
+ * ``onDone``, its failure is shown in the dialog (which stays open to try again or cancel). */
+export function ConfirmDialog<T>({ titleId, title, confirmLabel, busyLabel, act, onClose, onDone, children }: {
+  titleId: string;
+  title: ComponentChildren;
+  confirmLabel: string;
+  busyLabel: string;
+  act: () => Promise<T>;
+  onClose: () => void;
+  onDone: (result: T) => void;
+  children: ComponentChildren;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    ref.current?.showModal();
+  }, []);
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(await act());
+    } catch (exc) {
+      setError(exc);
+      setBusy(false);
+    }
+  };
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby={titleId} onClose={onClose}>
+      <h2 id={titleId}>{title}</h2>
+      {children}
+      {error !== null && <ErrorMessage error={error} />}
+      <div class="actions">
+        <button type="button" class="button-danger" onClick={confirm} disabled={busy}>
+          {busy ? busyLabel : confirmLabel}
+        </button>
+        <button type="button" onClick={() => ref.current?.close()} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </dialog>
+  );
 }

@@ -1,10 +1,10 @@
 // The account's analytics setting, shown and changed on its analytics page. Turning collection
 // off deletes every stored snapshot of the account (a right to restrict processing), so it asks
 // first, in a native <dialog>, saying exactly that; turning it on again needs no confirmation.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { request } from "../api/client";
 import type { UpdateAccountSettingsResponse } from "../api/types";
-import { ErrorMessage } from "../ui";
+import { ConfirmDialog, ErrorMessage } from "../ui";
 
 const REASONS: Record<string, string> = {
   "scope_missing.user.info.stats":
@@ -26,40 +26,22 @@ function TurnOffDialog({ openId, name, onClose, onDone }: {
   onClose: () => void;
   onDone: (result: UpdateAccountSettingsResponse) => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    ref.current?.showModal();
-  }, []);
-  const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onDone(await change(openId, false));
-    } catch (exc) {
-      setError(exc);
-      setBusy(false);
-    }
-  };
   return (
-    <dialog ref={ref} class="dialog" aria-labelledby="analytics-off-title" onClose={onClose}>
-      <h2 id="analytics-off-title">Turn off analytics for {name}?</h2>
+    <ConfirmDialog
+      titleId="analytics-off-title"
+      title={<>Turn off analytics for {name}?</>}
+      confirmLabel="Turn off and delete snapshots"
+      busyLabel="Turning off…"
+      act={() => change(openId, false)}
+      onClose={onClose}
+      onDone={onDone}
+    >
       <p>
         This deletes every daily snapshot stored for {name}: its follower counts and its videos' views, likes,
         comments and shares, on every day so far. It cannot be undone.
       </p>
       <p>No new snapshot is taken until you turn analytics back on. Your post history is kept.</p>
-      {error !== null && <ErrorMessage error={error} />}
-      <div class="actions">
-        <button type="button" class="button-danger" onClick={confirm} disabled={busy}>
-          {busy ? "Turning off…" : "Turn off and delete snapshots"}
-        </button>
-        <button type="button" onClick={() => ref.current?.close()} disabled={busy}>
-          Cancel
-        </button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 

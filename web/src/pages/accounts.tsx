@@ -1,11 +1,11 @@
 // Accounts: each connected TikTok account with its profile, stats and status; connect another,
 // reconnect one TikTok no longer accepts, disconnect (saying exactly what is deleted).
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { request } from "../api/client";
 import type { Account, DisconnectResponse } from "../api/types";
 import { connectUrl, handle, STATUS_TEXT, useAccounts } from "../accounts";
 import { Link, navigate } from "../router";
-import { Avatar, ErrorMessage, formatCount, Loading, PageTitle } from "../ui";
+import { Avatar, ConfirmDialog, ErrorMessage, formatCount, Loading, PageTitle } from "../ui";
 
 const CONNECT_ERRORS: Record<string, string> = {
   access_denied: "You declined on TikTok's page, so no account was connected.",
@@ -43,29 +43,18 @@ function DisconnectDialog({ account, onClose, onDone }: {
   onClose: () => void;
   onDone: (result: DisconnectResponse) => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    ref.current?.showModal();
-  }, []);
-  const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const result = await request<DisconnectResponse>(`/api/tiktok/accounts/${encodeURIComponent(account.open_id)}`, {
-        method: "DELETE",
-      });
-      onDone(result);
-    } catch (exc) {
-      setError(exc);
-      setBusy(false);
-    }
-  };
-  const titleId = `disconnect-title-${account.open_id}`;
   return (
-    <dialog ref={ref} class="dialog" aria-labelledby={titleId} onClose={onClose}>
-      <h2 id={titleId}>Disconnect {handle(account)}?</h2>
+    <ConfirmDialog
+      titleId={`disconnect-title-${account.open_id}`}
+      title={<>Disconnect {handle(account)}?</>}
+      confirmLabel="Disconnect"
+      busyLabel="Disconnecting…"
+      act={() =>
+        request<DisconnectResponse>(`/api/tiktok/accounts/${encodeURIComponent(account.open_id)}`, { method: "DELETE" })
+      }
+      onClose={onClose}
+      onDone={onDone}
+    >
       <p>This app will ask TikTok to revoke its access to {handle(account)}, then delete:</p>
       <ul>
         <li>the account's TikTok access tokens, kept encrypted here;</li>
@@ -76,16 +65,7 @@ function DisconnectDialog({ account, onClose, onDone }: {
         Videos and photos already on TikTok stay there. Your post history in this app is kept until you
         delete your data.
       </p>
-      {error !== null && <ErrorMessage error={error} />}
-      <div class="actions">
-        <button type="button" class="button-danger" onClick={confirm} disabled={busy}>
-          {busy ? "Disconnecting…" : "Disconnect"}
-        </button>
-        <button type="button" onClick={() => ref.current?.close()} disabled={busy}>
-          Cancel
-        </button>
-      </div>
-    </dialog>
+    </ConfirmDialog>
   );
 }
 
