@@ -1,10 +1,11 @@
 """A video from the device staged before it is posted: the page uploads it straight to
-fake-gcs-server through ``POST /api/media``'s resumable session, in pieces, with a progress bar,
-and goes on from the last piece the session took after a lost connection; the server checks it on
-``/complete``; the post names it (``{"type": "video", "source": "staged", "media_id"}``) and the fake
-TikTok pulls exactly those bytes from ``/media/``. Scheduling a device video stages it (the chunk
-relay cannot wait for a time), and the due run sends it at its time. A file that is not a video is
-refused in plain words on the page; one longer than the creator may post is never uploaded."""
+fake-gcs-server through ``POST /api/media``'s resumable session, in pieces, with a progress
+bar, and goes on from the last piece the session took after a lost connection; the server checks
+it on ``/complete``; the post names it (``{"type": "video", "source": "staged", "media_id"}``)
+and the fake TikTok pulls exactly those bytes from ``/media/``. Scheduling a device video stages
+it (the chunk relay cannot wait for a time), and the due run sends it at its time. A file that
+is not a video is refused in plain words on the page; one longer than the creator may post is
+never uploaded."""
 
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def test_a_device_video_is_staged_resumed_after_a_lost_connection_and_posted(
     # Piece by piece, and the lost piece sent again from where the session stood, not from 0.
     size = video.stat().st_size
     second = f"bytes {PIECE}-{2 * PIECE - 1}/{size}"
-    assert ranges == [f"bytes 0-{PIECE - 1}/{size}", second, second, f"bytes {2 * PIECE}-{size - 1}/{size}"]
+    last = f"bytes {2 * PIECE}-{size - 1}/{size}"
+    assert ranges == [f"bytes 0-{PIECE - 1}/{size}", second, second, last]
 
     page.get_by_label("Title").fill("Harbour walk, staged")
     choose_privacy(page, "Only me")
