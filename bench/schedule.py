@@ -115,6 +115,10 @@ class Calls:
         ):
             self.wrap(FirestoreClient, method, f"firestore.{method}")
         self.wrap(PubSub, "publish", "pubsub.publish")
+        self.wrap(PubSub, "publish_all", "pubsub.publish_all")
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+        self.wrap(pubsub_v1.PublisherClient, "publish", "pubsub.messages")
 
     def figures(self) -> dict[str, Any]:
         return {"counts": dict(self.counts), "seconds": dict(self.seconds)}
@@ -319,8 +323,9 @@ def measure(stack: Stack, posts: int, accounts: int, workers: int, local_limit: 
         f"  outcomes {dict(outcomes)}\n"
         f"  wall {wall:.1f} s (run alone {run['wall']:.1f} s)  floor {floor:.1f} s "
         f"(posts x {LATENCY_MS / 1000} s / {concurrency})  ratio {wall / floor:.2f}x\n"
-        f"  Firestore calls per post {firestore_calls / posts:.2f}, Pub/Sub publishes per post "
-        f"{calls['pubsub.publish'] / posts:.2f}\n"
+        f"  Firestore calls per post {firestore_calls / posts:.2f}, Pub/Sub messages per post "
+        f"{calls['pubsub.messages'] / posts:.2f} in "
+        f"{(calls['pubsub.publish'] + calls['pubsub.publish_all']) / posts:.2f} publish calls\n"
         f"  per post (mean wait per call): {by_method}\n"
         f"  CPU ms per post: {cpu_line} (total {sum(cpu.values()) / posts * 1000:.1f}; "
         f"{sum(cpu.values()) / wall:.2f} cores busy on average)\n"

@@ -8,7 +8,9 @@
 
 The stores write an entry in the same commit (a batch or a transaction) as the status change it
 describes, so neither exists without the other. After the commit the writer publishes it and marks
-it sent (:meth:`Outbox.committed`); :meth:`Outbox.drain` publishes whatever a writer left pending
+it sent (:meth:`Outbox.committed`; a writer of several commits for one user may publish their
+events together after one check of the user, :meth:`Outbox.publish_deferred`, and mark them in
+one commit, :meth:`Outbox.mark_sent`); :meth:`Outbox.drain` publishes whatever a writer left pending
 (it crashed, or Pub/Sub failed). An entry is claimed (a write conditional on the update time read)
 before it is published, so two drains never publish the same entry; a crash after the publish and
 before the mark re-publishes it once its claim expires, with the same ``event_id``.
@@ -147,6 +149,8 @@ def encode(event: Event) -> bytes:
 
 # Publishes one event message (body, attributes) and returns Pub/Sub's message id.
 Publish = Callable[[bytes, Mapping[str, str]], str]
+# Publishes several at once: for each, its message id or the exception it failed with.
+PublishAll = Callable[[list[tuple[bytes, Mapping[str, str]]]], list[str | Exception]]
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,13 @@ class Outbox:
         db: firestore.Client,
         make_publish: Callable[[], Publish] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        make_publish_all: Callable[[], PublishAll] | None = None,
     ) -> None:
         self.db = db
         self._make_publish = make_publish
         self._publish: Publish | None = None
+        self._make_publish_all = make_publish_all
+        self._publish_all: PublishAll | None = None
         self.clock = clock
 
     def ref(self, event_id: str) -> Any:
@@ -244,12 +251,30 @@ class Outbox:
         purged = [e for e in events if _purged(e)]
         if being_deleted is None:
             being_deleted = bool(purged) and _being_deleted(self.db, uid)
-        sent: list[tuple[Event, str]] = []
+        wanted: list[Event] = []
         for event in events:
             if being_deleted and _purged(event):
                 with _logged("dropping a deleted user's event failed", event):
                     self.ref(event["event_id"]).delete()
-                continue
+            else:
+                wanted.append(event)
+        sent: list[tuple[Event, str]] = []
+        if len(wanted) > 1 and self._make_publish_all is not None:
+            if self._publish_all is None:
+                self._publish_all = self._make_publish_all()
+            answers: list[str | Exception]
+            try:
+                answers = self._publish_all([(encode(e), attributes(e)) for e in wanted])
+            except Exception as exc:  # none is known to be published: all left to the drain
+                answers = [exc] * len(wanted)
+            for event, answer in zip(wanted, answers, strict=True):
+                if isinstance(answer, str):
+                    sent.append((event, answer))
+                    continue
+                with _logged("publishing an event failed; the drain retries it", event):
+                    raise answer
+            return sent
+        for event in wanted:
             with _logged("publishing an event failed; the drain retries it", event):
                 sent.append((event, self._publish_one(event)))
         return sent
