@@ -12,8 +12,9 @@ its peak RSS.
 Printed: inits the fake TikTok received per post (each must be exactly 1), the most inits any
 token received within a sliding minute (at most 6), wall time from the run's start to the last
 batch's end against the floor P x 0.1 s / (16 x (workers + 1)) with the ratio, and the peak RSS
-of each function. On a small shared machine the Firestore emulator, not TikTok's latency, is what
-bounds the time: each post costs about seven Firestore writes.
+of each function, the Firestore calls and Pub/Sub messages per post (counted by wrapping the
+clients in the function processes) and the CPU per post of each process. On a small shared machine
+CPU, not TikTok's latency, is what bounds the time (docs/scheduling.md, Measured).
 
 Run: ``.venv/bin/python bench/schedule.py`` (``--posts 10000 --accounts 2000 --workers 4``).
 """
