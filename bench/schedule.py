@@ -12,8 +12,9 @@ its peak RSS.
 Printed: inits the fake TikTok received per post (each must be exactly 1), the most inits any
 token received within a sliding minute (at most 6), wall time from the run's start to the last
 batch's end against the floor P x 0.1 s / (16 x (workers + 1)) with the ratio, and the peak RSS
-of each function. On a small shared machine the Firestore emulator, not TikTok's latency, is what
-bounds the time: each post costs about seven Firestore writes.
+of each function, the Firestore calls and Pub/Sub messages per post (counted by wrapping the
+clients in the function processes) and the CPU per post of each process. On a small shared machine
+CPU, not TikTok's latency, is what bounds the time (docs/scheduling.md, Measured).
 
 Run: ``.venv/bin/python bench/schedule.py`` (``--posts 10000 --accounts 2000 --workers 4``).
 """
@@ -27,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -61,11 +63,102 @@ class ToFile:
         return "local"
 
 
+class Calls:
+    """Counts this process's Firestore RPCs (by method) and Pub/Sub publishes, and the time spent
+    waiting in each, by wrapping the client libraries' entry points."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def wrap(self, owner: Any, method: str, name: str) -> None:
+        original = getattr(owner, method)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                result = original(*args, **kwargs)
+                if hasattr(result, "__next__"):  # a stream: the time is in reading it
+                    return self._stream(result, name, started)
+                return result
+            finally:
+                with self.lock:
+                    self.counts[name] += 1
+                    self.seconds[name] += time.perf_counter() - started
+
+        setattr(owner, method, counted)
+
+    def _stream(self, items: Any, name: str, started: float) -> Any:
+        try:
+            yield from items
+        finally:
+            with self.lock:
+                self.seconds[name] += time.perf_counter() - started
+
+    def install(self) -> None:
+        from google.cloud.firestore_v1.services.firestore.client import FirestoreClient
+
+        from shared.pubsub import PubSub
+
+        for method in (
+            "batch_get_documents",
+            "begin_transaction",
+            "commit",
+            "rollback",
+            "run_query",
+            "run_aggregation_query",
+            "get_document",
+            "update_document",
+            "delete_document",
+            "create_document",
+            "batch_write",
+        ):
+            self.wrap(FirestoreClient, method, f"firestore.{method}")
+        self.wrap(PubSub, "publish", "pubsub.publish")
+        self.wrap(PubSub, "publish_all", "pubsub.publish_all")
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+        self.wrap(pubsub_v1.PublisherClient, "publish", "pubsub.messages")
+
+    def figures(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "seconds": dict(self.seconds)}
+
+
+CALLS = Calls()
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    wanted, total = {pid}, 0.0
+    while wanted:
+        current = wanted.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        wanted |= {child for child, (parent, _) in stats.items() if parent == current}
+    return total
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_run(batches: Path, local_limit: int) -> None:
+    CALLS.install()
     started = time.perf_counter()
     summary = run_due(
         runtime.due(new_holder("run")),
@@ -78,17 +171,26 @@ def child_run(batches: Path, local_limit: int) -> None:
         "outcomes": dict(summary.outcomes),
         "batches": summary.batches,
         "rss_mb": rss_mb(),
+        "cpu": cpu_seconds(),
+        "calls": CALLS.figures(),
     }
     print(json.dumps(figures), flush=True)
 
 
 def child_batches(batches: Path, index: int, workers: int) -> None:
+    CALLS.install()
     outcomes: Counter[str] = Counter()
     lines = batches.read_bytes().splitlines() if batches.exists() else []
     for line in lines[index::workers]:
         summary = run_batch(runtime.due(new_holder("batch")), parse_batch(line))
         outcomes.update(summary.outcomes)
-    print(json.dumps({"outcomes": dict(outcomes), "rss_mb": rss_mb()}), flush=True)
+    figures = {
+        "outcomes": dict(outcomes),
+        "rss_mb": rss_mb(),
+        "cpu": cpu_seconds(),
+        "calls": CALLS.figures(),
+    }
+    print(json.dumps(figures), flush=True)
 
 
 def seed(stack: Stack, posts: int, accounts: int) -> float:
@@ -171,6 +273,8 @@ def measure(stack: Stack, posts: int, accounts: int, workers: int, local_limit: 
     seed_time = seed(stack, posts, accounts)
     tiktok.post("/_control/config", json={"latency_ms": {"video_init": LATENCY_MS}})
     batches = Path(tempfile.mkdtemp(prefix="bench-schedule-")) / "batches.jsonl"
+    servers = {name: child.pid for name, child in stack.children.items()}
+    cpu_before = {name: tree_cpu(pid) for name, pid in servers.items()}
     started = time.perf_counter()
     run = child(["--run", str(batches), "--local-limit", str(local_limit)], stack)
     with_batches = [
@@ -189,11 +293,25 @@ def measure(stack: Stack, posts: int, accounts: int, workers: int, local_limit: 
         assert process.returncode == 0, "a batch worker failed"
         results.append(json.loads(out.strip().splitlines()[-1]))
     wall = time.perf_counter() - started
+    cpu = {name: tree_cpu(pid) - cpu_before[name] for name, pid in servers.items()}
+    cpu["functions"] = run["cpu"] + sum(r["cpu"] for r in results)
+    cpu_line = "  ".join(
+        f"{name} {seconds / posts * 1000:.1f}" for name, seconds in sorted(cpu.items())
+    )
     publishes = tiktok.get("/_control/publishes").json()["publishes"]
     per_post = Counter(p["post_info"]["title"] for p in publishes)
     outcomes: Counter[str] = Counter(run["outcomes"])
+    calls: Counter[str] = Counter(run["calls"]["counts"])
+    seconds: Counter[str] = Counter(run["calls"]["seconds"])
     for result in results:
         outcomes.update(result["outcomes"])
+        calls.update(result["calls"]["counts"])
+        seconds.update(result["calls"]["seconds"])
+    firestore_calls = sum(n for name, n in calls.items() if name.startswith("firestore."))
+    by_method = "  ".join(
+        f"{name.removeprefix('firestore.')} {n / posts:.2f} ({seconds[name] / n * 1000:.0f} ms)"
+        for name, n in sorted(calls.items(), key=lambda item: -item[1])
+    )
     concurrency = CONCURRENCY * (workers + 1)
     floor = posts * LATENCY_MS / 1000 / concurrency
     exactly_once = len(per_post) == posts and set(per_post.values()) == {1}
@@ -206,6 +324,12 @@ def measure(stack: Stack, posts: int, accounts: int, workers: int, local_limit: 
         f"  outcomes {dict(outcomes)}\n"
         f"  wall {wall:.1f} s (run alone {run['wall']:.1f} s)  floor {floor:.1f} s "
         f"(posts x {LATENCY_MS / 1000} s / {concurrency})  ratio {wall / floor:.2f}x\n"
+        f"  Firestore calls per post {firestore_calls / posts:.2f}, Pub/Sub messages per post "
+        f"{calls['pubsub.messages'] / posts:.2f} in "
+        f"{(calls['pubsub.publish'] + calls['pubsub.publish_all']) / posts:.2f} publish calls\n"
+        f"  per post (mean wait per call): {by_method}\n"
+        f"  CPU ms per post: {cpu_line} (total {sum(cpu.values()) / posts * 1000:.1f}; "
+        f"{sum(cpu.values()) / wall:.2f} cores busy on average)\n"
         f"  peak RSS: publish_scheduled {run['rss_mb']:.0f} MB, publish_scheduled_batch "
         f"{max(r['rss_mb'] for r in results):.0f} MB (max of {workers} workers)",
         flush=True,

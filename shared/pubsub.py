@@ -87,6 +87,31 @@ class PubSub:
             ) from exc
         return message_id
 
+    def publish_all(
+        self,
+        topic: str,
+        messages: list[tuple[bytes, Mapping[str, str]]],
+        *,
+        timeout: float = PUBLISH_TIMEOUT,
+    ) -> list[str | Exception]:
+        """Publish several messages at once (the client sends them in one request) and wait for
+        each: its message id, or UNAVAILABLE for one that failed."""
+        from google.api_core import exceptions as gexc
+
+        path = self._client.topic_path(self._project_id, topic)
+        futures = [self._client.publish(path, data, **dict(attrs)) for data, attrs in messages]
+        answers: list[str | Exception] = []
+        for future in futures:
+            try:
+                answers.append(str(future.result(timeout=timeout)))
+            except (gexc.GoogleAPICallError, TimeoutError) as exc:
+                failed = errors.Unavailable(
+                    f"publishing to Pub/Sub topic {topic} failed", reason="pubsub.publish_failed"
+                )
+                failed.__cause__ = exc
+                answers.append(failed)
+        return answers
+
 
 def make_publisher_client() -> Any:
     # Imported here, not at the top: google.cloud.pubsub is heavy, and an HTTP function needs it

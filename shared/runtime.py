@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from shared.status.poll import Tracker
     from shared.store.accounts import AccountStore
     from shared.store.analytics import AnalyticsStore
-    from shared.store.outbox import Outbox, Publish
+    from shared.store.outbox import Outbox, Publish, PublishAll
     from shared.store.posts import PostStore
     from shared.store.sessions import SessionStore
     from shared.store.status import StatusStore
@@ -259,7 +259,7 @@ def outbox() -> Outbox:
     """The one event outbox every store of this instance writes status events through."""
     from shared.store.outbox import Outbox
 
-    return Outbox(firestore_client(), make_publish=_publish_event)
+    return Outbox(firestore_client(), make_publish=_publish_event, make_publish_all=_publish_events)
 
 
 def _publish_event() -> Publish:
@@ -270,6 +270,15 @@ def _publish_event() -> Publish:
     # published in time stays pending, and a drain publishes it (the same event_id).
     return lambda data, attributes: client.publish(
         EVENTS_TOPIC, data, attributes, timeout=EVENT_PUBLISH_TIMEOUT
+    )
+
+
+def _publish_events() -> PublishAll:
+    from shared.jobs import EVENTS_TOPIC
+
+    client = pubsub()
+    return lambda messages: client.publish_all(
+        EVENTS_TOPIC, messages, timeout=EVENT_PUBLISH_TIMEOUT
     )
 
 

@@ -10,8 +10,8 @@ spender. For each post, oldest first:
 2. fresh creator info (once per account per run; "can post now" is TikTok refusing it, e.g.
    ``tiktok.spam_risk_too_many_posts``, the daily cap) and every rule of posting now
    (``check_against_creator``): a rule that no longer holds fails the post naming it;
-3. one init of the token's minute (``ScheduleStore.take_init``): none left, and this post and
-   the rest wait for the next run, in order;
+3. one init of the token's minute (``InitBudget``: reserved for the account's due posts in one
+   write): none left, and this post and the rest wait for the next run, in order;
 4. the claim: ``SCHEDULED`` -> ``INITIALIZING`` in one write conditioned on the version checked,
    so an edit or cancel since then wins and this post is looked at again (or not sent at all);
 5. :func:`shared.publishing.send.initialise`, the code path of posting now.
@@ -43,21 +43,28 @@ from shared.publishing.rules import PublishRequest, check_against_creator, parse
 from shared.publishing.scheduled import delete_media
 from shared.publishing.send import InitRefused, initialise
 from shared.status.sweep import stalled_init_check
-from shared.store.accounts import ACTIVE
+from shared.store.accounts import ACTIVE, Account
 from shared.store.leases import Leases, lease_key
 from shared.store.posts import SCHEDULED
-from shared.store.scheduled import INIT_LIMIT, INIT_WINDOW, ScheduleStore, Versioned
+from shared.store.scheduled import (
+    INIT_LIMIT,
+    INIT_WINDOW,
+    AccountState,
+    ScheduleStore,
+    Versioned,
+)
 from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.publishing.publish import Publisher
-    from shared.store.accounts import Account
+    from shared.store.outbox import Event
 
 log = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(minutes=2)  # later than this, the post records late_by_sec
 GIVE_UP_AFTER = timedelta(hours=6)  # transient trouble this long after its time: schedule.missed
 LEASE_TTL = timedelta(minutes=3)  # beyond one account's run: 6 inits and their creator info
+MARK_WITHIN = 20.0  # seconds: published events are marked sent well inside the outbox's claim
 PER_RUN = 50  # due posts of one account read per run (6 go out a minute; the rest wait)
 # TikTok's answers to an init that prove no post was created there and that trying later may
 # succeed: the post stays SCHEDULED (rate limit: for the next minute).
@@ -107,35 +114,81 @@ def publish_due_account(d: Due, uid: str, open_id: str) -> Counter[str]:
     if lease is None:
         counts["busy"] += 1  # another instance is sending this account's posts right now
         return counts
+    run: _AccountRun | None = None
     try:
         posts = d.schedules.due_posts(uid, open_id, now, PER_RUN)
-        if posts and not d.publisher.posts.user_is_live(uid):
+        if not posts:
+            return counts
+        state = d.schedules.account_state(uid, open_id, now, d.budget.window)
+        if not state.user_live:
             counts["withdrawn"] += len(posts)  # being deleted: its posts go with it, unsent
             return counts
-        run = _AccountRun(d, uid, open_id, counts)
+        run = _AccountRun(d, uid, open_id, counts, state)
         for index, post in enumerate(posts):
+            run.remaining = len(posts) - index
             try:
                 run.one(post)
             except _Stop:  # This one and the rest wait for the next run, in their order.
                 counts["waiting"] += len(posts) - index
                 break
     finally:
-        d.leases.release(lease)
+        try:
+            if run is not None:
+                run.close()
+        finally:
+            d.leases.release(lease)
     return counts
 
 
 class _AccountRun:
-    """One account's posts in one run: the account, token and creator info read once."""
+    """One account's posts in one run: the account, token, creator info and init budget read
+    once; the status events of each post published together after its last write (one check
+    of the user for them), and marked sent together."""
 
-    def __init__(self, d: Due, uid: str, open_id: str, counts: Counter[str]) -> None:
+    def __init__(
+        self, d: Due, uid: str, open_id: str, counts: Counter[str], state: AccountState
+    ) -> None:
         self.d, self.uid, self.open_id, self.counts = d, uid, open_id, counts
+        self._account_doc = state.account
         self._account: Account | None = None
         self._token: str | None = None
         self._creator: Any = None
+        self.budget = state.budget
+        self.remaining = 1  # due posts from the current one on (how many inits to reserve)
+        self.events: list[Event] = []  # committed, not published yet
+        self._sent: list[tuple[Event, str]] = []  # published, not marked sent yet
+        self._sent_since = 0.0
+
+    def close(self) -> None:
+        """Publish what is left, mark what was published, give back unused inits."""
+        with contextlib.suppress(Exception):
+            self._publish()
+        self._mark()
+        with contextlib.suppress(Exception):
+            self.budget.settle(self.d.clock())
+
+    def _publish(self, *, user_live: bool = False) -> None:
+        """Publish the events committed so far; ``user_live``: the user was read live after the
+        last of their commits (else it is read here)."""
+        if not self.events:
+            return
+        events, self.events = self.events, []
+        outbox = self.d.schedules.outbox
+        sent = outbox.publish_deferred(events, being_deleted=False if user_live else None)
+        if sent and not self._sent:
+            self._sent_since = time.monotonic()
+        self._sent.extend(sent)
+        if self._sent and time.monotonic() - self._sent_since > MARK_WITHIN:
+            self._mark()
+
+    def _mark(self) -> None:
+        sent, self._sent = self._sent, []
+        self.d.schedules.outbox.mark_sent(sent)
 
     def one(self, post: Versioned) -> None:
         for _ in range(3):  # re-read after an edit landed between the checks and the claim
             outcome = self._attempt(post)
+            self._publish(user_live=outcome == "sent")
             if outcome != "changed":
                 self.counts[outcome] += 1
                 return
@@ -168,28 +221,34 @@ class _AccountRun:
             "claimed_at": now,
             "updated_at": now,
         }
-        if not d.schedules.change(self.uid, post, claim):
+        claimed = d.schedules.change(self.uid, post, claim, deferred=self.events)
+        if claimed is None:
             return "changed"
-        return self._send(post, request, token, {**doc, **claim})
+        return self._send(claimed, request, token)
 
-    def _send(
-        self, post: Versioned, request: PublishRequest, token: str, doc: dict[str, Any]
-    ) -> str:
+    def _send(self, post: Versioned, request: PublishRequest, token: str) -> str:
+        """``post`` as claimed: TikTok's init (one reserved init spent) and its record."""
         d, now = self.d, self.d.clock()
+        doc = dict(post.doc)
         late = now - doc["schedule_at"]
         extra = {"late_by_sec": int(late.total_seconds())} if late > LATE_AFTER else {}
         try:
-            initialise(
-                d.publisher,
-                token,
-                uid=self.uid,
-                post_id=post.post_id,
-                doc=doc,
-                request=request,
-                plan=None,
-                now=now,
-                extra=extra,
-            )
+            try:
+                initialise(
+                    d.publisher,
+                    token,
+                    uid=self.uid,
+                    post_id=post.post_id,
+                    doc=doc,
+                    request=request,
+                    plan=None,
+                    now=now,
+                    extra=extra,
+                    version=post.version,
+                    deferred=self.events,
+                )
+            finally:  # TikTok counts the init from its arrival: the later time is the safe one
+                self.budget.spend(d.clock())
         except InitRefused as refused:
             return self._refused(post, refused.error, now)
         except errors.DeadlineExceeded:
@@ -201,6 +260,7 @@ class _AccountRun:
 
     def _refused(self, post: Versioned, error: errors.AppError, now: datetime) -> str:
         d = self.d
+        known = (post.doc, post.version)  # as claimed: nothing else writes it before the sweep
         if error.reason in _RETRY_REASONS:
             d.publisher.posts.update_post(
                 self.uid,
@@ -211,6 +271,8 @@ class _AccountRun:
                     "status_check_at": None,
                     "updated_at": now,
                 },
+                known=known,
+                deferred=self.events,
             )
             if error.reason == "tiktok.rate_limit_exceeded":
                 d.schedules.fill_init_window(self.uid, self.open_id, now, d.budget.limit)
@@ -220,7 +282,9 @@ class _AccountRun:
             with contextlib.suppress(errors.NotFound):  # disconnected meanwhile: nothing to mark
                 mark_if_unusable(d.publisher.accounts, self._account, error, now)
         changes = _failed(error.reason or error.code, error.message, now)
-        d.publisher.posts.update_post(self.uid, post.post_id, changes)
+        d.publisher.posts.update_post(
+            self.uid, post.post_id, changes, known=known, deferred=self.events
+        )
         if post.doc.get("media_ids"):
             delete_media(d.publisher, self.uid, post.post_id)
         log.warning(
@@ -230,11 +294,13 @@ class _AccountRun:
         return "failed"
 
     def _take_init(self, now: datetime) -> None:
+        """One of the inits reserved for this account's posts, reserving more (for the posts
+        left) when none is."""
         d = self.d
+        if self.budget.available:
+            return
         for _ in range(3):
-            wait = d.schedules.take_init(
-                self.uid, self.open_id, now, d.budget.limit, d.budget.window
-            )
+            wait = self.budget.take(now, self.remaining, d.budget.limit)
             if wait == 0.0:
                 return
             if wait > d.budget.wait_up_to:
@@ -245,13 +311,12 @@ class _AccountRun:
 
     def _usable_account(self, now: datetime) -> Account:
         if self._account is None:
-            account = self.d.publisher.accounts.get(self.uid, self.open_id)
-            if account is None:
+            if not self._account_doc:
                 raise errors.FailedPrecondition(
                     "the TikTok account was disconnected before the post's time",
                     reason="account.disconnected",
                 )
-            self._account = account
+            self._account = Account.from_doc(self._account_doc)
         if self._account.status != ACTIVE:
             raise errors.FailedPrecondition(
                 f"the TikTok account is {self._account.status} and must be reconnected",
@@ -295,7 +360,8 @@ class _AccountRun:
     def _fail(self, post: Versioned, reason: str, message: str, now: datetime) -> str:
         """A rule no longer holds: FAILED naming it (conditioned, so a cancel or edit since then
         wins and the post is looked at again)."""
-        if not self.d.schedules.change(self.uid, post, _failed(reason, message, now)):
+        failed = _failed(reason, message, now)
+        if self.d.schedules.change(self.uid, post, failed, deferred=self.events) is None:
             return "changed"
         if post.doc.get("media_ids"):
             delete_media(self.d.publisher, self.uid, post.post_id)

@@ -26,6 +26,7 @@ from shared.users.deletion import user_deleted
 if TYPE_CHECKING:
     from shared.crypto.vault import Encryptor
     from shared.publishing.publish import Publisher
+    from shared.store.outbox import Event
     from shared.tiktok.client import InitResult, TikTokClient
 
 log = logging.getLogger(__name__)
@@ -55,16 +56,23 @@ def initialise(
     key_id: str | None = None,
     now: datetime,
     extra: dict[str, Any] | None = None,
+    version: Any = None,
+    deferred: list[Event] | None = None,
 ) -> dict[str, Any]:
     """Call TikTok's init once for the recorded post ``doc`` and record its answer; the public
-    post. ``extra`` is written with the answer (a scheduled post's lateness)."""
+    post. ``extra`` is written with the answer (a scheduled post's lateness).
+
+    ``version``: the update time ``doc`` was written at, when the caller knows it (the record is
+    then written without reading the post first). ``deferred``: the status events are collected
+    there for the caller to publish (``Outbox.publish_deferred``); on a normal return the user
+    was read live after the last of its writes."""
     if request.media.staged:
         request = staged.urls(p.media_tokens(), p.app_origin, uid, post_id, request, now)
     try:
         result = _init(p.tiktok, token, request, plan)
     except errors.AppError as exc:
         if exc.reason == "tiktok.init_outcome_unknown" or isinstance(exc, errors.DeadlineExceeded):
-            _record_unknown(p, uid, key_id, post_id, now)
+            _record_unknown(p, uid, key_id, post_id, now, (dict(doc), version), deferred)
             raise errors.DeadlineExceeded(
                 "TikTok did not confirm this post in time and it was not sent again, to avoid a "
                 "duplicate; check the TikTok app before trying again",
@@ -73,7 +81,9 @@ def initialise(
             ) from exc
         raise InitRefused(exc) from exc
     try:
-        recorded = _record_init(p, uid, key_id, post_id, doc, result, sealer, now, extra or {})
+        recorded = _record_init(
+            p, uid, key_id, post_id, doc, result, sealer, now, extra or {}, version, deferred
+        )
         if not p.posts.user_is_live(uid):
             raise user_deleted()
     except errors.NotFound:  # the user was deleted while TikTok's init ran
@@ -128,8 +138,11 @@ def _record_init(
     sealer: Encryptor | None,
     now: datetime,
     extra: dict[str, Any],
+    version: Any,
+    deferred: list[Event] | None,
 ) -> dict[str, Any]:
-    """Store publish_id with the encrypted upload URL in one write, then close the key."""
+    """Store publish_id with the encrypted upload URL and the pointer a webhook finds the post
+    by (deleting the post deletes it: status_store.py) in one commit, then close the key."""
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
     changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes.update(extra)
@@ -138,10 +151,15 @@ def _record_init(
         path = post_path(uid, post_id)
         changes["upload_url_enc"] = seal(sealer or p.vault, path, "upload_url", result.upload_url)
         changes["upload_expires_at"] = now + UPLOAD_URL_TTL
-    p.posts.update_post(uid, post_id, changes)
+
+    def pointer(writes: Any) -> None:
+        p.status.stage_pointer(
+            writes, result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
+        )
+
+    known = (dict(doc), version) if version is not None else None
+    p.posts.update_post(uid, post_id, changes, known=known, also=pointer, deferred=deferred)
     doc.update(changes)
-    # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
-    p.status.put_pointer(result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"])
     if key_id:
         p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
     log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
@@ -149,12 +167,20 @@ def _record_init(
 
 
 def _record_unknown(
-    p: Publisher, uid: str, key_id: str | None, post_id: str, now: datetime
+    p: Publisher,
+    uid: str,
+    key_id: str | None,
+    post_id: str,
+    now: datetime,
+    known: tuple[dict[str, Any], Any],
+    deferred: list[Event] | None,
 ) -> None:
     p.posts.update_post(
         uid,
         post_id,
         {"status": "UNKNOWN", "fail_reason": "init_outcome_unknown", "updated_at": now},
+        known=known if known[1] is not None else None,
+        deferred=deferred,
     )
     if key_id:
         p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})

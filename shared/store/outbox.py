@@ -8,7 +8,9 @@
 
 The stores write an entry in the same commit (a batch or a transaction) as the status change it
 describes, so neither exists without the other. After the commit the writer publishes it and marks
-it sent (:meth:`Outbox.committed`); :meth:`Outbox.drain` publishes whatever a writer left pending
+it sent (:meth:`Outbox.committed`; a writer of several commits for one user may publish their
+events together after one check of the user, :meth:`Outbox.publish_deferred`, and mark them in
+one commit, :meth:`Outbox.mark_sent`); :meth:`Outbox.drain` publishes whatever a writer left pending
 (it crashed, or Pub/Sub failed). An entry is claimed (a write conditional on the update time read)
 before it is published, so two drains never publish the same entry; a crash after the publish and
 before the mark re-publishes it once its claim expires, with the same ``event_id``.
@@ -20,11 +22,12 @@ code is replaced by :data:`OTHER_REASON`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -146,6 +149,8 @@ def encode(event: Event) -> bytes:
 
 # Publishes one event message (body, attributes) and returns Pub/Sub's message id.
 Publish = Callable[[bytes, Mapping[str, str]], str]
+# Publishes several at once: for each, its message id or the exception it failed with.
+PublishAll = Callable[[list[tuple[bytes, Mapping[str, str]]]], list[str | Exception]]
 
 
 @dataclass(frozen=True)
@@ -167,10 +172,13 @@ class Outbox:
         db: firestore.Client,
         make_publish: Callable[[], Publish] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        make_publish_all: Callable[[], PublishAll] | None = None,
     ) -> None:
         self.db = db
         self._make_publish = make_publish
         self._publish: Publish | None = None
+        self._make_publish_all = make_publish_all
+        self._publish_all: PublishAll | None = None
         self.clock = clock
 
     def ref(self, event_id: str) -> Any:
@@ -194,13 +202,22 @@ class Outbox:
             },
         )
 
-    def commit(self, writes: Any, events: list[Event | None]) -> None:
-        """Stage ``events`` in the batch ``writes``, commit it, then publish them."""
+    def commit(
+        self, writes: Any, events: list[Event | None], *, deferred: list[Event] | None = None
+    ) -> list[Any]:
+        """Stage ``events`` in the batch ``writes``, commit it, then publish them; the commit's
+        write results (each write's update time). With ``deferred``, the events are appended to it
+        instead, for the writer to publish with :meth:`publish_deferred` after its own later
+        writes (one check of the user for them all)."""
         staged = [e for e in events if e is not None]
         for event in staged:
             self.stage(writes, event)
-        writes.commit()
-        self.committed(staged)
+        results: list[Any] = writes.commit()
+        if deferred is None:
+            self.committed(staged)
+        else:
+            deferred.extend(staged)
+        return results
 
     def committed(self, events: list[Event]) -> None:
         """Publish events whose entries were just committed by this writer; best effort: one that
@@ -216,6 +233,84 @@ class Outbox:
                     extra={"event_id": event["event_id"], "type": event["type"]},
                     exc_info=True,
                 )
+
+    def publish_deferred(
+        self, events: list[Event], *, being_deleted: bool | None = None
+    ) -> list[tuple[Event, str]]:
+        """Publish events of one user that this writer committed with ``deferred``; the
+        (event, message id) pairs published, which :meth:`mark_sent` then marks in one batch.
+
+        ``being_deleted`` is the user's state as the writer read it after its last commit of
+        them (None: read here). That one read stands for the per-event read of
+        :meth:`committed`, in the same order: after the commits, before publishing. A user being
+        deleted gets none of them (their entries are deleted, as :meth:`committed` does)."""
+        if not events or self._make_publish is None:
+            return []
+        uid = events[0]["uid"]
+        assert all(e["uid"] == uid for e in events), "one user's events"
+        purged = [e for e in events if _purged(e)]
+        if being_deleted is None:
+            being_deleted = bool(purged) and _being_deleted(self.db, uid)
+        wanted: list[Event] = []
+        for event in events:
+            if being_deleted and _purged(event):
+                with _logged("dropping a deleted user's event failed", event):
+                    self.ref(event["event_id"]).delete()
+            else:
+                wanted.append(event)
+        sent: list[tuple[Event, str]] = []
+        if len(wanted) > 1 and self._make_publish_all is not None:
+            if self._publish_all is None:
+                self._publish_all = self._make_publish_all()
+            answers: list[str | Exception]
+            try:
+                answers = self._publish_all([(encode(e), attributes(e)) for e in wanted])
+            except Exception as exc:  # none is known to be published: all left to the drain
+                answers = [exc] * len(wanted)
+            for event, answer in zip(wanted, answers, strict=True):
+                if isinstance(answer, str):
+                    sent.append((event, answer))
+                    continue
+                with _logged("publishing an event failed; the drain retries it", event):
+                    raise answer
+            return sent
+        for event in wanted:
+            with _logged("publishing an event failed; the drain retries it", event):
+                sent.append((event, self._publish_one(event)))
+        return sent
+
+    def mark_sent(self, sent: list[tuple[Event, str]]) -> None:
+        """Mark entries published by :meth:`publish_deferred` sent, in one commit (each on its own
+        if that fails: one entry deleted meanwhile must not keep the others pending)."""
+        if not sent:
+            return
+        now = self.clock()
+        batch = self.db.batch()
+        for event, message_id in sent:
+            self._mark(batch, event, message_id, now)
+        try:
+            batch.commit()
+        except Exception:
+            log.info("marking events sent in one commit failed; marking them one by one")
+        else:
+            return
+        from google.api_core import exceptions
+
+        for event, message_id in sent:
+            single = self.db.batch()
+            self._mark(single, event, message_id, now)
+            with (
+                _logged("marking an event sent failed; the drain re-publishes it", event),
+                contextlib.suppress(exceptions.NotFound),  # deleted meanwhile: nothing to mark
+            ):
+                single.commit()
+
+    def _mark(self, writes: Any, event: Event, message_id: str, now: datetime) -> None:
+        ref = self.ref(event["event_id"])
+        if _purged(event):
+            writes.update(ref, {"state": SENT, "sent_at": now, "message_id": message_id})
+        else:
+            writes.delete(ref)  # the deletion's own events: kept no longer than publishing them
 
     def drain(self, limit: int = DRAIN_LIMIT) -> Drained:
         """Publish entries left pending whose claim has expired, each claimed first."""
@@ -278,10 +373,7 @@ class Outbox:
         if purge and _being_deleted(self.db, event["uid"]):
             ref.delete()
             return False
-        if self._publish is None:
-            assert self._make_publish is not None
-            self._publish = self._make_publish()
-        message_id = self._publish(encode(event), attributes(event))
+        message_id = self._publish_one(event)
         if not purge:
             # The deletion's own events hold the uid of a user who is gone: kept no longer than
             # it takes to publish them.
@@ -289,6 +381,12 @@ class Outbox:
         else:
             ref.update({"state": SENT, "sent_at": self.clock(), "message_id": message_id})
         return True
+
+    def _publish_one(self, event: Event) -> str:
+        if self._publish is None:
+            assert self._make_publish is not None
+            self._publish = self._make_publish()
+        return self._publish(encode(event), attributes(event))
 
     def purge_query(self, uid: str) -> Any:
         """The user's entries that go with their data (all but the deletion's own events)."""
@@ -298,6 +396,17 @@ class Outbox:
             self.db.collection(OUTBOX)
             .where(filter=FieldFilter("uid", "==", uid))
             .where(filter=FieldFilter("purge_with_user", "==", True))
+        )
+
+
+@contextlib.contextmanager
+def _logged(message: str, event: Event) -> Iterator[None]:
+    """Best effort: a failure is logged and the entry stays for the drain."""
+    try:
+        yield
+    except Exception:
+        log.warning(
+            message, extra={"event_id": event["event_id"], "type": event["type"]}, exc_info=True
         )
 
 

@@ -13,11 +13,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.store.outbox import Outbox, post_change
+from shared.store.outbox import Event, Outbox, post_change
 from shared.store.query import where
 from shared.store.users import USERS, LiveUsers, checked_id
 
@@ -88,9 +88,23 @@ class PostStore(LiveUsers):
     def get_post(self, uid: str, post_id: str) -> dict[str, Any] | None:
         return self.db.document(post_path(uid, post_id)).get().to_dict()
 
-    def update_post(self, uid: str, post_id: str, changes: dict[str, Any]) -> None:
+    def update_post(
+        self,
+        uid: str,
+        post_id: str,
+        changes: dict[str, Any],
+        *,
+        known: tuple[dict[str, Any], Any] | None = None,
+        also: Callable[[Any], None] | None = None,
+        deferred: list[Event] | None = None,
+    ) -> None:
         """Change an existing post; NotFound (``post.gone``) when it was deleted meanwhile (the
-        user deleted their data while this request ran): an update never recreates it."""
+        user deleted their data while this request ran): an update never recreates it.
+
+        For a status change: ``known`` is the post and its update time as this writer last wrote
+        it (no read first; if it changed since, the post is read as usual); ``also`` adds more
+        writes to the same commit; ``deferred`` collects the event instead of publishing it
+        (:meth:`Outbox.commit`)."""
         from google.api_core import exceptions
 
         from shared.errors import Aborted, NotFound
@@ -109,16 +123,21 @@ class PostStore(LiveUsers):
         # A status change: written onto the version read (so its event names the status it
         # replaced), with that event, in one commit.
         for _ in range(_WRITE_ATTEMPTS):
-            snapshot = ref.get()
-            before = snapshot.to_dict()
-            if before is None:
-                raise gone
+            if known is not None:
+                (before, version), known = known, None
+            else:
+                snapshot = ref.get()
+                read: dict[str, Any] | None = snapshot.to_dict()
+                if read is None:
+                    raise gone
+                before, version = read, snapshot.update_time
             batch = self.db.batch()
-            batch.update(
-                ref, changes, option=self.db.write_option(last_update_time=snapshot.update_time)
-            )
+            batch.update(ref, changes, option=self.db.write_option(last_update_time=version))
+            if also is not None:
+                also(batch)
+            event = post_change(uid, post_id, before, changes)
             try:
-                self.outbox.commit(batch, [post_change(uid, post_id, before, changes)])
+                self.outbox.commit(batch, [event], deferred=deferred)
             except exceptions.NotFound:
                 raise gone from None
             except (exceptions.FailedPrecondition, exceptions.Aborted):

@@ -77,8 +77,17 @@ class StatusStore(LiveUsers):
     # Pointers ------------------------------------------------------------------------------
 
     def put_pointer(self, publish_id: str, *, uid: str, post_id: str, open_id: str) -> None:
-        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).set(
-            {"publish_id": publish_id, "uid": uid, "post_id": post_id, "open_id": open_id}
+        batch = self.db.batch()
+        self.stage_pointer(batch, publish_id, uid=uid, post_id=post_id, open_id=open_id)
+        batch.commit()
+
+    def stage_pointer(
+        self, writes: Any, publish_id: str, *, uid: str, post_id: str, open_id: str
+    ) -> None:
+        """Add the pointer's write to ``writes`` (a batch committed with the post's publish_id)."""
+        writes.set(
+            self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)),
+            {"publish_id": publish_id, "uid": uid, "post_id": post_id, "open_id": open_id},
         )
 
     def drop_pointer(self, publish_id: str) -> None:
