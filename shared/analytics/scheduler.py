@@ -27,6 +27,7 @@ from shared.analytics.snapshot import Outcome, Snapshotter, take_snapshot
 from shared.jobs import ANALYTICS_BATCH_TOPIC
 from shared.pubsub import Publishes, share_out
 from shared.store.accounts import Account, AccountStore
+from shared.store.outage import as_app_error
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,11 @@ def _snapshot_all(
     def one(account: Account) -> tuple[Outcome, str | None, int]:
         try:
             result = take_snapshot(s, account, now=now)
-        except errors.AppError as exc:  # Firestore or KMS trouble outside TikTok's calls.
-            return Outcome.FAILED, exc.reason or exc.code, 0
+        except Exception as exc:  # Firestore or KMS trouble outside TikTok's calls
+            failure = as_app_error(exc)
+            if failure is None:
+                raise
+            return Outcome.FAILED, failure.reason or failure.code, 0
         return result.outcome, result.reason, result.tiktok_calls
 
     for outcome, reason, calls in pool.map(one, accounts):

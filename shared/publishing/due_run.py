@@ -29,6 +29,7 @@ from shared import errors
 from shared.jobs import PUBLISH_DUE_BATCH_TOPIC
 from shared.publishing.due import Due, publish_due_account
 from shared.pubsub import share_out
+from shared.store.outage import as_app_error
 
 if TYPE_CHECKING:
     from shared.pubsub import Publishes
@@ -75,10 +76,13 @@ def _work(d: Due, accounts: list[tuple[str, str]], pool: ThreadPoolExecutor, s: 
     def one(account: tuple[str, str]) -> Counter[str]:
         try:
             return publish_due_account(d, *account)
-        except errors.AppError as exc:  # Firestore or KMS trouble: the next run tries again.
+        except Exception as exc:  # Firestore or KMS trouble: the next run tries again
+            failure = as_app_error(exc)
+            if failure is None:
+                raise
             log.warning(
                 "an account's scheduled posts were not sent this run",
-                extra={"code": exc.code, "reason": exc.reason},
+                extra={"code": failure.code, "reason": failure.reason},
             )
             return Counter({"error": 1})
 

@@ -5,8 +5,10 @@ The Firestore client raises ``google.api_core.exceptions`` errors (``ServiceUnav
 or raw ``grpc.RpcError``s; a transaction that fails that way may surface as a follow-up error
 (its rollback finding no transaction) with the outage as its context. :func:`outage_error`
 recognises all of them, so the HTTP edge answers 503 instead of a bare 500 and no service ever
-catches a Google exception (third-party errors are translated at the edge). Nothing else is
-translated: any other exception stays a bug, a 500 logged with its trace.
+catches a Google exception (third-party errors are translated at the edge). The scheduled jobs'
+edge is each account's work: :func:`as_app_error` lets one account's outage count as that
+account's failure instead of ending the whole batch. Nothing else is translated: any other
+exception stays a bug, a 500 (or a failed Pub/Sub delivery) logged with its trace.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ def outage_error(exc: BaseException) -> errors.Unavailable | None:
             )
         current = current.__cause__ or current.__context__
     return None
+
+
+def as_app_error(exc: Exception) -> errors.AppError | None:
+    """``exc`` as the project's error: itself if it is one, a Firestore outage as its 503, else
+    None (a bug, which the caller re-raises)."""
+    if isinstance(exc, errors.AppError):
+        return exc
+    return outage_error(exc)
 
 
 def _is_outage(exc: BaseException) -> bool:

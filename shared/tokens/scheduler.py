@@ -30,6 +30,7 @@ from shared import errors
 from shared.jobs import REFRESH_BATCH_TOPIC, REFRESH_TOPIC
 from shared.pubsub import share_out
 from shared.store.accounts import Account, AccountStore
+from shared.store.outage import as_app_error
 from shared.tokens.refresh import Due, Outcome, refresh_account
 
 if TYPE_CHECKING:
@@ -129,8 +130,11 @@ def _refresh_all(
     def one(account: Account) -> tuple[Outcome, str | None]:
         try:
             result = refresh_account(store, leases, vault, tiktok, account, due=due)
-        except errors.AppError as exc:  # Firestore or KMS trouble outside TikTok's call.
-            return Outcome.FAILED, exc.reason or exc.code
+        except Exception as exc:  # Firestore or KMS trouble outside TikTok's call
+            failure = as_app_error(exc)
+            if failure is None:
+                raise
+            return Outcome.FAILED, failure.reason or failure.code
         return result.outcome, result.reason
 
     for outcome, reason in pool.map(one, accounts):
