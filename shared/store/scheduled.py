@@ -10,14 +10,15 @@
   stalls them), the same guarantee on the emulator and on Firestore. A status change commits
   its event with it (shared/store/outbox.py), like every other status write.
 - ``users/{uid}/poll_budgets/{open_id}.init``: the publish inits sent with this account's token in
-  the last minute, shared by every instance (TikTok allows 6 a minute per token).
+  the last minute, shared by every instance (TikTok allows 6 a minute per token): the due run's
+  (:meth:`ScheduleStore.take_init`) and the user's own posts (:meth:`ScheduleStore.record_init`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.store.outbox import Outbox, post_change
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 INIT_LIMIT = 6  # inits per minute per access token (docs/tiktok-api.md §3.2, §4.3)
 INIT_WINDOW = 60.0
+# Later than any post's time: "due by then" is every scheduled post (the due query's own index).
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,10 @@ class ScheduleStore:
             Versioned(s.id, s.to_dict() or {}, s.update_time) for s in query.stream() if s.exists
         ]
 
+    def account_scheduled(self, uid: str, open_id: str, limit: int) -> list[Versioned]:
+        """Up to ``limit`` of one account's ``SCHEDULED`` posts, due or not, soonest first."""
+        return self.due_posts(uid, open_id, END_OF_TIME, limit)
+
     def take_init(
         self,
         uid: str,
@@ -156,6 +163,33 @@ class ScheduleStore:
         except (exceptions.Aborted, exceptions.DeadlineExceeded, ValueError):
             return 1.0
         return wait
+
+    def record_init(
+        self, uid: str, open_id: str, now: datetime, window: float = INIT_WINDOW
+    ) -> bool:
+        """Count an init sent outside the due run (the user posting now) in the account's
+        window, never refusing it: TikTok's limit is per token, whoever spends it, so the due
+        run then waits instead of meeting TikTok's 429. Best effort (False when Firestore did not
+        take it): the publish it counts must not fail for it, and the 429 is the backstop."""
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
+        ref = self.db.collection(USERS, uid, POLL_BUDGETS).document(f"{open_id}.init")
+        stamp = now.timestamp()
+        horizon = stamp - window
+
+        @firestore.transactional
+        def put(transaction: firestore.Transaction) -> None:
+            data = ref.get(transaction=transaction).to_dict() or {}
+            calls = sorted(t for t in data.get("calls", []) if t > horizon)
+            calls.append(stamp)
+            transaction.set(ref, {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)})
+
+        try:
+            put(self.db.transaction())
+        except (exceptions.GoogleAPIError, ValueError):
+            return False
+        return True
 
     def fill_init_window(
         self, uid: str, open_id: str, now: datetime, limit: int = INIT_LIMIT
