@@ -109,12 +109,12 @@ function ScheduledRow({ post, owner, onChange }: { post: Row; owner: string; onC
         </Link>
         {scheduled && !editing && (
           <button type="button" onClick={() => setEditing(true)} aria-label={`Change the time of ${name}`}>
-            Edit
+            Change the time
           </button>
         )}
         {scheduled && !settings && hasSettings(post) && (
           <button type="button" onClick={() => setSettings(true)} aria-label={`Change the settings of ${name}`}>
-            Settings
+            Change the settings
           </button>
         )}
         {scheduled && !confirming && (
