@@ -43,6 +43,6 @@ def argv(host: str, port: int) -> list[str]:
 
 def create_bucket(emulator_url: str, project_id: str, bucket: str) -> None:
     """The staging bucket, through the same client the functions use."""
-    from shared.media.storage import Bucket, make_storage_client
+    from shared.media.storage import open_bucket
 
-    Bucket(make_storage_client(project_id, emulator_url), bucket).ensure_bucket()
+    open_bucket(project_id, emulator_url, bucket).ensure_bucket()

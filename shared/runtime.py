@@ -299,16 +299,15 @@ def staging() -> Staging:
     """The staging bucket and slots; ConfigError naming MEDIA_BUCKET when it is not set."""
     from shared.errors import ConfigError
     from shared.media.service import Staging
-    from shared.media.storage import Bucket, make_storage_client
+    from shared.media.storage import open_bucket
     from shared.store.media import MediaStore
 
     config = settings()
     if not config.media_bucket:
         raise ConfigError("MEDIA_BUCKET is not set: staged media needs its bucket")
-    client = make_storage_client(config.project_id, config.storage_emulator_host)
     return Staging(
         media=MediaStore(firestore_client()),
-        bucket=Bucket(client, config.media_bucket),
+        bucket=open_bucket(config.project_id, config.storage_emulator_host, config.media_bucket),
         app_origin=config.app_origin,
     )
 

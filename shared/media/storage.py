@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import requests
+    from google.auth.credentials import Credentials
     from google.cloud.storage import Client as StorageClient
 
 READ_CHUNK = 1024 * 1024  # The piece read from the bucket and handed to the reader.
@@ -30,28 +32,47 @@ class ObjectInfo:
     generation: int
 
 
-def make_storage_client(project_id: str, emulator_host: str | None) -> StorageClient:
+def open_bucket(project_id: str, emulator_host: str | None, name: str) -> Bucket:
+    """The staging bucket, its client and its download session under one set of credentials.
+
+    Locally (``emulator_host``) the credentials are anonymous and every request goes to
+    fake-gcs-server; deployed they are the function's service account from the environment
+    (``google.auth.default``), scoped as the library scopes its own. The download session is
+    google-auth's public :class:`~google.auth.transport.requests.AuthorizedSession` over those
+    same credentials (one token, refreshed where either side needs it), so :meth:`Bucket.stream`
+    does not reach into the client's private ``_http``.
+    """
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
     from google.cloud import storage
 
     if emulator_host:
         from google.auth.credentials import AnonymousCredentials
 
+        credentials: Credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         # The library reads STORAGE_EMULATOR_HOST for its endpoint; say it explicitly as well,
         # so a client built from settings never reaches the real service by accident.
-        return storage.Client(
+        client = storage.Client(
             project=project_id,
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            credentials=credentials,
             client_options={"api_endpoint": emulator_host},
         )
-    return storage.Client(project=project_id)
+    else:
+        credentials, _ = google.auth.default(scopes=storage.Client.SCOPE)
+        client = storage.Client(project=project_id, credentials=credentials)
+    downloads = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
+    return Bucket(client, name, downloads)
 
 
 class Bucket:
     """The staging bucket: upload sessions, metadata, ranged streaming reads, deletion."""
 
-    def __init__(self, client: StorageClient, name: str) -> None:
+    def __init__(self, client: StorageClient, name: str, downloads: requests.Session) -> None:
+        """``downloads``: an authorized session for the same endpoint and credentials as
+        ``client`` (:func:`open_bucket` makes both); :meth:`stream` reads through it."""
         self.client = client
         self.name = name
+        self.downloads = downloads
         self._bucket = client.bucket(name)
 
     def upload_session(self, object_name: str, *, content_type: str, size: int, origin: str) -> str:
@@ -88,8 +109,8 @@ class Bucket:
     ) -> Iterator[bytes]:
         """Bytes ``start``..``end`` (inclusive) of one generation, as one streamed download.
 
-        A generator over one ranged GET through the client's own authorized session (the same
-        credentials, endpoint and connection pool the library uses): each piece is read from
+        A generator over one ranged GET through the bucket's authorized session (the client's
+        credentials and endpoint, a connection pool of its own): each piece is read from
         the socket only when the reader asks for the next, at most ``chunk`` bytes at a time, so
         memory holds about one piece whatever the object's size and a slow reader slows the
         download. The library's ``download_to_file`` reads 8 KiB at a time into a file object,
@@ -102,9 +123,8 @@ class Bucket:
 
         blob = self._bucket.blob(object_name, generation=generation)
         url = f"{self.client.api_endpoint}/download/storage/v1{blob.path}"
-        session = self.client._http  # google-auth's AuthorizedSession, built once per client
         try:
-            response = session.get(
+            response = self.downloads.get(
                 url,
                 params={"alt": "media", "generation": str(generation)},
                 headers={"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"},

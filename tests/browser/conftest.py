@@ -41,6 +41,11 @@ LOOPBACK = ("http://127.0.0.1:", "http://localhost:")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
+# Assertions wait as long as actions do (the context's default, below). Playwright's own 5 s made
+# assertions that follow a request through the stack fail on a busy two-core machine (CI runs the
+# emulators, the dev server and Chromium side by side), while a real failure still shows in 15 s.
+expect.set_options(timeout=15000)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = str(Path(__file__).parent)
@@ -123,10 +128,19 @@ class Web:
         ]
 
     def sign_in(self, email: str = "ann@example.com", name: str = "Ann Creator") -> None:
-        """Press "Sign in with Google" and sign in through the Auth emulator's popup."""
-        page = self.page
+        """Open the app, press "Sign in with Google" and sign in through the Auth emulator's
+        popup; the app lands on the accounts page."""
         self.goto("/")
-        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(self.page.get_by_role("heading", name="Sign in")).to_be_visible()
+        self.sign_in_with_popup("Your TikTok accounts", email, name)
+
+    def sign_in_with_popup(
+        self, lands_on: str, email: str = "ann@example.com", name: str = "Ann Creator"
+    ) -> None:
+        """On the sign-in page already shown: press "Sign in with Google", sign in through the
+        Auth emulator's popup and wait for the page headed ``lands_on``. The popup's first load
+        and the session exchange are slow on a busy machine, hence the long wait."""
+        page = self.page
         with page.expect_popup() as popup_info:
             page.get_by_role("button", name="Sign in with Google").click()
         popup = popup_info.value
@@ -135,8 +149,7 @@ class Web:
         popup.locator("#email-input").fill(email)
         popup.locator("#display-name-input").fill(name)
         popup.locator("#sign-in").click()
-        heading = page.get_by_role("heading", name="Your TikTok accounts")
-        expect(heading).to_be_visible(timeout=30000)
+        expect(page.get_by_role("heading", name=lands_on)).to_be_visible(timeout=30000)
 
     def sign_in_quick(self, email: str = "ann@example.com", name: str = "Ann Creator") -> None:
         """Signed in without the popup (Google sign-in through the Auth emulator's REST API, then

@@ -2,9 +2,9 @@
 runs in UTC) reaches the API with that zone's offset at that instant, the Scheduled page shows it
 in that zone, a new time is saved with PATCH (and read back at once, by the list and by a reload),
 new settings are saved with PATCH against fresh creator info, a cancel (confirmed) leaves the post
-CANCELLED, and the API's refusals (too soon, a file upload, a post no longer scheduled) are shown
-where the user acts. Daylight-saving gaps and repeated hours are handled in the page before
-anything is sent."""
+CANCELLED, and the API's refusals (too soon, a post no longer scheduled) are shown where the user
+acts. Daylight-saving gaps and repeated hours are handled in the page before anything is sent. A
+video from the device is scheduled by staging it: tests/browser/test_staged_video.py."""
 
 from __future__ import annotations
 
@@ -16,11 +16,9 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Web
-from tests.browser.media import FIXTURES
 from tests.browser.pages import (
     assert_accessible,
     choose_privacy,
-    choose_video_file,
     open_post_page,
     publish_bodies,
 )
@@ -174,15 +172,6 @@ def test_refusals_and_daylight_saving_in_the_picker(web: Web, creator: dict[str,
     alert = page.get_by_role("group", name="When").get_by_role("alert")
     expect(alert).to_contain_text("schedule.too_soon")
     expect(alert).to_contain_text("5 minutes")
-    assert scheduled_posts(web) == []
-
-    # A file from the device: said where the user chooses, and the API's refusal shown.
-    page.get_by_label("A file from this device").check()
-    choose_video_file(page, FIXTURES / "clip.mp4")
-    expect(page.get_by_text("cannot be scheduled")).to_be_visible()
-    pick(page, wall(1))
-    submit.click()
-    expect(alert).to_contain_text("schedule.file_upload")
     assert scheduled_posts(web) == []
 
 

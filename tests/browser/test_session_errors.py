@@ -63,13 +63,7 @@ def test_an_expired_session_returns_to_sign_in_and_then_to_the_page(
     page.get_by_role("navigation").get_by_role("link", name="History").click()
     expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
     assert "/signin?next=%2Fhistory" in page.url
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name="Sign in with Google").click()
-    popup = popup_info.value
-    popup.locator("#add-account-button button").click()
-    popup.locator("#email-input").fill("ann@example.com")
-    popup.locator("#sign-in").click()
-    expect(page.get_by_role("heading", name="Post history")).to_be_visible(timeout=30000)
+    web.sign_in_with_popup("Post history")
 
 
 def test_a_503_says_to_try_again_and_keeps_the_reason(web: Web, creator: dict[str, Any]) -> None:

@@ -11,15 +11,14 @@ import io
 import json
 import re
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from emulator.stack import Stack
-from shared import runtime
-from shared.analytics.snapshot import Outcome, take_snapshot
+from tests import analytics_days
 from tests.openapi import check_response
 from tests.support import FakeTikTok, all_documents
 
@@ -52,22 +51,7 @@ def uid_of(browser: httpx.Client) -> str:
 
 def seed_days(fake: FakeTikTok, browser: httpx.Client, open_id: str, days: int) -> list[str]:
     """Replace the connect's snapshot by ``days`` daily ones, the audience growing between."""
-    uid = uid_of(browser)
-    snapshotter = runtime.snapshotter()
-    snapshotter.analytics.delete_all(uid, open_id)
-    # The connect's snapshot claimed today for a few minutes; this stands for them having passed.
-    db = runtime.firestore_client()
-    db.collection("users", uid, "poll_budgets").document(f"{open_id}.display").delete()
-    account = snapshotter.accounts.get(uid, open_id)
-    assert account is not None
-    today = datetime.now(UTC)
-    dates = []
-    for back in reversed(range(days)):
-        now = today - timedelta(days=back)
-        assert take_snapshot(snapshotter, account, now=now).outcome is Outcome.TAKEN
-        dates.append(now.date().isoformat())
-        fake.control("POST", "advance_day", json={"days": 1})
-    return dates
+    return analytics_days.seed_days(fake, uid_of(browser), open_id, days)
 
 
 def test_connecting_takes_a_first_snapshot(

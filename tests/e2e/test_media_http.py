@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from emulator.stack import Stack
-from shared.media.storage import Bucket, make_storage_client
+from shared.media.storage import Bucket, open_bucket
 from tests.support import FakeTikTok, all_documents
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +52,7 @@ def jpeg(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
 
 
 def bucket(stack: Stack) -> Bucket:
-    return Bucket(make_storage_client(stack.project_id, stack.gcs_url), stack.media_bucket)
+    return open_bucket(stack.project_id, stack.gcs_url, stack.media_bucket)
 
 
 def stage(

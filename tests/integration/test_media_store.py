@@ -24,7 +24,7 @@ from shared.media.service import (
     delete_post_media,
     get_slot,
 )
-from shared.media.storage import Bucket, make_storage_client
+from shared.media.storage import open_bucket
 from shared.media.tokens import MediaGrant, MediaTokens
 from shared.status.order import Observation
 from shared.store.media import MediaStore
@@ -42,7 +42,7 @@ def staging(gcs: Stack, clean: Stack) -> Staging:
     from google.cloud import firestore
 
     db = firestore.Client(project=gcs.project_id)
-    bucket = Bucket(make_storage_client(gcs.project_id, gcs.gcs_url), gcs.media_bucket)
+    bucket = open_bucket(gcs.project_id, gcs.gcs_url, gcs.media_bucket)
     for blob in bucket.client.list_blobs(gcs.media_bucket):
         blob.delete()
     db.document(f"users/{UID}").set({"uid": UID, "created_at": NOW, "last_login_at": NOW})

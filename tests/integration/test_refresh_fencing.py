@@ -66,6 +66,16 @@ def still_works(tiktok: TikTokClient, account: Account) -> bool:
     return bool(tiktok.refresh(decrypt(account, "refresh_token")).access_token)
 
 
+def stored_account(store: AccountStore, account: Account) -> Account:
+    stored = store.get(account.uid, account.open_id)
+    assert stored is not None
+    return stored
+
+
+def stored_doc(store: AccountStore, account: Account) -> dict[str, Any]:
+    return store.db.document(account.path).get().to_dict() or {}
+
+
 def test_kms_refusing_before_a_refresh_stops_it_before_tiktok_rotates(
     fake_tiktok: FakeTikTok,
     tiktok: TikTokClient,
@@ -86,8 +96,7 @@ def test_kms_refusing_before_a_refresh_stops_it_before_tiktok_rotates(
 
     assert refused.value.reason == "kms.unavailable"
     assert token_calls(fake_tiktok) == 0  # TikTok was never asked, so nothing was rotated.
-    stored = store.get(account.uid, account.open_id)
-    assert stored is not None
+    stored = stored_account(store, account)
     assert stored.status == ACTIVE
     assert stored.refresh_token_enc == account.refresh_token_enc
     assert still_works(tiktok, stored)
@@ -113,8 +122,7 @@ def test_kms_refusing_during_a_refresh_still_stores_the_rotated_token(
     assert kms.calls()  # (counters still answer while refusing)
     kms.refuse(False)
 
-    stored = store.get(account.uid, account.open_id)
-    assert stored is not None
+    stored = stored_account(store, account)
     assert refreshed.refresh_token_enc == stored.refresh_token_enc != account.refresh_token_enc
     assert token_calls(fake_tiktok) == 1
     assert decrypt(stored, "refresh_token") != grant["refresh_token"]
@@ -156,29 +164,49 @@ def in_background(call: Any) -> tuple[threading.Thread, list[Any]]:
     return thread, out
 
 
+class SlowRefresh:
+    """One seeded account whose refresh is running in the background while TikTok's token
+    endpoint takes ``latency_ms``: the scenarios act while it is in flight, then ``result()``."""
+
+    def __init__(
+        self,
+        fake_tiktok: FakeTikTok,
+        tiktok: TikTokClient,
+        store: AccountStore,
+        latency_ms: int,
+        vault: Vault | None = None,
+    ) -> None:
+        [(self.account, self.grant)] = seed(fake_tiktok, 1)
+        fake_tiktok.control("POST", "config", json={"latency_ms": {"token": latency_ms}})
+        self.vault = vault or runtime.vault()
+        self.thread, self._out = in_background(
+            lambda: refresh_account(
+                store, Leases(store.db), self.vault, tiktok, self.account, due=Due(MARGIN)
+            )
+        )
+
+    def result(self) -> RefreshResult:
+        self.thread.join(30)
+        [result] = self._out
+        assert isinstance(result, RefreshResult), result
+        return result
+
+
 def test_a_webhook_revoking_the_account_mid_refresh_keeps_it_revoked_without_tokens(
     fake_tiktok: FakeTikTok,
     tiktok: TikTokClient,
     store: AccountStore,
     devserver: Stack,
 ) -> None:
-    [(account, _)] = seed(fake_tiktok, 1)
-    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 4000}})
-    leases = Leases(store.db)
-    thread, out = in_background(
-        lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
-    )
+    refresh = SlowRefresh(fake_tiktok, tiktok, store, latency_ms=4000)
     time.sleep(0.5)
-    answer = signed_revoke(devserver, account.open_id)
-    assert thread.is_alive()  # Handled while TikTok was still answering the refresh.
-    thread.join(30)
+    answer = signed_revoke(devserver, refresh.account.open_id)
+    assert refresh.thread.is_alive()  # Handled while TikTok was still answering the refresh.
 
+    assert refresh.result().outcome is Outcome.INACTIVE
     assert answer.status_code == 200, answer.text
     assert answer.json()["outcome"] == "revoked"
-    [result] = out
-    assert isinstance(result, RefreshResult), result
-    assert result.outcome is Outcome.INACTIVE
-    doc = store.db.document(account.path).get().to_dict() or {}
+    doc = stored_doc(store, refresh.account)
     assert doc["status"] == REVOKED
     assert doc["status_reason"] == "tiktok.authorization_removed.user_disconnected"
     assert "access_token_enc" not in doc
@@ -214,8 +242,7 @@ def test_a_lease_taken_over_mid_call_ends_with_the_valid_tokens_and_an_active_ac
     # that refusal says nothing about the account, which holds newer tokens by then.
     assert second_result.outcome is Outcome.ALREADY_FRESH
     assert token_calls(fake_tiktok) == 2
-    stored = store.get(account.uid, account.open_id)
-    assert stored is not None
+    stored = stored_account(store, account)
     assert (stored.status, stored.status_reason) == (ACTIVE, None)
     assert stored.refresh_token_enc == first_result.account.refresh_token_enc  # type: ignore[union-attr]
     assert stored.access_expires_at > datetime.now(UTC) + timedelta(hours=1)
@@ -227,22 +254,14 @@ def test_the_user_removing_the_app_mid_refresh_leaves_it_revoked_not_needs_recon
     tiktok: TikTokClient,
     store: AccountStore,
 ) -> None:
-    [(account, _)] = seed(fake_tiktok, 1)
-    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
-    leases = Leases(store.db)
-    thread, out = in_background(
-        lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
-    )
+    refresh = SlowRefresh(fake_tiktok, tiktok, store, latency_ms=2500)
     time.sleep(0.5)
     # At TikTok: every authorization revoked, so the refresh in flight is refused, and TikTok's
     # own signed authorization.removed webhook goes to our route.
-    fake_tiktok.control("POST", f"users/{account.open_id}/deauthorize", json={"reason": 1})
-    thread.join(30)
+    fake_tiktok.control("POST", f"users/{refresh.account.open_id}/deauthorize", json={"reason": 1})
 
-    [result] = out
-    assert isinstance(result, RefreshResult), result
-    assert result.outcome is Outcome.INACTIVE
-    doc = store.db.document(account.path).get().to_dict() or {}
+    assert refresh.result().outcome is Outcome.INACTIVE
+    doc = stored_doc(store, refresh.account)
     assert (doc["status"], doc["status_reason"]) == (
         REVOKED,
         "tiktok.authorization_removed.user_disconnected",
@@ -255,25 +274,18 @@ def test_a_refusal_of_the_old_token_during_a_refresh_is_lifted_by_its_answer(
     tiktok: TikTokClient,
     store: AccountStore,
 ) -> None:
-    [(account, _)] = seed(fake_tiktok, 1)
-    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
-    leases = Leases(store.db)
-    thread, out = in_background(
-        lambda: refresh_account(store, leases, runtime.vault(), tiktok, account, due=Due(MARGIN))
-    )
+    refresh = SlowRefresh(fake_tiktok, tiktok, store, latency_ms=2500)
+    account = refresh.account
     time.sleep(1.0)
     # Meanwhile a request using the old access token was refused by TikTok (as a post's init
     # would be), and marked the account for reconnecting.
     stale = errors.Unauthenticated("token expired", reason="tiktok.access_token_invalid")
     mark_if_unusable(store, account, stale, datetime.now(UTC))
-    assert store.get(account.uid, account.open_id).status == NEEDS_RECONNECT  # type: ignore[union-attr]
-    thread.join(30)
+    assert stored_account(store, account).status == NEEDS_RECONNECT
 
-    [result] = out
-    assert isinstance(result, RefreshResult), result
+    result = refresh.result()
     assert result.outcome is Outcome.REFRESHED
-    stored = store.get(account.uid, account.open_id)
-    assert stored is not None
+    stored = stored_account(store, account)
     assert (stored.status, stored.status_reason) == (ACTIVE, None)
     assert stored.refresh_token_enc == result.account.refresh_token_enc  # type: ignore[union-attr]
     assert still_works(tiktok, stored)
@@ -284,13 +296,8 @@ def test_a_rewrap_mid_refresh_does_not_make_the_refresh_drop_its_rotated_token(
     tiktok: TikTokClient,
     store: AccountStore,
 ) -> None:
-    [(account, grant)] = seed(fake_tiktok, 1)
-    fake_tiktok.control("POST", "config", json={"latency_ms": {"token": 2500}})
-    leases = Leases(store.db)
-    vault = runtime.vault()
-    thread, out = in_background(
-        lambda: refresh_account(store, leases, vault, tiktok, account, due=Due(MARGIN))
-    )
+    refresh = SlowRefresh(fake_tiktok, tiktok, store, latency_ms=2500)
+    account, grant, vault = refresh.account, refresh.grant, refresh.vault
     time.sleep(1.0)
     # What the re-wrap job writes after a key rotation: the same tokens, sealed anew.
     resealed = {
@@ -298,13 +305,10 @@ def test_a_rewrap_mid_refresh_does_not_make_the_refresh_drop_its_rotated_token(
         for name in ("access_token", "refresh_token")
     }
     store.update(account.uid, account.open_id, resealed)
-    thread.join(30)
 
-    [result] = out
-    assert isinstance(result, RefreshResult), result
+    result = refresh.result()
     assert result.outcome is Outcome.REFRESHED
-    stored = store.get(account.uid, account.open_id)
-    assert stored is not None
+    stored = stored_account(store, account)
     assert stored.refresh_token_enc == result.account.refresh_token_enc  # type: ignore[union-attr]
     assert decrypt(stored, "refresh_token") != grant["refresh_token"]
     assert still_works(tiktok, stored)
@@ -322,9 +326,9 @@ def test_a_refusal_of_replaced_tokens_neither_flags_nor_unrevokes_the_account(
     stale = errors.Unauthenticated("token expired", reason="tiktok.access_token_invalid")
 
     mark_if_unusable(store, account, stale, datetime.now(UTC))  # a request that read it before
-    assert store.get(account.uid, account.open_id).status == ACTIVE  # type: ignore[union-attr]
+    assert stored_account(store, account).status == ACTIVE
 
     assert signed_revoke(devserver, account.open_id).status_code == 200
     mark_if_unusable(store, refreshed, stale, datetime.now(UTC))
-    doc = store.db.document(account.path).get().to_dict() or {}
+    doc = stored_doc(store, account)
     assert doc["status"] == REVOKED

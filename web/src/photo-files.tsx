@@ -103,7 +103,7 @@ export function PhotoFiles({ onChange }: { onChange: (selection: PhotoSelection)
       const controller = new AbortController();
       aborts.current.set(tile.key, controller);
       running.current += 1;
-      void stage("photo", tile.file, (e) => update(tile.key, e.kind === "uploading" ? { kind: "uploading", sent: e.sent, total: e.total } : { kind: "checking" }), controller.signal)
+      void stage("photo", tile.file, (e) => update(tile.key, e.kind === "checking" ? { kind: "checking" } : { kind: "uploading", sent: e.sent, total: e.total }), controller.signal)
         .then(
           (media) => {
             update(tile.key, { kind: "ready", mediaId: media.id, note: conversionNote(media) });

@@ -15,8 +15,9 @@ export interface When {
 
 export const NOW: When = { later: false, local: "", zone: browserZone(), repeat: "earlier" };
 
-export const FILE_UPLOAD_NOTE =
-  "A video sent from this device is uploaded to TikTok while you wait, so it cannot be scheduled. Use a video URL, or post it now.";
+/** Said under "Schedule" for a video from the device: scheduling it means staging it. */
+export const DEVICE_VIDEO_NOTE =
+  "To schedule a video from this device, it is uploaded to this app first; TikTok fetches it from here at the time you choose.";
 
 /** The schedule fields of the request, a problem in words, or null for "post now". */
 export function scheduleOf(when: When): { schedule_at: string; schedule_tz: string } | { problem: string } | null {
@@ -36,10 +37,11 @@ export function isScheduleError(error: unknown): boolean {
   return error instanceof ApiError && !!error.reason && /^(schedule\.|request\.schedule_)/.test(error.reason);
 }
 
-export function SchedulePicker({ value, onChange, fileUpload, error }: {
+export function SchedulePicker({ value, onChange, note, error }: {
   value: When;
   onChange: (when: When) => void;
-  fileUpload: boolean;
+  /** A word on what scheduling means for the chosen media, under "Schedule". */
+  note?: string | null;
   error: unknown;
 }) {
   const all = useMemo(zones, []);
@@ -54,12 +56,12 @@ export function SchedulePicker({ value, onChange, fileUpload, error }: {
         <label for="when-now">Post now</label>
       </div>
       <div class="choice">
-        <input type="radio" id="when-later" name="when" value="later" checked={value.later} onChange={() => set({ later: true })} aria-describedby={fileUpload ? "when-file-note" : undefined} />
+        <input type="radio" id="when-later" name="when" value="later" checked={value.later} onChange={() => set({ later: true })} aria-describedby={note ? "when-note" : undefined} />
         <label for="when-later">Schedule</label>
       </div>
-      {fileUpload && (
-        <p class={value.later ? "field-error" : "hint"} id="when-file-note">
-          {FILE_UPLOAD_NOTE}
+      {note && (
+        <p class="hint" id="when-note">
+          {note}
         </p>
       )}
       {value.later && (

@@ -2,7 +2,10 @@
 // info on every render of the page, the creator's nickname and avatar, privacy chosen by the user
 // from TikTok's options only (no default), interactions off by default and disabled where the
 // creator turned them off, commercial content disclosure, the consent line, the duration check,
-// a preview, and nothing sent to TikTok before the user presses Post.
+// a preview, and nothing sent to TikTok before the user presses Post. A video from the device goes
+// straight to TikTok through the chunk relay when Post is pressed, or is staged first (uploaded to
+// the bucket while the user fills in the form; web/src/staged-video.tsx), which is how it can be
+// scheduled.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, request } from "../api/client";
 import type { Account, CreatorInfo, PrivacyLevel, PublishRequest, PublishResponse, ScheduledPublishRequest } from "../api/types";
@@ -24,12 +27,15 @@ import {
 import { readVideoDuration } from "../media";
 import { PhotoFiles, type PhotoSelection } from "../photo-files";
 import { Link, navigate } from "../router";
-import { isScheduleError, NOW, scheduleOf, SchedulePicker, type When } from "../schedule-picker";
+import { DEVICE_VIDEO_NOTE, isScheduleError, NOW, scheduleOf, SchedulePicker, type When } from "../schedule-picker";
+import { stagedBlockers, StagedVideoStatus, useStagedVideo } from "../staged-video";
 import { remember } from "../uploads";
 import { Avatar, ErrorMessage, Loading, PageTitle } from "../ui";
 
 type Mode = "direct" | "inbox";
 type Source = "file" | "url";
+/** How a video from the device reaches TikTok: the chunk relay when Post is pressed, or staged first. */
+type Transfer = "relay" | "stage";
 
 function useCreatorInfo(openId: string | null): Loaded<CreatorInfo> {
   const [state, setState] = useState<Loaded<CreatorInfo>>({ kind: "loading" });
@@ -69,18 +75,19 @@ function CannotPost({ error, account }: { error: unknown; account: Account }) {
   );
 }
 
-function Radio({ name, value, checked, onChange, label, hint }: {
+function Radio({ name, value, checked, onChange, label, hint, disabled }: {
   name: string;
   value: string;
   checked: boolean;
   onChange: () => void;
   label: string;
   hint?: string;
+  disabled?: boolean;
 }) {
   const id = `${name}-${value}`;
   return (
-    <div class="choice">
-      <input type="radio" id={id} name={name} value={value} checked={checked} onChange={onChange} aria-describedby={hint ? `${id}-hint` : undefined} />
+    <div class={`choice${disabled ? " is-disabled" : ""}`}>
+      <input type="radio" id={id} name={name} value={value} checked={checked} disabled={disabled} onChange={onChange} aria-describedby={hint ? `${id}-hint` : undefined} />
       <label for={id}>{label}</label>
       {hint && (
         <p class="hint" id={`${id}-hint`}>
@@ -125,6 +132,7 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   const [mode, setMode] = useState<Mode>("direct");
   const [kind, setKind] = useState<MediaKind>("video");
   const [source, setSource] = useState<Source>("file");
+  const [transfer, setTransfer] = useState<Transfer>("relay");
   const [file, setFile] = useState<File | null>(null);
   const [fileUrl, setFileUrl] = useState<string | null>(null);
   const [videoUrl, setVideoUrl] = useState("");
@@ -194,6 +202,13 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   };
 
   const tooLong = kind === "video" ? durationProblem(duration, creator) : null;
+  // A device video is staged when the user asks, and always when it is scheduled (the relay
+  // uploads while the user waits, so it cannot wait for a time). It starts once the browser has
+  // checked its length: nothing too long for the creator is uploaded.
+  const deviceVideo = kind === "video" && source === "file";
+  const staging = deviceVideo && (transfer === "stage" || when.later);
+  const stageable = staging && file !== null && duration !== null && !tooLong && !durationError;
+  const video = useStagedVideo(stageable ? file : null, stageable);
   const titleMax = TITLE_MAX[kind];
   const label = disclose ? commercialLabel(kind, yourBrand, branded) : null;
   const consent = consentKind(disclose, branded);
@@ -205,6 +220,7 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
   if (kind === "video" && reading) blockers.push("Checking the video's length…");
   if (kind === "video" && durationError) blockers.push(durationError);
   if (tooLong) blockers.push(tooLong);
+  if (stageable) blockers.push(...stagedBlockers(video.stage));
   const photoFiles = kind === "photo" && photoSource === "file";
   if (photoFiles) blockers.push(...staged.blockers);
   if (kind === "photo" && !photoFiles && photos.length === 0) blockers.push("Add at least one photo URL.");
@@ -241,7 +257,9 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
         ? { type: "photo", media_ids: staged.mediaIds, cover_index: staged.coverIndex }
         : kind === "photo"
           ? { type: "photo", urls: photos, cover_index: Math.min(cover, photos.length - 1) }
-          : source === "file"
+          : staging && video.stage.kind === "ready"
+            ? { type: "video", source: "staged", media_id: video.stage.media.id }
+            : source === "file"
             ? { type: "video", source: "file", size: file!.size }
             : { type: "video", source: "url", url: checkedUrl! };
     const body: PublishRequest = { open_id: account.open_id, mode, media, post };
@@ -253,6 +271,7 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
         body,
         headers: { "Idempotency-Key": idempotencyKey },
       });
+      if (staging) video.keep();
       if (created.upload && file) {
         remember(created.id, file);
         navigate(`/posts/${encodeURIComponent(created.id)}/upload`);
@@ -307,6 +326,27 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
               <p class="hint" id="video-file-hint">
                 MP4, WebM or MOV. {creator.creator_nickname} can post videos of up to {formatDuration(creator.max_video_post_duration_sec)}.
               </p>
+              <fieldset class="nested transfer">
+                <legend>Sending the video</legend>
+                <Radio
+                  name="transfer"
+                  value="relay"
+                  checked={!staging}
+                  disabled={when.later}
+                  onChange={() => setTransfer("relay")}
+                  label="Straight to TikTok when you press Post"
+                  hint={when.later ? "Not when scheduling: this way the video is uploaded to TikTok while you wait." : "Uploaded to TikTok while you wait, in pieces; any size up to 4 GB."}
+                />
+                <Radio
+                  name="transfer"
+                  value="stage"
+                  checked={staging}
+                  onChange={() => setTransfer("stage")}
+                  label="Upload it here first"
+                  hint="Uploaded to this app now, while you fill in the rest, and checked; TikTok fetches it from here when the post goes out. This is how a video from this device is scheduled. Best for videos under 30 MB."
+                />
+              </fieldset>
+              {stageable && file && <StagedVideoStatus video={video} file={file} duration={duration} />}
             </div>
           ) : (
             <div class="field">
@@ -467,7 +507,15 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
         </>
       )}
 
-      <SchedulePicker value={when} onChange={setWhen} fileUpload={kind === "video" && source === "file"} error={error} />
+      <SchedulePicker
+        value={when}
+        onChange={(next) => {
+          setWhen(next);
+          if (next.later && deviceVideo) setTransfer("stage");
+        }}
+        note={deviceVideo ? DEVICE_VIDEO_NOTE : null}
+        error={error}
+      />
 
       <div class="submit">
         <p class="consent" id="consent">
