@@ -11,6 +11,7 @@ from shared import runtime
 from shared.accounts.service import REVOKE_FAILED, creator_info, disconnect, list_accounts
 from shared.accounts.videos import list_videos, parse_cursor, parse_ids, query_videos
 from shared.media.service import delete_user_media
+from shared.publishing.scheduled import cancel_account_posts
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 
@@ -33,12 +34,22 @@ def _creator_info(call: Call) -> flask.Response:
 
 def _disconnect(call: Call) -> flask.Response:
     open_id = call.params["open_id"]
+    cancelled: list[int] = []
+
+    def cancel_scheduled(account: object) -> None:
+        # Its scheduled posts never go out, even if the account is connected again later.
+        now = datetime.now(UTC)
+        cancelled.append(
+            cancel_account_posts(runtime.publisher(), uid=call.uid, open_id=open_id, now=now)
+        )
+
     result = disconnect(
         runtime.account_store(),
         runtime.vault(),
         runtime.tiktok(),
         uid=call.uid,
         open_id=open_id,
+        before_delete=cancel_scheduled,
     )
     posts = runtime.post_store()
 
@@ -52,6 +63,7 @@ def _disconnect(call: Call) -> flask.Response:
         "disconnected": result.open_id,
         "revoked_at_tiktok": result.revoked_at_tiktok,
         "tiktok_revoked": result.tiktok_revoked,
+        "cancelled_scheduled": sum(cancelled),
     }
     if result.tiktok_revoked == REVOKE_FAILED:
         body["message"] = (

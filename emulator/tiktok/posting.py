@@ -1,5 +1,9 @@
 """Content Posting API of the fake: creator info (docs/tiktok-api.md §3.1).
 
+A creator who cannot post now is told so here, with HTTP 200 and the error code an init would
+be refused with: the ``spam`` flag set on the user, or a daily cap reached by the posts the fake
+received (:mod:`emulator.tiktok.caps`).
+
 Init, chunk upload, status and cancel live in modules of their own next to this one.
 """
 
@@ -7,6 +11,7 @@ from __future__ import annotations
 
 import flask
 
+from emulator.tiktok.caps import direct_cap
 from emulator.tiktok.common import (
     envelope,
     envelope_error,
@@ -38,6 +43,9 @@ def creator_info() -> flask.Response:
         user = state.users[auth.open_id]
         if user.spam is not None:
             return envelope_error(200, user.spam, SPAM_ANSWERS.get(user.spam, user.spam))
+        cap = direct_cap(auth.open_id, state.config, state.publishes, state.now())
+        if cap is not None:
+            return envelope_error(200, cap, SPAM_ANSWERS[cap])
         return envelope(
             {
                 "creator_avatar_url": user.avatar_url,

@@ -3,7 +3,8 @@
 ``POST /v2/post/publish/video/init/`` (scope video.publish), ``/inbox/video/init/`` (video.upload)
 and ``/content/init/`` (photos; DIRECT_POST needs video.publish, MEDIA_UPLOAD video.upload), as
 docs/tiktok-api.md §3.2-3.4 and §4.3-4.4 describe them: body rules in :mod:`publish_rules`, then the
-creator's spam flag, the unaudited-client rule, the daily caps, and a publish in the book.
+creator's spam flag, the unaudited-client rule, the daily caps (:mod:`caps`, which creator info
+reads too), and a publish in the book.
 FILE_UPLOAD answers an ``upload_url`` on this server (:mod:`emulator.tiktok.upload`);
 PULL_FROM_URL starts a real download (:mod:`emulator.tiktok.pull`).
 """
@@ -16,6 +17,7 @@ from typing import Any
 import flask
 
 from emulator.tiktok import ledger
+from emulator.tiktok.caps import DAY, DIRECT, direct_cap
 from emulator.tiktok.common import (
     bearer_authorization,
     begin,
@@ -49,8 +51,7 @@ from emulator.tiktok.state import Authorization
 
 bp = flask.Blueprint("publish_init", __name__)
 
-DAY = 86400.0
-DIRECT, INBOX = "DIRECT_POST", "MEDIA_UPLOAD"
+INBOX = "MEDIA_UPLOAD"
 
 
 @bp.errorhandler(Refused)
@@ -175,8 +176,8 @@ def _check_caps(open_id: str, mode: str, private: bool) -> None:
     """The unaudited-client rule and the daily caps (docs/tiktok-api.md §4.4)."""
     state = world()
     cfg, book = state.config, state.publishes
-    since = state.now() - DAY
     if mode == INBOX:
+        since = state.now() - DAY
         pending = book.count(
             open_id, since, lambda p: p.mode == INBOX and p.status not in (FAILED, PUBLISH_COMPLETE)
         )
@@ -187,24 +188,16 @@ def _check_caps(open_id: str, mode: str, private: bool) -> None:
                 "The user has too many pending shares; they must post or dismiss some first.",
             )
         return
-    if not cfg.audited:
-        # The account being public triggers it, whatever privacy_level says (§4.4).
-        if not private:
-            raise Refused(
-                403,
-                "unaudited_client_can_only_post_to_private_accounts",
-                "Unaudited clients can only post to private accounts.",
-            )
-        creators = {
-            p.open_id
-            for p in book.by_id.values()
-            if p.mode == DIRECT and p.created_at > since and p.status != FAILED
-        }
-        if open_id not in creators and len(creators) >= cfg.unaudited_user_cap:
-            raise Refused(403, "reached_active_user_cap", SPAM_ANSWERS["reached_active_user_cap"])
-    posts = book.count(open_id, since, lambda p: p.mode == DIRECT and p.status != FAILED)
-    if posts >= cfg.daily_post_cap:
-        raise Refused(403, "spam_risk_too_many_posts", SPAM_ANSWERS["spam_risk_too_many_posts"])
+    # The account being public triggers it, whatever privacy_level says (§4.4).
+    if not cfg.audited and not private:
+        raise Refused(
+            403,
+            "unaudited_client_can_only_post_to_private_accounts",
+            "Unaudited clients can only post to private accounts.",
+        )
+    cap = direct_cap(open_id, cfg, book, state.now())
+    if cap is not None:
+        raise Refused(403, cap, SPAM_ANSWERS[cap])
 
 
 def _prefix(kind: str, mode: str, plan: FilePlan | None) -> str:

@@ -122,11 +122,23 @@ class Disconnected:
 
 
 def disconnect(
-    store: AccountStore, vault: Vault, tiktok: TikTokClient, *, uid: str, open_id: str
+    store: AccountStore,
+    vault: Vault,
+    tiktok: TikTokClient,
+    *,
+    uid: str,
+    open_id: str,
+    before_delete: Callable[[Account], object] | None = None,
 ) -> Disconnected:
-    """Revoke at TikTok, then delete tokens and profile whatever TikTok answered."""
+    """Revoke at TikTok, then delete tokens and profile whatever TikTok answered.
+
+    ``before_delete`` runs between the two (the account's scheduled posts are cancelled there,
+    shared/publishing/scheduled.py): the token is already dead at TikTok, so nothing can be sent
+    with it, and if it fails the account is still here for a retry to finish the job."""
     account = get_account(store, uid, open_id)
     revoked = revoke_at_tiktok(vault, tiktok, account)
+    if before_delete is not None:
+        before_delete(account)
     # The account's analytics snapshots go with it (promise P19); a snapshot stored by a run in
     # flight right now deletes itself when it finds the account gone.
     store.delete(uid, open_id)

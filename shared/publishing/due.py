@@ -153,6 +153,7 @@ class _AccountRun:
         self._account: Account | None = None
         self._token: str | None = None
         self._creator: Any = None
+        self._creator_refusal: errors.AppError | None = None
         self.budget = state.budget
         self.remaining = 1  # due posts from the current one on (how many inits to reserve)
         self.events: list[Event] = []  # committed, not published yet
@@ -331,11 +332,16 @@ class _AccountRun:
         return self._token
 
     def _creator_info(self, account: Account, token: str, now: datetime) -> Any:
+        # TikTok's answer holds for the whole run, a refusal too: a creator at the daily cap
+        # fails each due post with it without asking again (20 creator infos a minute).
+        if self._creator_refusal is not None:
+            raise self._creator_refusal
         if self._creator is None:
             p = self.d.publisher
             try:
                 self._creator = p.tiktok.creator_info(token)
             except errors.AppError as exc:
+                self._creator_refusal = exc
                 with contextlib.suppress(errors.NotFound):  # disconnected meanwhile
                     mark_if_unusable(p.accounts, account, exc, now)
                 raise

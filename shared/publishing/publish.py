@@ -180,6 +180,8 @@ def publish(
         log.info("post scheduled", extra={"post_id": post_id, "schedule_at": schedule.at})
         return False, public_post(post_id, doc)
 
+    # TikTok's 6 inits a minute are the token's, whoever sends them: the due run reads this.
+    p.posts.schedules.record_init(uid, request.open_id, now)
     try:
         recorded = initialise(
             p,
@@ -199,6 +201,8 @@ def publish(
         if request.media.staged:
             p.staging().media.release(uid, post_id, now)
         mark_if_unusable(p.accounts, account, refused.error, now)
+        if refused.error.reason == "tiktok.rate_limit_exceeded":  # nor will the due run now
+            p.posts.schedules.fill_init_window(uid, request.open_id, now)
         raise refused.error from refused.error.__cause__
     return False, recorded
 

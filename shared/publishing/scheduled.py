@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 EDIT_FIELDS = (*SCHEDULE_FIELDS, "post")
 _ATTEMPTS = 3
+DISCONNECTED = "account.disconnected"  # why a disconnect cancelled a post (its event's reason)
+_PAGE = 100
+_ROUNDS = 50  # pages read by one disconnect: far beyond what 30 days of scheduling can hold
 
 
 def edit_scheduled(
@@ -92,6 +95,39 @@ def cancel_scheduled(p: Publisher, *, uid: str, post_id: str, now: datetime) -> 
             log.info("scheduled post cancelled", extra={"post_id": post_id})
             return {"post": public_post(post_id, {**found.doc, **changes})}
     raise errors.Aborted("the post kept changing; try again", reason="post.contended")
+
+
+def cancel_account_posts(p: Publisher, *, uid: str, open_id: str, now: datetime) -> int:
+    """Disconnecting an account cancels its scheduled posts: each ``CANCELLED`` with
+    ``fail_reason`` ``account.disconnected`` (its event says so), its staged media deleted; how
+    many. Each cancel is the conditional write a user's cancel is, so a post the due run claimed
+    meanwhile is left to it (its init uses the token the disconnect has just revoked, and fails),
+    and an edit landing meanwhile is read again and cancelled as edited."""
+    store = p.posts.schedules
+    changes = {
+        "status": CANCELLED,
+        "fail_reason": DISCONNECTED,
+        "status_source": "user",
+        "cancelled_at": now,
+        "updated_at": now,
+    }
+    cancelled = 0
+    for _ in range(_ROUNDS):
+        page = store.account_scheduled(uid, open_id, _PAGE)
+        if not page:
+            break
+        for post in page:
+            if store.change(uid, post, changes):
+                cancelled += 1
+                if post.doc.get("media_ids"):
+                    delete_media(p, uid, post.post_id)
+    else:
+        raise errors.Aborted(
+            "the account's scheduled posts kept changing; disconnect again", reason="post.contended"
+        )
+    if cancelled:
+        log.info("scheduled posts cancelled by a disconnect", extra={"posts": cancelled})
+    return cancelled
 
 
 def delete_media(p: Publisher, uid: str, post_id: str) -> None:

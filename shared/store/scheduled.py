@@ -10,17 +10,18 @@
   stalls them), the same guarantee on the emulator and on Firestore. A status change commits
   its event with it (shared/store/outbox.py), like every other status write.
 - ``users/{uid}/poll_budgets/{open_id}.init``: the publish inits sent with this account's token in
-  the last minute, shared by every instance (TikTok allows 6 a minute per token). The holder of
-  the account's lease reserves the inits it needs for the account's due posts in one write
-  conditioned on the version it read (:class:`InitBudget`), and afterwards writes the times its
-  inits were really sent, so the window TikTok counts and this one agree.
+  the last minute, shared by every instance (TikTok allows 6 a minute per token), whoever sends
+  them: the holder of the account's lease in the due run reserves the inits it needs for the
+  account's due posts in one write conditioned on the version it read (:class:`InitBudget`), and
+  afterwards writes the times its inits were really sent, so the window TikTok counts and this one
+  agree; the user's own posts are counted in it too (:meth:`ScheduleStore.record_init`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.store.accounts import account_path
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 INIT_LIMIT = 6  # inits per minute per access token (docs/tiktok-api.md §3.2, §4.3)
 INIT_WINDOW = 60.0
+# Later than any post's time: "due by then" is every scheduled post (the due query's own index).
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -151,21 +154,17 @@ class ScheduleStore:
             Versioned(s.id, s.to_dict() or {}, s.update_time) for s in query.stream() if s.exists
         ]
 
-    def init_budget(self, uid: str, open_id: str, window: float = INIT_WINDOW) -> InitBudget:
-        ref = _budget_ref(self.db, uid, open_id)
-        return InitBudget.from_snapshot(self.db, ref, ref.get(), window)
+    def account_scheduled(self, uid: str, open_id: str, limit: int) -> list[Versioned]:
+        """Up to ``limit`` of one account's ``SCHEDULED`` posts, due or not, soonest first."""
+        return self.due_posts(uid, open_id, END_OF_TIME, limit)
 
-    def take_init(
-        self,
-        uid: str,
-        open_id: str,
-        now: datetime,
-        limit: int = INIT_LIMIT,
-        window: float = INIT_WINDOW,
-    ) -> float:
-        """Spend one init of the account's sliding one-minute window: 0.0 when granted, else the
-        seconds until the oldest init leaves the window. A transaction keeps the count right
-        across instances; under contention the answer is a short wait, never an error."""
+    def record_init(
+        self, uid: str, open_id: str, now: datetime, window: float = INIT_WINDOW
+    ) -> bool:
+        """Count an init sent outside the due run (the user posting now) in the account's
+        window, never refusing it: TikTok's limit is per token, whoever spends it, so the due
+        run then waits instead of meeting TikTok's 429. Best effort (False when Firestore did not
+        take it): the publish it counts must not fail for it, and the 429 is the backstop."""
         from google.api_core import exceptions
         from google.cloud import firestore
 
@@ -174,20 +173,17 @@ class ScheduleStore:
         horizon = stamp - window
 
         @firestore.transactional
-        def take(transaction: firestore.Transaction) -> float:
+        def put(transaction: firestore.Transaction) -> None:
             data = ref.get(transaction=transaction).to_dict() or {}
             calls = sorted(t for t in data.get("calls", []) if t > horizon)
-            if len(calls) >= limit:
-                return float(max(calls[-limit] - horizon, 0.001))
             calls.append(stamp)
             transaction.set(ref, {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)})
-            return 0.0
 
         try:
-            wait: float = take(self.db.transaction())
-        except (exceptions.Aborted, exceptions.DeadlineExceeded, ValueError):
-            return 1.0
-        return wait
+            put(self.db.transaction())
+        except (exceptions.GoogleAPIError, ValueError):
+            return False
+        return True
 
     def fill_init_window(
         self, uid: str, open_id: str, now: datetime, limit: int = INIT_LIMIT

@@ -1,17 +1,19 @@
 """Scheduling from the post page: a time picked in a zone that is not the browser's (the browser
 runs in UTC) reaches the API with that zone's offset at that instant, the Scheduled page shows it
-in that zone, a new time is saved with PATCH, a cancel (confirmed) leaves the post CANCELLED, and
-the API's refusals (too soon, a post no longer scheduled) are shown where the user acts.
-Daylight-saving gaps and repeated hours are handled in the page before anything is sent. A video
-from the device is scheduled by staging it: tests/browser/test_staged_video.py."""
+in that zone, a new time is saved with PATCH (and read back at once, by the list and by a reload),
+new settings are saved with PATCH against fresh creator info, a cancel (confirmed) leaves the post
+CANCELLED, and the API's refusals (too soon, a post no longer scheduled) are shown where the user
+acts. Daylight-saving gaps and repeated hours are handled in the page before anything is sent. A
+video from the device is scheduled by staging it: tests/browser/test_staged_video.py."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Web
 from tests.browser.pages import (
@@ -51,19 +53,6 @@ def pick(page: Page, local: datetime, zone: str = "America/New_York") -> None:
 def rfc3339(at: datetime) -> str:
     """``at`` as the API answers it: seconds and the zone's offset at that instant."""
     return at.isoformat(timespec="seconds")
-
-
-def stored_time(web: Web, want: str) -> str | None:
-    """The one scheduled post's stored time once it is ``want`` (or the last seen after 5 s): a
-    read right after a write in another function process can see the old document briefly."""
-    seen = None
-    for _ in range(50):
-        (post,) = scheduled_posts(web)
-        seen = post["schedule_at"]
-        if seen == want:
-            break
-        web.page.wait_for_timeout(100)
-    return seen
 
 
 def scheduled_posts(web: Web) -> list[dict[str, Any]]:
@@ -113,7 +102,10 @@ def test_schedule_in_another_zone_then_edit_and_cancel(web: Web, creator: dict[s
     row.get_by_role("button", name="Save the new time").click()
     expect(row.get_by_role("button", name="Save the new time")).to_have_count(0)
     expect(row.locator("time")).to_have_attribute("datetime", rfc3339(later))  # PATCH's answer
-    assert stored_time(web, rfc3339(later)) == rfc3339(later)
+    # Read back at once, no waiting: by the API's list, and by the page loaded anew.
+    assert [p["schedule_at"] for p in scheduled_posts(web)] == [rfc3339(later)]
+    page.reload()
+    expect(row.locator("time")).to_have_attribute("datetime", rfc3339(later))
 
     # Cancel asks first; "No" keeps it.
     row.get_by_role("button", name="Cancel Harbour at dawn").click()
@@ -181,3 +173,100 @@ def test_refusals_and_daylight_saving_in_the_picker(web: Web, creator: dict[str,
     expect(alert).to_contain_text("schedule.too_soon")
     expect(alert).to_contain_text("5 minutes")
     assert scheduled_posts(web) == []
+
+
+def open_settings(web: Web, title: str) -> Locator:
+    page = web.page
+    page.get_by_role("navigation").get_by_role("link", name="Scheduled").click()
+    row = page.get_by_role("list", name="Scheduled posts").get_by_role("listitem")
+    row.get_by_role("button", name=f"Change the settings of {title}").click()
+    return row
+
+
+def test_the_settings_of_a_scheduled_post_are_changed_against_fresh_creator_info(
+    web: Web, creator: dict[str, Any]
+) -> None:
+    web.sign_in_quick()
+    web.connect(creator["username"])
+    page = compose_url_video(web, "Harbour at dawn")
+    page.get_by_label("Allow comments").check()
+    pick(page, wall(2))
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_text("Scheduled for")).to_be_visible()
+    # In TikTok, the creator turns comments off after scheduling.
+    web.fake.control("PATCH", f"users/{creator['open_id']}", json={"comment_disabled": True})
+
+    row = open_settings(web, "Harbour at dawn")
+    form = row.get_by_role("form", name="Settings of Harbour at dawn")
+    expect(form.get_by_label("Title")).to_have_value("Harbour at dawn")
+    expect(form.get_by_label("Who can see it")).to_have_value("SELF_ONLY")
+    comments = form.get_by_label("Allow comments")
+    expect(comments).to_be_disabled()  # as creator info says now: it cannot stay on
+    expect(comments).not_to_be_checked()
+    expect(form).to_contain_text("Comments are turned off in this account's TikTok settings.")
+    form.get_by_label("Title").fill("Harbour at noon #sea")
+    form.get_by_label("Who can see it").select_option(label="Everyone")
+    form.get_by_label("Allow Duet").check()
+    form.get_by_label("Disclose commercial content").check()
+    save = form.get_by_role("button", name="Save the settings")
+    expect(save).to_be_disabled()  # a disclosure needs a choice
+    expect(form.get_by_role("list", name="Before you can save")).to_contain_text(
+        "You need to indicate if your content promotes yourself"
+    )
+    form.get_by_label("Your brand").check()
+    expect(form).to_contain_text('labeled as "Promotional content"')
+    save.click()
+
+    expect(row.get_by_role("form")).to_have_count(0)
+    expect(row).to_contain_text("Harbour at noon #sea")  # PATCH's answer, shown at once
+    (body,) = [json.loads(c["body"]) for c in web.calls("PATCH", "/api/publish/")]
+    assert body == {
+        "post": {
+            "title": "Harbour at noon #sea",
+            "privacy_level": "PUBLIC_TO_EVERYONE",
+            "allow_comment": False,
+            "allow_duet": True,
+            "allow_stitch": False,
+            "disclose_commercial_content": True,
+            "brand_organic": True,
+            "brand_content": False,
+            "is_aigc": False,
+        }
+    }
+    (stored,) = scheduled_posts(web)  # what the due run will send
+    assert {k: stored[k] for k in body["post"]} == body["post"]
+    assert stored["status"] == "SCHEDULED"
+    page.reload()
+    expect(row).to_contain_text("Harbour at noon #sea")
+
+
+def test_a_privacy_level_tiktok_no_longer_offers_must_be_chosen_again(
+    web: Web, creator: dict[str, Any]
+) -> None:
+    web.sign_in_quick()
+    web.connect(creator["username"])
+    page = compose_url_video(web, "Going private")
+    choose_privacy(page, "Everyone")
+    pick(page, wall(1))
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_text("Scheduled for")).to_be_visible()
+    # The creator makes the account private: TikTok no longer offers "Everyone".
+    web.fake.control("PATCH", f"users/{creator['open_id']}", json={"private_account": True})
+
+    row = open_settings(web, "Going private")
+    form = row.get_by_role("form", name="Settings of Going private")
+    privacy = form.get_by_label("Who can see it")
+    expect(privacy).to_have_value("")
+    assert "Everyone" not in privacy.locator("option").all_inner_texts()
+    expect(form.get_by_role("list", name="Before you can save")).to_contain_text(
+        'TikTok no longer offers "Everyone" for this account'
+    )
+    expect(form.get_by_role("button", name="Save the settings")).to_be_disabled()
+    expect(form.get_by_label("Allow Duet")).to_be_disabled()  # a private account: no duets
+    assert_accessible(page)  # the settings form open
+    privacy.select_option(label="Followers")
+    form.get_by_role("button", name="Save the settings").click()
+
+    expect(row.get_by_role("form")).to_have_count(0)
+    (stored,) = scheduled_posts(web)
+    assert stored["privacy_level"] == "FOLLOWER_OF_CREATOR"

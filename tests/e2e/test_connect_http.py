@@ -84,6 +84,7 @@ def test_connect_list_creator_info_disconnect(
         "disconnected": open_id,
         "revoked_at_tiktok": True,
         "tiktok_revoked": "revoked",
+        "cancelled_scheduled": 0,
     }
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}
     authorizations = fake_tiktok.authorizations(open_id)

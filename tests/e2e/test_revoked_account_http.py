@@ -56,6 +56,7 @@ def test_disconnecting_an_account_tiktok_revoked_says_no_revoke_was_needed(
         "disconnected": open_id,
         "revoked_at_tiktok": False,
         "tiktok_revoked": "not_needed",
+        "cancelled_scheduled": 0,
     }
     assert revoke_calls(fake_tiktok) == 0
     assert ann.get("/api/tiktok/accounts").json() == {"accounts": []}

@@ -384,14 +384,53 @@ def test_a_rule_that_no_longer_holds_when_due_fails_the_post_naming_it(
     assert inits(fake_tiktok) == 0
 
 
+def test_a_creator_at_tiktoks_daily_cap_fails_the_post_naming_it_before_any_init(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
+) -> None:
+    """The creator reached the cap posting now; TikTok's creator info says they cannot post
+    (HTTP 200, spam_risk_too_many_posts), so each due post fails naming it, unsent, for good."""
+    posts = [schedule(ann, creator["open_id"], media, timedelta(minutes=10)) for _ in range(2)]
+    fake_tiktok.control("POST", "config", json={"daily_post_cap": 2})
+    for n in range(2):
+        now = {
+            "open_id": creator["open_id"],
+            "mode": "direct",
+            "media": {"type": "video", "source": "url", "url": media.url(1000, f"{n}.mp4")},
+            "post": {"title": f"now {n}", "privacy_level": "SELF_ONLY"},
+            "duration_sec": 5.0,
+        }
+        assert ann.post("/api/publish", json=now).status_code == 201
+    before = fake_tiktok.calls()["creator_info"]
+    moment = max(p["at"] for p in posts) + timedelta(seconds=5)
+
+    summary = _run(due(at(moment)), moment)
+    again = _run(due(at(moment + timedelta(minutes=1))), moment + timedelta(minutes=1))
+
+    assert summary.outcomes["failed"] == 2
+    assert again.accounts == 0  # failed for good: nothing left to retry
+    for post in posts:
+        stored = post_of(ann, post["id"])
+        assert (stored["status"], stored["fail_reason"]) == (
+            "FAILED",
+            "tiktok.spam_risk_too_many_posts",
+        )
+        assert stored["publish_id"] is None
+    assert fake_tiktok.calls()["video_init"] == 2  # the two posted now; none of the scheduled
+    assert fake_tiktok.calls()["creator_info"] == before + 1  # asked once for the account
+
+
 def test_tiktoks_daily_cap_at_init_fails_the_post_and_is_not_retried(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
 ) -> None:
+    """The cap is reached between creator info and the init (TikTok's cap counts every app's
+    posts): the init's 403 fails the post with it, and it is never sent again."""
     post = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
-    fake_tiktok.control("POST", "config", json={"daily_post_cap": 0})
     moment = post["at"] + timedelta(seconds=5)
 
-    _run(due(at(moment)), moment)
+    def cap_reached() -> None:
+        fake_tiktok.control("POST", "config", json={"daily_post_cap": 0})
+
+    _run(due(at(moment), tiktok=Dying(runtime.tiktok(), "hook", cap_reached)), moment)
     _run(due(at(moment + timedelta(minutes=1))), moment + timedelta(minutes=1))
 
     stored = post_of(ann, post["id"])
@@ -419,11 +458,13 @@ def test_a_revoked_or_reconnect_account_fails_its_posts_naming_it(
     assert inits(fake_tiktok) == 0
 
 
-def test_a_disconnected_account_fails_its_posts_naming_it(
+def test_a_post_left_scheduled_for_an_account_that_is_gone_fails_naming_it(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
 ) -> None:
+    """Disconnecting cancels the account's scheduled posts (test_schedule_disconnect.py); one
+    scheduled in the same instant as the disconnect, after its cancels, fails at its time."""
     post = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
-    assert ann.delete(f"/api/tiktok/accounts/{creator['open_id']}").status_code == 200
+    assert runtime.account_store().delete(ann_uid(ann), creator["open_id"])  # the account only
     moment = post["at"] + timedelta(seconds=5)
 
     _run(due(at(moment)), moment)
@@ -530,32 +571,100 @@ def test_each_status_of_a_scheduled_post_is_one_event(
     ]
 
 
+def post_now(ann: httpx.Client, open_id: str, media: MediaServer, n: int) -> None:
+    body = {
+        "open_id": open_id,
+        "mode": "direct",
+        "media": {"type": "video", "source": "url", "url": media.url(1000, f"{n}.mp4")},
+        "post": {"title": f"now {n}", "privacy_level": "SELF_ONLY"},
+        "duration_sec": 5.0,
+    }
+    response = ann.post("/api/publish", json=body)
+    assert response.status_code == 201, response.text
+
+
+def make_due_now(ann: httpx.Client, post: dict[str, Any]) -> datetime:
+    """The post's minute is now, in real time (posting now counts in real time too)."""
+    moment = datetime.now(UTC)
+    runtime.firestore_client().document(f"users/{ann_uid(ann)}/posts/{post['id']}").update(
+        {"schedule_at": moment - timedelta(seconds=5)}
+    )
+    return moment
+
+
+def test_posts_made_now_spend_the_same_init_minute_the_due_run_counts(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
+) -> None:
+    """TikTok's 6 inits a minute are the token's: 4 posted now leave the due run 2, and the third
+    scheduled post waits for the next minute without TikTok ever answering 429."""
+    posts = [schedule(ann, creator["open_id"], media, timedelta(minutes=10)) for _ in range(3)]
+    for n in range(4):
+        post_now(ann, creator["open_id"], media, n)
+    moment = max(make_due_now(ann, post) for post in posts)
+
+    first = _run(due(at(moment)), moment)
+
+    assert (first.outcomes["sent"], first.outcomes["waiting"]) == (2, 1)
+    assert fake_tiktok.calls()["video_init"] == 6  # 4 now and 2 scheduled: no 7th, no 429
+    stored = [post_of(ann, p["id"]) for p in posts]
+    assert [bool(p["publish_id"]) for p in stored] == [True, True, False]
+    assert stored[2]["status"] == "SCHEDULED"
+    fake_tiktok.control("POST", "advance", json={"seconds": 61})
+    later = moment + timedelta(seconds=61)
+    assert _run(due(at(later)), later).outcomes["sent"] == 1
+    assert post_of(ann, posts[2]["id"])["publish_id"]
+    assert fake_tiktok.calls()["video_init"] == 7
+
+
 def test_tiktoks_rate_limit_sends_the_post_back_to_wait_for_the_next_minute(
     ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
 ) -> None:
+    """TikTok answers 429 although the count had room (its window is its own; a post now whose
+    count Firestore did not take): nothing was created, so the post waits, and goes once."""
     post = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
-    # The user posts 6 times right now: that spends the token's minute at TikTok (posting now
-    # is not counted by the run).
-    for n in range(6):
-        body = {
-            "open_id": creator["open_id"],
-            "mode": "direct",
-            "media": {"type": "video", "source": "url", "url": media.url(1000, f"{n}.mp4")},
-            "post": {"title": f"now {n}", "privacy_level": "SELF_ONLY"},
-            "duration_sec": 5.0,
-        }
-        assert ann.post("/api/publish", json=body).status_code == 201
+    fake_tiktok.control(
+        "POST",
+        "fail",
+        json={"endpoint": "video_init", "status": 429, "code": "rate_limit_exceeded", "times": 1},
+    )
     moment = post["at"] + timedelta(seconds=5)
 
     first = _run(due(at(moment)), moment)
     assert first.outcomes["waiting"] == 1, post_of(ann, post["id"])["fail_reason"]
     assert post_of(ann, post["id"])["status"] == "SCHEDULED"  # TikTok's 429 created nothing
     soon = moment + timedelta(seconds=30)
-    assert _run(due(at(soon)), soon).outcomes["waiting"] == 1  # the minute is still spent
-    fake_tiktok.control("POST", "advance", json={"seconds": 61})
+    assert _run(due(at(soon)), soon).outcomes["waiting"] == 1  # the minute counts as spent
     later = moment + timedelta(seconds=61)
     second = _run(due(at(later)), later)
 
     assert second.outcomes["sent"] == 1
     assert post_of(ann, post["id"])["publish_id"]
-    assert fake_tiktok.calls()["video_init"] == 8  # 6 now, the refused one, the sent one
+    assert fake_tiktok.calls()["video_init"] == 2  # the refused one, the sent one
+    assert len(received(fake_tiktok, creator["open_id"])) == 1
+
+
+def test_a_429_when_posting_now_holds_the_due_run_back_for_the_minute(
+    ann: httpx.Client, fake_tiktok: FakeTikTok, creator: dict[str, Any], media: MediaServer
+) -> None:
+    post = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
+    fake_tiktok.control(
+        "POST",
+        "fail",
+        json={"endpoint": "video_init", "status": 429, "code": "rate_limit_exceeded", "times": 1},
+    )
+    body = {
+        "open_id": creator["open_id"],
+        "mode": "direct",
+        "media": {"type": "video", "source": "url", "url": media.url(1000, "now.mp4")},
+        "post": {"title": "now", "privacy_level": "SELF_ONLY"},
+        "duration_sec": 5.0,
+    }
+    refused = ann.post("/api/publish", json=body)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["reason"] == "tiktok.rate_limit_exceeded"
+    moment = make_due_now(ann, post)
+
+    assert _run(due(at(moment)), moment).outcomes["waiting"] == 1
+    assert fake_tiktok.calls()["video_init"] == 1  # only the refused post now
+    later = moment + timedelta(seconds=61)
+    assert _run(due(at(later)), later).outcomes["sent"] == 1

@@ -239,3 +239,26 @@ def test_another_users_scheduled_post_is_not_found(
     assert bob.patch(f"/api/publish/{post['id']}", json={"post": {"title": "x"}}).status_code == 404
     assert bob.delete(f"/api/publish/{post['id']}").status_code == 404
     assert ann.get(f"/api/publish/{post['id']}/status").json()["post"]["status"] == "SCHEDULED"
+
+
+def test_each_edit_is_read_back_at_once_by_the_list_and_the_status(
+    ann: httpx.Client, creator: dict[str, Any], media: MediaServer
+) -> None:
+    """A change answered by PATCH is what the very next read shows (Firestore reads are strongly
+    consistent and nothing between caches a post): no client needs to wait or retry for it."""
+    post = schedule(ann, url_video(creator["open_id"], media, schedule_at=at(timedelta(hours=1))))
+    for n in range(1, 13):  # each PATCH asks creator info: under its 20 a minute
+        when = at(timedelta(hours=1, minutes=n), offset_hours=n % 3)
+        title = f"edit {n}"
+        edited = ann.patch(
+            f"/api/publish/{post['id']}", json={"schedule_at": when, "post": {"title": title}}
+        )
+        assert edited.status_code == 200, edited.text
+        answered = edited.json()["post"]
+        listed = ann.get("/api/posts", params={"status": "SCHEDULED"})
+        assert listed.headers["Cache-Control"] == "no-store"
+        (row,) = listed.json()["posts"]
+        status = ann.get(f"/api/publish/{post['id']}/status").json()["post"]
+        for seen in (row, status):
+            assert (seen["schedule_at"], seen["title"]) == (answered["schedule_at"], title)
+        assert datetime.fromisoformat(answered["schedule_at"]) == datetime.fromisoformat(when)

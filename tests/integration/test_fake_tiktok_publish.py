@@ -319,6 +319,41 @@ def test_unaudited_client_and_caps(
     tiktok.init_video_direct(private, post_info=self_only, source_info=plan(MB, MB))
 
 
+def test_creator_info_tells_a_creator_at_the_daily_cap_they_cannot_post(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    """TikTok answers creator info with HTTP 200 and spam_risk_too_many_posts once the creator
+    reached the cap (docs/tiktok-api.md §3.1, §4.4), not only the next init."""
+    control.post("/config", json={"daily_post_cap": 2, "access_expires_in": 2 * 86400})
+    token, other = creator(), creator()
+    for _ in range(2):
+        assert tiktok.creator_info(token)["privacy_level_options"]
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    with pytest.raises(errors.FailedPrecondition) as told:
+        tiktok.creator_info(token)
+    assert told.value.reason == "tiktok.spam_risk_too_many_posts"
+    with pytest.raises(errors.FailedPrecondition) as refused:
+        tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
+    assert refused.value.reason == "tiktok.spam_risk_too_many_posts"
+    assert tiktok.creator_info(other)["privacy_level_options"]  # the cap is per creator
+    tiktok.init_video_inbox(token, source_info=plan(MB, MB))  # drafts are not Direct Posts
+    control.post("/advance", json={"seconds": 86401}).raise_for_status()  # a day later
+    assert tiktok.creator_info(token)["privacy_level_options"]
+
+
+def test_creator_info_tells_an_unaudited_apps_extra_creator_the_app_is_at_its_cap(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+):
+    control.post("/config", json={"audited": False, "unaudited_user_cap": 1})
+    first, second = creator(private=True), creator(private=True)
+    self_only = {"privacy_level": "SELF_ONLY"}
+    tiktok.init_video_direct(first, post_info=self_only, source_info=plan(MB, MB))
+    assert tiktok.creator_info(first)["privacy_level_options"]  # already among the day's
+    with pytest.raises(errors.FailedPrecondition) as told:
+        tiktok.creator_info(second)
+    assert told.value.reason == "tiktok.reached_active_user_cap"
+
+
 def test_pending_share_cap(tiktok: TikTokClient, creator: Callable[..., str]):
     token = creator()
     for _ in range(5):

@@ -62,6 +62,9 @@ function DisconnectDialog({ account, onClose, onDone }: {
         <li>its daily analytics snapshots.</li>
       </ul>
       <p>
+        Its scheduled posts are cancelled: they are never sent to TikTok, even if you connect the account again.
+      </p>
+      <p>
         Videos and photos already on TikTok stay there. Your post history in this app is kept until you
         delete your data.
       </p>
@@ -158,6 +161,11 @@ export function AccountsPage({ query }: { query: URLSearchParams }) {
             {handle(done.account)} is disconnected: its tokens and profile were deleted
             {done.result.revoked_at_tiktok ? " and TikTok revoked this app's access." : "."}
           </p>
+          {done.result.cancelled_scheduled > 0 && (
+            <p>
+              {done.result.cancelled_scheduled === 1 ? "Its scheduled post was" : `Its ${done.result.cancelled_scheduled} scheduled posts were`} cancelled.
+            </p>
+          )}
           {!done.result.revoked_at_tiktok && (
             <p>
               TikTok could not be told. To remove this app's access yourself, open TikTok and go to{" "}

@@ -1,7 +1,8 @@
 // Scheduled posts: every post waiting for its time (GET /api/posts?status=SCHEDULED), shown in the
-// time zone it was scheduled in, with a new time (PATCH /api/publish/{id}) and a cancel
-// (DELETE /api/publish/{id}, after a confirmation). Once sending has started the API answers 409,
-// which is shown on the post.
+// time zone it was scheduled in, with a new time or new settings (PATCH /api/publish/{id}; the
+// settings against fresh creator info: schedule-settings.tsx) and a cancel (DELETE
+// /api/publish/{id}, after a confirmation). Once sending has started the API answers 409, which is
+// shown on the post.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { request } from "../api/client";
 import type { HistoryPost, Post, PostsResponse } from "../api/types";
@@ -10,6 +11,7 @@ import { STATUS_TEXT } from "../failures";
 import { Link } from "../router";
 import { browserZone, describe, toLocalInput, zones } from "../schedule";
 import { scheduleOf, type When } from "../schedule-picker";
+import { hasSettings, SettingsEditor } from "../schedule-settings";
 import { ErrorMessage, Loading, PageTitle } from "../ui";
 
 type Row = HistoryPost | Post;
@@ -68,6 +70,7 @@ function Editor({ post, onSaved, onClose }: { post: Row; onSaved: (post: Post) =
 
 function ScheduledRow({ post, owner, onChange }: { post: Row; owner: string; onChange: (post: Post) => void }) {
   const [editing, setEditing] = useState(false);
+  const [settings, setSettings] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -106,7 +109,12 @@ function ScheduledRow({ post, owner, onChange }: { post: Row; owner: string; onC
         </Link>
         {scheduled && !editing && (
           <button type="button" onClick={() => setEditing(true)} aria-label={`Change the time of ${name}`}>
-            Edit
+            Change the time
+          </button>
+        )}
+        {scheduled && !settings && hasSettings(post) && (
+          <button type="button" onClick={() => setSettings(true)} aria-label={`Change the settings of ${name}`}>
+            Change the settings
           </button>
         )}
         {scheduled && !confirming && (
@@ -116,6 +124,7 @@ function ScheduledRow({ post, owner, onChange }: { post: Row; owner: string; onC
         )}
       </div>
       {scheduled && editing && <Editor post={post} onClose={() => setEditing(false)} onSaved={(p) => (setEditing(false), onChange(p))} />}
+      {scheduled && settings && <SettingsEditor post={post} name={name} onClose={() => setSettings(false)} onSaved={(p) => (setSettings(false), onChange(p))} />}
       {scheduled && confirming && (
         <div class="nested" role="group" aria-label={`Cancel ${name}?`}>
           <p>Cancel this post? It will never be sent to TikTok.</p>
