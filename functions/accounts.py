@@ -10,6 +10,7 @@ from functions.me import ME_ROUTES
 from shared import runtime
 from shared.accounts.service import REVOKE_FAILED, creator_info, disconnect, list_accounts
 from shared.accounts.videos import list_videos, parse_cursor, parse_ids, query_videos
+from shared.analytics.series import account_analytics, parse_range, set_analytics, video_analytics
 from shared.media.service import delete_user_media
 from shared.publishing.scheduled import cancel_account_posts
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
@@ -100,8 +101,6 @@ def _videos_query(call: Call) -> flask.Response:
 
 
 def _analytics(call: Call) -> flask.Response:
-    from shared.analytics.series import account_analytics, parse_range
-
     now = datetime.now(UTC)
     first, last = parse_range(call.request.args, now.date())
     body = account_analytics(
@@ -117,8 +116,6 @@ def _analytics(call: Call) -> flask.Response:
 
 
 def _video_analytics(call: Call) -> flask.Response:
-    from shared.analytics.series import parse_range, video_analytics
-
     now = datetime.now(UTC)
     first, last = parse_range(call.request.args, now.date())
     body = video_analytics(
@@ -135,8 +132,6 @@ def _video_analytics(call: Call) -> flask.Response:
 
 
 def _settings(call: Call) -> flask.Response:
-    from shared.analytics.series import set_analytics
-
     body = set_analytics(
         runtime.account_store(),
         runtime.analytics_store(),

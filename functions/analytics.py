@@ -16,23 +16,20 @@ from typing import Any
 import functions_framework
 
 from shared import errors, logs, runtime
+from shared.analytics.scheduler import parse_batch, run_batch, run_scheduled
+from shared.pubsub import message_data
 
 log = logging.getLogger(__name__)
 
 
 @functions_framework.cloud_event
 def analytics_snapshot(event: Any) -> None:
-    from shared.analytics.scheduler import run_scheduled
-
     logs.configure()
     run_scheduled(runtime.snapshotter(), runtime.pubsub(), now=datetime.now(UTC))
 
 
 @functions_framework.cloud_event
 def analytics_snapshot_batch(event: Any) -> None:
-    from shared.analytics.scheduler import parse_batch, run_batch
-    from shared.pubsub import message_data
-
     logs.configure()
     try:
         batch = parse_batch(message_data(event.data))

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import flask
 
 from shared import runtime
+from shared.media.serve import find_servable, media_response, not_found
+from shared.media.service import complete_slot, create_slot, delete_slot, get_slot
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 
 def _create(call: Call) -> flask.Response:
-    from shared.media.service import create_slot
-
     media = create_slot(
         runtime.staging(), uid=call.uid, body=read_json(call.request), now=datetime.now(UTC)
     )
@@ -25,8 +25,6 @@ def _create(call: Call) -> flask.Response:
 
 
 def _complete(call: Call) -> flask.Response:
-    from shared.media.service import complete_slot
-
     media = complete_slot(
         runtime.staging(), uid=call.uid, media_id=call.params["media_id"], now=datetime.now(UTC)
     )
@@ -34,8 +32,6 @@ def _complete(call: Call) -> flask.Response:
 
 
 def _get(call: Call) -> flask.Response:
-    from shared.media.service import get_slot
-
     media = get_slot(
         runtime.staging(), uid=call.uid, media_id=call.params["media_id"], now=datetime.now(UTC)
     )
@@ -43,8 +39,6 @@ def _get(call: Call) -> flask.Response:
 
 
 def _delete(call: Call) -> flask.Response:
-    from shared.media.service import delete_slot
-
     delete_slot(
         runtime.staging(), uid=call.uid, media_id=call.params["media_id"], now=datetime.now(UTC)
     )
@@ -53,8 +47,6 @@ def _delete(call: Call) -> flask.Response:
 
 def _pull(call: Call) -> flask.Response:
     """TikTok's download (GET, and HEAD, which werkzeug answers from GET without the body)."""
-    from shared.media.serve import find_servable, media_response, not_found
-
     staging = runtime.staging()
     item = find_servable(
         staging, runtime.media_tokens(), runtime.post_store(), call.params["token"], time.time()

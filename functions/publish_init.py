@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import flask
 
 from shared import errors, runtime
+from shared.publishing.abandon import abandon_post
 from shared.publishing.drafts import create_draft, get_draft
 from shared.publishing.publish import publish
 from shared.publishing.relay import relay_chunk
+from shared.publishing.scheduled import cancel_scheduled, edit_scheduled, is_scheduled
 from shared.web.http import Call, Route, entrypoint, json_response, read_json
 
 _KEY_MAX = 255
@@ -69,8 +71,6 @@ def _chunk(call: Call) -> flask.Response:
 
 
 def _edit(call: Call) -> flask.Response:
-    from shared.publishing.scheduled import edit_scheduled
-
     post = edit_scheduled(
         runtime.publisher(),
         uid=call.uid,
@@ -83,16 +83,12 @@ def _edit(call: Call) -> flask.Response:
 
 def _delete(call: Call) -> flask.Response:
     """Cancel a scheduled post, or abandon an unfinished file upload."""
-    from shared.publishing.scheduled import cancel_scheduled, is_scheduled
-
     uid, post_id, now = call.uid, call.params["post_id"], datetime.now(UTC)
     post = runtime.post_store().get_post(uid, post_id)
     if post is not None and is_scheduled(post):
         return json_response(
             cancel_scheduled(runtime.publisher(), uid=uid, post_id=post_id, now=now)
         )
-    from shared.publishing.abandon import abandon_post
-
     return json_response(abandon_post(runtime.tracker(), uid=uid, post_id=post_id, now=now))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import functions_framework
 
 from shared import errors, logs, runtime
+from shared.publishing.due_run import new_holder, parse_batch, run_batch, run_due
 from shared.pubsub import message_data
 
 log = logging.getLogger(__name__)
@@ -23,16 +24,12 @@ log = logging.getLogger(__name__)
 
 @functions_framework.cloud_event
 def publish_scheduled(event: Any) -> None:
-    from shared.publishing.due_run import new_holder, run_due
-
     logs.configure()
     run_due(runtime.due(new_holder("run")), runtime.pubsub(), now=datetime.now(UTC))
 
 
 @functions_framework.cloud_event
 def publish_scheduled_batch(event: Any) -> None:
-    from shared.publishing.due_run import new_holder, parse_batch, run_batch
-
     logs.configure()
     try:
         accounts = parse_batch(message_data(event.data))

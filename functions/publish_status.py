@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import flask
 
 from shared import runtime
+from shared.analytics.posts import with_metrics
 from shared.status.poll import get_status, list_posts
 from shared.status.webhooks import BODY_LIMIT, handle, parse_event, verify_signature
 from shared.web.http import Call, Route, entrypoint, json_response, read_body
@@ -43,8 +44,6 @@ def _status(call: Call) -> flask.Response:
 
 
 def _history(call: Call) -> flask.Response:
-    from shared.analytics.posts import with_metrics
-
     args = call.request.args
     page = list_posts(
         runtime.status_store(),

@@ -20,6 +20,7 @@ from typing import Any
 import functions_framework
 
 from shared import errors, logs, runtime
+from shared.media.sweep import sweep_expired_slots
 from shared.status.sweep import run_sweep
 from shared.users.deletion import finish_deletions
 
@@ -45,8 +46,6 @@ def sweep_status(event: Any) -> None:
     except errors.AppError as exc:
         log.error("deletion sweep failed: %s", exc.message, extra={"reason": exc.reason})
     try:
-        from shared.media.sweep import sweep_expired_slots
-
         sweep_expired_slots(runtime.staging(), now=datetime.now(UTC))
     except (errors.AppError, errors.ConfigError) as exc:
         log.error("staged media sweep failed: %s", exc, extra={"reason": "media.sweep"})

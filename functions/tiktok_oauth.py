@@ -8,6 +8,7 @@ import flask
 
 from shared import runtime
 from shared.accounts.connect import finish_connect, start_connect
+from shared.analytics.snapshot import first_snapshot
 from shared.web.http import Call, Route, entrypoint, redirect
 
 
@@ -33,8 +34,6 @@ def _callback(call: Call) -> flask.Response:
         now=datetime.now(UTC),
     )
     if outcome.open_id is not None:
-        from shared.analytics.snapshot import first_snapshot
-
         first_snapshot(runtime.snapshotter(), uid=call.uid, open_id=outcome.open_id)
     return redirect(runtime.settings().app_origin + outcome.location)
 

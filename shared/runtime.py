@@ -49,12 +49,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The end-of-request drain runs at most this often per instance (seconds): entries a writer
-# failed to publish wait their claim (60 s) anyway, and most requests then pay nothing for it.
+# The end-of-request drain runs at most this often per instance (seconds), the first time this
+# long after the instance's first request that could write a status: entries a writer failed to
+# publish wait their claim (60 s) anyway, so most requests, and a new instance's first one (its
+# cold start), pay nothing for it.
 DRAIN_EVERY = 60.0
 EVENT_PUBLISH_TIMEOUT = 5.0  # seconds a writer waits for Pub/Sub to take its event
 DRAIN_AFTER_REQUEST = 20  # entries per end-of-request drain; the scheduled sweep takes the rest
-_last_drain = [float("-inf")]
+_last_drain: list[float | None] = [None]  # None: no request of this instance has come this far
 
 
 @functools.cache
@@ -285,11 +287,16 @@ def _publish_events() -> PublishAll:
 def drain_events_after_request() -> None:
     """Best effort, at the end of a request: publish events left pending (a writer crashed, or
     Pub/Sub failed), when this instance writes statuses at all and has not drained in the last
-    :data:`DRAIN_EVERY` seconds. Never raises: the response is already decided."""
+    :data:`DRAIN_EVERY` seconds (the first request that could write one starts that clock, so
+    a cold start never waits for a drain). Never raises: the response is already decided."""
     if outbox.cache_info().currsize == 0:  # this instance's routes never touched a status
         return
     now = time.monotonic()
-    if now - _last_drain[0] < DRAIN_EVERY:
+    last = _last_drain[0]
+    if last is None:  # this instance's first such request: its minute starts now
+        _last_drain[0] = now
+        return
+    if now - last < DRAIN_EVERY:
         return
     _last_drain[0] = now
     try:
@@ -357,4 +364,4 @@ def reset() -> None:
         media_tokens,
     ):
         builder.cache_clear()
-    _last_drain[0] = float("-inf")
+    _last_drain[0] = None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.accounts.service import call_tiktok, get_account
-from shared.tiktok.display import MAX_COUNT
+from shared.tiktok.models import MAX_COUNT
 from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:

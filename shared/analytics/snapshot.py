@@ -24,7 +24,7 @@ from shared import errors
 from shared.accounts.service import call_tiktok
 from shared.store.accounts import ACTIVE
 from shared.store.analytics import ACCOUNT_STATS, VIDEO_METRICS, AnalyticsStore
-from shared.tiktok.display import MAX_COUNT
+from shared.tiktok.models import MAX_COUNT
 
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault

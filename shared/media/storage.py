@@ -10,8 +10,9 @@ opens a resumable upload session for one object and the browser sends the bytes 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,17 @@ class ObjectInfo:
 
 
 def open_bucket(project_id: str, emulator_host: str | None, name: str) -> Bucket:
-    """The staging bucket, its client and its download session under one set of credentials.
+    """The staging bucket; its client and download session are made on the bucket's first use.
+
+    Most media requests (reading a slot, TikTok's pull with a token no longer valid) only read
+    Firestore: importing google-cloud-storage (with its XML, e-mail and OpenTelemetry modules)
+    and google-auth's transport would cost their cold start for nothing.
+    """
+    return Bucket(functools.partial(_connect, project_id, emulator_host), name)
+
+
+def _connect(project_id: str, emulator_host: str | None) -> tuple[StorageClient, requests.Session]:
+    """The client and the download session of the bucket, under one set of credentials.
 
     Locally (``emulator_host``) the credentials are anonymous and every request goes to
     fake-gcs-server; deployed they are the function's service account from the environment
@@ -61,19 +72,36 @@ def open_bucket(project_id: str, emulator_host: str | None, name: str) -> Bucket
         credentials, _ = google.auth.default(scopes=storage.Client.SCOPE)
         client = storage.Client(project=project_id, credentials=credentials)
     downloads = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]
-    return Bucket(client, name, downloads)
+    return client, downloads
 
 
 class Bucket:
     """The staging bucket: upload sessions, metadata, ranged streaming reads, deletion."""
 
-    def __init__(self, client: StorageClient, name: str, downloads: requests.Session) -> None:
-        """``downloads``: an authorized session for the same endpoint and credentials as
-        ``client`` (:func:`open_bucket` makes both); :meth:`stream` reads through it."""
-        self.client = client
+    def __init__(
+        self, connect: Callable[[], tuple[StorageClient, requests.Session]], name: str
+    ) -> None:
+        """``connect`` makes the client and an authorized download session for the same
+        endpoint and credentials (:func:`_connect`), called once, when the bucket is first used;
+        :meth:`stream` reads through the session."""
+        self._connect = connect
         self.name = name
-        self.downloads = downloads
-        self._bucket = client.bucket(name)
+
+    @functools.cached_property
+    def _connection(self) -> tuple[StorageClient, requests.Session]:
+        return self._connect()
+
+    @property
+    def client(self) -> StorageClient:
+        return self._connection[0]
+
+    @property
+    def downloads(self) -> requests.Session:
+        return self._connection[1]
+
+    @functools.cached_property
+    def _bucket(self) -> Any:
+        return self.client.bucket(self.name)
 
     def upload_session(self, object_name: str, *, content_type: str, size: int, origin: str) -> str:
         """A resumable upload session URI for exactly this object, type and size.

@@ -15,10 +15,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 SCHEDULE_FIELDS = ("schedule_at", "schedule_tz")
 MIN_LEAD = timedelta(minutes=5)
@@ -74,7 +76,7 @@ def display(at: datetime, tz: str | None) -> str:
     """``at`` as RFC 3339 in the zone it was scheduled in (UTC, with ``Z``, when none)."""
     if tz is None:
         return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return at.astimezone(ZoneInfo(tz)).isoformat()
+    return at.astimezone(_zone_info(tz)).isoformat()
 
 
 def _instant(raw: object) -> datetime:
@@ -101,18 +103,29 @@ def _zone(raw: object) -> str:
     if not isinstance(raw, str) or not _TZ_NAME.match(raw) or len(raw) > 64:
         raise _bad("schedule_tz", "schedule_tz must be an IANA time zone name, e.g. Europe/Berlin")
     try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
+        _zone_info(raw)
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
         raise _bad(
             "schedule_tz", f"schedule_tz {raw!r} is not an IANA time zone, e.g. Europe/Berlin"
         ) from None
     return raw
 
 
+def _zone_info(name: str) -> ZoneInfo:
+    # zoneinfo is imported here, on purpose not at the top: importing it reads the interpreter's
+    # build configuration (sysconfig) to find the zone files, and every function that shows a
+    # post imports this module (to show a schedule) while only a post scheduled in a named zone
+    # needs a zone. So no cold start pays for it (tests/integration/test_import_cost.py).
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)
+
+
 def _check_offset(at: datetime, tz: str) -> None:
-    expected = at.astimezone(ZoneInfo(tz)).utcoffset()
+    zone = _zone_info(tz)
+    expected = at.astimezone(zone).utcoffset()
     if expected != at.utcoffset():
-        local = at.astimezone(ZoneInfo(tz))
+        local = at.astimezone(zone)
         raise errors.InvalidArgument(
             f"schedule_at's offset {at.isoformat()[-6:]} is not {tz}'s offset at that time "
             f"({local.isoformat()[-6:]}): in {tz} that instant is {local.isoformat()}; check "

@@ -15,6 +15,7 @@ import httpx
 from shared import logs
 from shared.errors import InvalidArgument
 from shared.tiktok.errors import envelope_data, malformed
+from shared.tiktok.models import MAX_COUNT
 from shared.tiktok.posting import ClientCalls
 from shared.tiktok.retry import Retry
 
@@ -22,7 +23,6 @@ T = TypeVar("T")
 
 VIDEO_LIST_PATH = "/v2/video/list/"
 VIDEO_QUERY_PATH = "/v2/video/query/"
-MAX_COUNT = 20
 # The Video Object's fields (https://developers.tiktok.com/doc/tiktok-api-v2-video-object).
 VIDEO_FIELDS = (
     "id",

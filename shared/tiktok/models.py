@@ -224,6 +224,14 @@ def parse_creator_info(data: Mapping[str, Any]) -> CreatorInfo:
     return info
 
 
+# Display API (docs/tiktok-api.md §2.2-2.4) -------------------------------------------------------
+
+# The most videos one video/list page holds, and the most ids one video/query names. Here, with
+# the other plain values, so the services that page through videos can use it without importing
+# the client (httpx) along with it.
+MAX_COUNT = 20
+
+
 # Content Posting (docs/tiktok-api.md §3.2-3.6) ----------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Each entry point loads only what its path needs: a cold start never pays for another function,
-and no HTTP path loads the KMS client, Pub/Sub or the Firebase Auth client unless it uses them.
+and no HTTP path loads the KMS client, Pub/Sub, the Firebase Auth client, the TikTok client's
+httpx, Cloud Storage or zoneinfo unless it uses them.
 
 Every case runs in a fresh interpreter, as a new Cloud Functions instance would: it takes the
 entry point from ``main`` alone (``main.<name>``), records which heavy libraries are loaded, then
@@ -37,6 +38,12 @@ HEAVY = {
     "pubsub": ("google.cloud.pubsub", "google.cloud.pubsub_v1"),
     "auth": ("firebase_admin",),
     "firestore": ("google.cloud.firestore", "google.cloud.firestore_v1"),
+    # The TikTok client's HTTP library (with httpx's CLI where rich and click are installed).
+    "httpx": ("httpx",),
+    # The staging bucket's client: only a path that touches an object needs it.
+    "storage": ("google.cloud.storage",),
+    # Zone data: only a schedule in a named zone needs it (shared/publishing/schedule.py).
+    "zoneinfo": ("zoneinfo", "tzdata"),
 }
 # The modules of functions/ that define no entry point of their own (routes of another function).
 ROUTE_MODULES = {"functions.me"}
@@ -155,6 +162,10 @@ FIRST_REQUESTS: list[tuple[str, Any, int, set[str]]] = [
     ("publish_init", ("GET", "/api/publish/drafts/x", {}, b""), 404, {"firestore"}),
     ("publish_status", ("GET", "/api/publish/x/status", {}, b""), 404, {"firestore"}),
     ("publish_status", _webhook, 200, {"firestore"}),
+    # Staging configured (the stack's MEDIA_BUCKET), but reading a slot touches no object.
+    ("media", ("GET", "/api/media/x", {}, b""), 404, {"firestore"}),
+    # TikTok pulling with a token that is no longer valid: refused before any object is read.
+    ("media", ("GET", "/media/x", {}, b""), 404, {"firestore"}),
 ]
 
 
