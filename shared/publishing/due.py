@@ -52,6 +52,7 @@ from shared.tokens.fresh import fresh_access_token
 if TYPE_CHECKING:
     from shared.publishing.publish import Publisher
     from shared.store.accounts import Account
+    from shared.store.documents import PostChanges, PostDoc
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class _AccountRun:
         except errors.AppError as exc:
             return self._fail(post, exc.reason or exc.code, exc.message, now)
         self._take_init(now)
-        claim = {
+        claim: PostChanges = {
             "status": "INITIALIZING",
             "status_source": "schedule",
             "status_check_at": stalled_init_check(now),  # the sweep settles it if we die now
@@ -172,12 +173,12 @@ class _AccountRun:
             return "changed"
         return self._send(post, request, token, {**doc, **claim})
 
-    def _send(
-        self, post: Versioned, request: PublishRequest, token: str, doc: dict[str, Any]
-    ) -> str:
+    def _send(self, post: Versioned, request: PublishRequest, token: str, doc: PostDoc) -> str:
         d, now = self.d, self.d.clock()
         late = now - doc["schedule_at"]
-        extra = {"late_by_sec": int(late.total_seconds())} if late > LATE_AFTER else {}
+        extra: PostChanges = {}
+        if late > LATE_AFTER:
+            extra["late_by_sec"] = int(late.total_seconds())
         try:
             initialise(
                 d.publisher,
@@ -303,7 +304,7 @@ class _AccountRun:
         return "failed"
 
 
-def _failed(reason: str, message: str, now: datetime) -> dict[str, Any]:
+def _failed(reason: str, message: str, now: datetime) -> PostChanges:
     return {
         "status": "FAILED",
         "fail_reason": reason,

@@ -15,10 +15,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from shared.store.documents import PostChanges
 
 SCHEDULE_FIELDS = ("schedule_at", "schedule_tz")
 MIN_LEAD = timedelta(minutes=5)
@@ -36,7 +39,7 @@ class Schedule:
     at: datetime
     tz: str | None
 
-    def fields(self) -> dict[str, Any]:
+    def fields(self) -> PostChanges:
         """The post document's fields for this schedule."""
         return {"schedule_at": self.at, "schedule_tz": self.tz}
 

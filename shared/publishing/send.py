@@ -26,6 +26,7 @@ from shared.users.deletion import user_deleted
 if TYPE_CHECKING:
     from shared.crypto.vault import Encryptor
     from shared.publishing.publish import Publisher
+    from shared.store.documents import PostChanges, PostDoc, UploadPlanDoc
     from shared.tiktok.client import InitResult, TikTokClient
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,13 @@ def initialise(
     *,
     uid: str,
     post_id: str,
-    doc: dict[str, Any],
+    doc: PostDoc,
     request: PublishRequest,
-    plan: dict[str, int] | None,
+    plan: UploadPlanDoc | None,
     sealer: Encryptor | None = None,
     key_id: str | None = None,
     now: datetime,
-    extra: dict[str, Any] | None = None,
+    extra: PostChanges | None = None,
 ) -> dict[str, Any]:
     """Call TikTok's init once for the recorded post ``doc`` and record its answer; the public
     post. ``extra`` is written with the answer (a scheduled post's lateness)."""
@@ -101,7 +102,7 @@ def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str
 
 
 def _init(
-    tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
+    tiktok: TikTokClient, token: str, request: PublishRequest, plan: UploadPlanDoc | None
 ) -> InitResult:
     direct = request.mode == "direct"
     media = request.media
@@ -123,15 +124,15 @@ def _record_init(
     uid: str,
     key_id: str | None,
     post_id: str,
-    doc: dict[str, Any],
+    doc: PostDoc,
     result: InitResult,
     sealer: Encryptor | None,
     now: datetime,
-    extra: dict[str, Any],
+    extra: PostChanges,
 ) -> dict[str, Any]:
     """Store publish_id with the encrypted upload URL in one write, then close the key."""
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
-    changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
+    changes: PostChanges = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes.update(extra)
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
     if result.upload_url:
@@ -143,7 +144,7 @@ def _record_init(
     # The pointer a webhook finds this post by (deleting the post deletes it: status_store.py).
     p.status.put_pointer(result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"])
     if key_id:
-        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+        p.posts.finish_idempotency(key_id, post_id)
     log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
     return public_post(post_id, doc)
 
@@ -157,5 +158,5 @@ def _record_unknown(
         {"status": "UNKNOWN", "fail_reason": "init_outcome_unknown", "updated_at": now},
     )
     if key_id:
-        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+        p.posts.finish_idempotency(key_id, post_id)
     log.warning("publish init outcome unknown; not retried", extra={"post_id": post_id})

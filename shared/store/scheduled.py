@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from shared.store.documents import BudgetDoc, PostChanges, PostDoc, to_firestore
 from shared.store.outbox import Outbox, post_change
 from shared.store.posts import POSTS, SCHEDULED, post_path
 from shared.store.status import POLL_BUDGETS
@@ -37,7 +38,7 @@ class Versioned:
     """A post as read, with the update time a conditional change is made against."""
 
     post_id: str
-    doc: dict[str, Any]
+    doc: PostDoc
     version: Any
 
 
@@ -50,17 +51,18 @@ class ScheduleStore:
 
     def read(self, uid: str, post_id: str) -> Versioned | None:
         snapshot = self.db.document(post_path(uid, post_id)).get()
-        doc = snapshot.to_dict()
+        doc = cast("PostDoc | None", snapshot.to_dict())
         return Versioned(post_id, doc, snapshot.update_time) if doc is not None else None
 
-    def change(self, uid: str, post: Versioned, changes: dict[str, Any]) -> bool:
+    def change(self, uid: str, post: Versioned, changes: PostChanges) -> bool:
         """Write ``changes`` if the post is still as read in ``post``; False when it changed (or
         is gone) meanwhile: the caller re-reads and decides again."""
         from google.api_core import exceptions
 
         ref = self.db.document(post_path(uid, post.post_id))
         batch = self.db.batch()
-        batch.update(ref, changes, option=self.db.write_option(last_update_time=post.version))
+        option = self.db.write_option(last_update_time=post.version)
+        batch.update(ref, to_firestore(changes), option=option)
         try:
             self.outbox.commit(batch, [post_change(uid, post.post_id, post.doc, changes)])
         except (exceptions.FailedPrecondition, exceptions.Aborted, exceptions.NotFound):
@@ -119,8 +121,11 @@ class ScheduleStore:
 
     def due_posts(self, uid: str, open_id: str, now: datetime, limit: int) -> list[Versioned]:
         query = self.account_due_query(uid, open_id, now).limit(limit)
+        # A query yields only documents that exist.
         return [
-            Versioned(s.id, s.to_dict() or {}, s.update_time) for s in query.stream() if s.exists
+            Versioned(s.id, cast("PostDoc", s.to_dict()), s.update_time)
+            for s in query.stream()
+            if s.exists
         ]
 
     def take_init(
@@ -143,12 +148,13 @@ class ScheduleStore:
 
         @firestore.transactional
         def take(transaction: firestore.Transaction) -> float:
-            data = ref.get(transaction=transaction).to_dict() or {}
-            calls = sorted(t for t in data.get("calls", []) if t > horizon)
+            data = cast("BudgetDoc | None", ref.get(transaction=transaction).to_dict())
+            calls = sorted(t for t in (data["calls"] if data else []) if t > horizon)
             if len(calls) >= limit:
                 return float(max(calls[-limit] - horizon, 0.001))
             calls.append(stamp)
-            transaction.set(ref, {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)})
+            budget: BudgetDoc = {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)}
+            transaction.set(ref, to_firestore(budget))
             return 0.0
 
         try:
@@ -164,4 +170,8 @@ class ScheduleStore:
         so no instance sends another init with this token for a minute."""
         ref = self.db.collection(USERS, uid, POLL_BUDGETS).document(f"{open_id}.init")
         stamp = now.timestamp()
-        ref.set({"calls": [stamp] * limit, "expire_at": now + timedelta(seconds=INIT_WINDOW * 2)})
+        budget: BudgetDoc = {
+            "calls": [stamp] * limit,
+            "expire_at": now + timedelta(seconds=INIT_WINDOW * 2),
+        }
+        ref.set(to_firestore(budget))
