@@ -205,7 +205,7 @@ class IdempotencyChanges(TypedDict, total=False):
     post_id: str | None
 
 
-# Publish-id pointers: publish_ids/{pointer_id(publish_id)} (shared/store/status.py) ----------
+# Publish-id pointers: publish_ids/{pointer_id(publish_id)} (shared/store/pointers.py) --------
 
 
 class PointerDoc(TypedDict):
@@ -215,7 +215,7 @@ class PointerDoc(TypedDict):
     open_id: str
 
 
-# Webhook receipts: webhook_events/{sha256(body)} (shared/store/status.py) --------------------
+# Webhook receipts: webhook_events/{sha256(body)} (shared/store/receipts.py) ------------------
 
 
 class ReceiptFields(TypedDict):
@@ -239,7 +239,7 @@ class ReceiptChanges(TypedDict, total=False):
     done_at: datetime
 
 
-# Poll budgets: users/{uid}/poll_budgets/{open_id} and {open_id}.init -------------------------
+# Poll budgets: users/{uid}/poll_budgets/{open_id}, {open_id}.init (shared/store/budgets.py) -
 
 
 class BudgetDoc(TypedDict):
@@ -309,6 +309,16 @@ class SlotChanges(TypedDict, total=False):
     refusal: dict[str, Any]
     post_id: str
     used_at: datetime
+
+
+# OAuth states: oauth_states/{sha256(state)} (shared/store/oauth_states.py) -------------------
+
+
+class OAuthStateDoc(TypedDict):
+    uid: str
+    return_to: str  # the same-origin path to return to
+    created_at: datetime
+    expire_at: datetime  # 10 minutes
 
 
 # Sessions: users/{uid}/sessions/{sid} (shared/store/sessions.py) -----------------------------

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
+from shared.store.budgets import POLL_BUDGETS
 from shared.store.documents import BudgetDoc, PostChanges, PostDoc, to_firestore
 from shared.store.outbox import Outbox, post_change
 from shared.store.posts import POSTS, SCHEDULED, post_path
-from shared.store.status import POLL_BUDGETS
 from shared.store.users import USERS
 
 if TYPE_CHECKING:

@@ -1,42 +1,35 @@
-"""Firestore access for following posts: publish-id pointers, webhook receipts, poll budgets.
+"""Firestore access for following posts: observations merged into posts (webhook, poll, sweep),
+the sweep's and the history's queries, and revoking an account everywhere.
 
-- ``publish_ids/{pointer_id(publish_id)}``: ``{uid, post_id, open_id}``, written the moment init
-  returns (next to the post's ``publish_id``), so a webhook finds its post in one read. Deleting a
-  post or a user deletes the pointer too (its ``uid`` field lets a deletion find them all).
-- ``webhook_events/{sha256 of the raw body}``: a receipt per processed delivery (``state``
-  processing|done, ``expire_at`` 80 hours: TikTok retries for 72; a TTL policy deletes it).
-- ``users/{uid}/poll_budgets/{open_id}``: the status/fetch calls made with this account's token in
-  the last minute, shared by every instance (TikTok allows 30 a minute per token).
 - Posts still processing carry ``status_check_at``: when the sweep should next ask TikTok.
+- What the store also needs lives in its own modules, inherited here: publish-id pointers
+  (shared/store/pointers.py), webhook receipts (shared/store/receipts.py) and poll budgets
+  (shared/store/budgets.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import random
-import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from shared import errors
 from shared.status.order import SWEPT, Observation, merge
 from shared.store.accounts import ACCOUNTS, REVOKED
+from shared.store.budgets import PollBudgets
 from shared.store.documents import (
-    BudgetDoc,
-    PointerDoc,
     PostChanges,
     PostDoc,
-    ReceiptChanges,
-    ReceiptDoc,
-    ReceiptFields,
     to_firestore,
 )
 from shared.store.outbox import Outbox, account_change, post_change
+from shared.store.pointers import Pointers
 from shared.store.posts import FINAL_STATUSES, POSTS, finish_idempotency, post_path, posts_of
+from shared.store.receipts import Receipts
 from shared.store.users import USERS, LiveUsers
 
 if TYPE_CHECKING:
@@ -44,31 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PUBLISH_IDS = "publish_ids"
-WEBHOOK_EVENTS = "webhook_events"
-POLL_BUDGETS = "poll_budgets"
-RECEIPT_TTL = timedelta(hours=80)
 UPLOAD_ABANDONED = "upload_abandoned"  # fail_reason of an upload whose chunks stopped coming
 _APPLY_ATTEMPTS = 20
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.~\-]{1,300}$")
 
 
-def pointer_id(publish_id: str) -> str:
-    """The pointer's document id: the publish id itself when Firestore allows it, else a hash."""
-    if (
-        _SAFE_ID.match(publish_id)
-        and not publish_id.startswith("__")
-        and publish_id
-        not in {
-            ".",
-            "..",
-        }
-    ):
-        return publish_id
-    return "sha256-" + hashlib.sha256(publish_id.encode()).hexdigest()
-
-
-class StatusStore(LiveUsers):
+class StatusStore(Pointers, Receipts, PollBudgets, LiveUsers):
     """Typed access to what following a post needs."""
 
     def __init__(
@@ -83,59 +56,6 @@ class StatusStore(LiveUsers):
         # Called with (uid, post_id) once a post with staged media becomes final, whichever path
         # (webhook, poll, sweep) learnt it: its staged objects are deleted then (P17).
         self.on_final = on_final
-
-    # Pointers ------------------------------------------------------------------------------
-
-    def put_pointer(self, publish_id: str, *, uid: str, post_id: str, open_id: str) -> None:
-        pointer: PointerDoc = {
-            "publish_id": publish_id,
-            "uid": uid,
-            "post_id": post_id,
-            "open_id": open_id,
-        }
-        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).set(to_firestore(pointer))
-
-    def drop_pointer(self, publish_id: str) -> None:
-        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).delete()
-
-    def find_post(self, publish_id: str) -> tuple[str, str] | None:
-        """(uid, post_id) of the post TikTok's ``publish_id`` belongs to, or None."""
-        ref = self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id))
-        data = cast("PointerDoc | None", ref.get().to_dict())
-        if data is None or data["publish_id"] != publish_id:
-            return None
-        return data["uid"], data["post_id"]
-
-    # Receipts ------------------------------------------------------------------------------
-
-    def claim_receipt(self, event_id: str, now: datetime, fields: ReceiptFields) -> bool:
-        """Create the delivery's receipt; False when it exists (already processed or underway)."""
-        from google.api_core import exceptions
-
-        doc: ReceiptDoc = {
-            "event": fields["event"],
-            "create_time": fields["create_time"],
-            "state": "processing",
-            "received_at": now,
-            "expire_at": now + RECEIPT_TTL,
-        }
-        try:
-            self.db.collection(WEBHOOK_EVENTS).document(event_id).create(to_firestore(doc))
-        except exceptions.AlreadyExists:
-            return False
-        return True
-
-    def receipt(self, event_id: str) -> ReceiptDoc | None:
-        ref = self.db.collection(WEBHOOK_EVENTS).document(event_id)
-        return cast("ReceiptDoc | None", ref.get().to_dict())
-
-    def finish_receipt(self, event_id: str, outcome: str, now: datetime) -> None:
-        changes: ReceiptChanges = {"state": "done", "outcome": outcome, "done_at": now}
-        self.db.collection(WEBHOOK_EVENTS).document(event_id).update(to_firestore(changes))
-
-    def drop_receipt(self, event_id: str) -> None:
-        """Forget a delivery that failed, so TikTok's retry is processed."""
-        self.db.collection(WEBHOOK_EVENTS).document(event_id).delete()
 
     # Posts ---------------------------------------------------------------------------------
 
@@ -392,34 +312,3 @@ class StatusStore(LiveUsers):
                 uids.append(str(data.get("uid")))
                 break
         return uids
-
-    # Poll budget ---------------------------------------------------------------------------
-
-    def take_poll(self, uid: str, open_id: str, now: datetime, limit: int, window: float) -> bool:
-        """Spend one status/fetch call of the account's sliding one-minute window, if any is left.
-
-        A transaction keeps the count right across instances; under heavy contention the answer
-        is "no budget" (the caller then serves the stored status) rather than an error.
-        """
-        from google.api_core import exceptions
-        from google.cloud import firestore
-
-        ref = self.db.collection(USERS, uid, POLL_BUDGETS).document(open_id)
-        horizon = now.timestamp() - window
-
-        @firestore.transactional
-        def take(transaction: firestore.Transaction) -> bool:
-            data = cast("BudgetDoc | None", ref.get(transaction=transaction).to_dict())
-            calls = [t for t in (data["calls"] if data else []) if t > horizon]
-            if len(calls) >= limit:
-                return False
-            calls.append(now.timestamp())
-            budget: BudgetDoc = {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)}
-            transaction.set(ref, to_firestore(budget))
-            return True
-
-        try:
-            allowed: bool = take(self.db.transaction())
-        except (exceptions.Aborted, exceptions.DeadlineExceeded, ValueError):
-            return False
-        return allowed
