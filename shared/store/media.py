@@ -46,7 +46,9 @@ def public_media(doc: SlotDoc) -> dict[str, Any]:
         value = doc.get(name)
         if value is not None:
             body[name] = value
-    body["expire_at"] = doc["expire_at"].isoformat()
+    expire_at = doc.get("expire_at")
+    if isinstance(expire_at, datetime):
+        body["expire_at"] = expire_at.isoformat()
     if refusal := doc.get("refusal"):
         body["refusal"] = refusal
     if post_id := doc.get("post_id"):
@@ -127,7 +129,7 @@ class MediaStore(LiveUsers):
     def extend(self, uid: str, post_id: str, expire_at: datetime) -> None:
         """Keep a post's used slots until ``expire_at`` (its scheduled time moved later)."""
         for doc in self.of_post(uid, post_id):
-            if doc["expire_at"] < expire_at:
+            if doc.get("expire_at") is None or doc["expire_at"] < expire_at:
                 self.update(uid, doc["id"], {"expire_at": expire_at})
 
     def release(self, uid: str, post_id: str, now: datetime) -> None:
@@ -165,11 +167,11 @@ def _check_usable(doc: SlotDoc | None, index: int, kind: str, now: datetime, cou
         raise errors.NotFound(
             f"{which} does not exist (or has expired)", reason="media.not_found", **details
         )
-    if doc["type"] != kind:
+    if doc.get("type") != kind:
         raise errors.InvalidArgument(
-            f"{which} is a {doc['type']}, not a {kind}", reason="media.wrong_type", **details
+            f"{which} is a {doc.get('type')}, not a {kind}", reason="media.wrong_type", **details
         )
-    state = doc["state"]
+    state = doc.get("state")
     if state == "used":
         raise errors.FailedPrecondition(
             f"{which} is already used by another post; stage it again",

@@ -156,7 +156,7 @@ class PostStore(LiveUsers):
         return [
             publish_id
             for _, doc in posts_of(query.stream())
-            if doc["open_id"] == open_id and (publish_id := doc.get("publish_id"))
+            if doc.get("open_id") == open_id and (publish_id := doc.get("publish_id"))
         ]
 
     def delete_post(self, uid: str, post_id: str) -> None:

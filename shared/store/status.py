@@ -71,7 +71,7 @@ class StatusStore(Pointers, Receipts, PollBudgets, LiveUsers):
         ref = self.db.document(post_path(uid, post_id))
         snapshot = ref.get()
         doc = cast("PostDoc | None", snapshot.to_dict())
-        if doc is None or doc["status"] != "INITIALIZING":
+        if doc is None or doc.get("status") != "INITIALIZING":
             return False
         changes: PostChanges = {
             "status": "UNKNOWN",
