@@ -35,7 +35,8 @@ import httpx
 from emulator.stack import Ports, Stack
 from emulator.tiktok.webhooks import sign
 from shared import runtime
-from shared.store.status import PUBLISH_IDS, WEBHOOK_EVENTS, pointer_id
+from shared.store.pointers import PUBLISH_IDS, pointer_id
+from shared.store.receipts import WEBHOOK_EVENTS
 
 UID = "bench-user"
 OPEN_ID = "bench-open-id"

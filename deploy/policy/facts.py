@@ -17,7 +17,7 @@ from shared.status.poll import POLL_WINDOW_SECONDS
 from shared.store.analytics import RETENTION as ANALYTICS_RETENTION
 from shared.store.media import READY_TTL
 from shared.store.outbox import EVENT_TTL
-from shared.store.status import RECEIPT_TTL
+from shared.store.receipts import RECEIPT_TTL
 from shared.tokens.refresh import LEASE_TTL
 
 OPERATOR_FILE = Path(__file__).with_name("operator.toml")
@@ -96,7 +96,7 @@ class Facts:
                 "Your sign-in sessions (ended at once when you sign out)",
                 self.session_ttl,
             ),
-            # A budget document lives two windows (shared/store/status.py take_poll).
+            # A budget document lives two windows (shared/store/budgets.py take_poll).
             "poll_budgets": (
                 "Counters that pace status checks with TikTok",
                 timedelta(seconds=POLL_WINDOW_SECONDS * 2),

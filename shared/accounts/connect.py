@@ -21,14 +21,8 @@ from urllib.parse import urlencode, urlsplit
 
 from shared import errors, logs
 from shared.crypto.fields import seal
-from shared.store.accounts import (
-    ACTIVE,
-    Account,
-    AccountStore,
-    PendingConnect,
-    StateInvalid,
-    account_path,
-)
+from shared.store.accounts import ACTIVE, Account, AccountStore, account_path
+from shared.store.oauth_states import PendingConnect, StateInvalid
 from shared.tiktok.models import LoginKit, fields_for_scopes
 
 if TYPE_CHECKING:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from shared.media.storage import Bucket, ObjectInfo
+    from shared.store.documents import SlotChanges, SlotDoc
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Staging:
 def create_slot(s: Staging, *, uid: str, body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     request = parse_slot_request(body)
     media_id = s.media.new_id(uid)
-    doc: dict[str, Any] = {
+    doc: SlotDoc = {
         "id": media_id,
         "uid": uid,
         "object": f"staged/{secrets.token_urlsafe(24)}",
@@ -69,7 +70,7 @@ def create_slot(s: Staging, *, uid: str, body: Mapping[str, Any], now: datetime)
     return body_out
 
 
-def live_slot(s: Staging, uid: str, media_id: str, now: datetime) -> dict[str, Any]:
+def live_slot(s: Staging, uid: str, media_id: str, now: datetime) -> SlotDoc:
     doc = s.media.get(uid, media_id)
     if doc is None or (doc["state"] == "pending" and doc["expire_at"] <= now):
         raise errors.NotFound(
@@ -101,7 +102,7 @@ def complete_slot(s: Staging, *, uid: str, media_id: str, now: datetime) -> dict
         return b"".join(s.bucket.stream(doc["object"], info.generation, offset, last, length))
 
     found = probe(read_at, info.size)
-    changes: dict[str, Any] = {
+    changes: SlotChanges = {
         "size": info.size,
         "content_type": found.content_type,
         "width": found.width,
@@ -132,20 +133,21 @@ def complete_slot(s: Staging, *, uid: str, media_id: str, now: datetime) -> dict
     except errors.AppError as exc:
         refusal = {"reason": exc.reason, "message": exc.message, **exc.details}
         s.bucket.delete(doc["object"])
-        s.media.update(
-            uid,
-            media_id,
-            {**changes, "state": "refused", "refusal": refusal, "expire_at": now + READY_TTL},
-        )
+        refused: SlotChanges = {
+            "state": "refused",
+            "refusal": refusal,
+            "expire_at": now + READY_TTL,
+        }
+        s.media.update(uid, media_id, {**changes, **refused})
         raise
-    changes.update(state="ready", expire_at=now + READY_TTL)
+    changes.update({"state": "ready", "expire_at": now + READY_TTL})
     s.media.update(uid, media_id, changes)
     return public_media({**doc, **changes})
 
 
 def _converted(
     s: Staging, name: str, info: ObjectInfo, source_type: str, read_at: Callable[[int, int], bytes]
-) -> dict[str, Any]:
+) -> SlotChanges:
     """A PNG or HEIC photo rewritten in place as JPEG (fitted within 1080p): the slot's changes."""
     from shared.media.convert import to_jpeg
     from shared.media.rules import PHOTO_LONG_SIDE_MAX, PHOTO_SHORT_SIDE_MAX
@@ -155,7 +157,7 @@ def _converted(
     generation = s.bucket.replace(
         name, done.data, content_type="image/jpeg", generation=info.generation
     )
-    changes: dict[str, Any] = {
+    changes: SlotChanges = {
         "content_type": "image/jpeg",
         "size": len(done.data),
         "width": done.width,

@@ -21,11 +21,12 @@ from shared.publishing.posts import public_post
 
 if TYPE_CHECKING:
     from shared.status.poll import Tracker
+    from shared.store.documents import PostDoc
 
 log = logging.getLogger(__name__)
 
 
-def unfinished_upload(doc: dict[str, Any]) -> bool:
+def unfinished_upload(doc: PostDoc) -> bool:
     """TikTok still waits for this post's chunks."""
     return (
         doc.get("source") == "FILE_UPLOAD"
@@ -34,7 +35,7 @@ def unfinished_upload(doc: dict[str, Any]) -> bool:
     )
 
 
-def expired_upload(doc: dict[str, Any], now: datetime) -> bool:
+def expired_upload(doc: PostDoc, now: datetime) -> bool:
     """An unfinished upload whose upload URL has expired: no chunk can arrive any more."""
     expires = doc.get("upload_expires_at")
     return unfinished_upload(doc) and expires is not None and expires <= now
@@ -65,7 +66,7 @@ def settle_expired(t: Tracker, *, uid: str, post_id: str, now: datetime) -> bool
     return True
 
 
-def cancel_at_tiktok(t: Tracker, doc: dict[str, Any], now: datetime) -> bool:
+def cancel_at_tiktok(t: Tracker, doc: PostDoc, now: datetime) -> bool:
     """Ask TikTok to cancel the post's publish; False (logged) when it could not or would not."""
     from shared.accounts.service import call_tiktok
     from shared.store.accounts import ACTIVE
@@ -92,7 +93,7 @@ def cancel_at_tiktok(t: Tracker, doc: dict[str, Any], now: datetime) -> bool:
     return True
 
 
-def _not_cancellable(doc: dict[str, Any], post_id: str) -> errors.AppError:
+def _not_cancellable(doc: PostDoc, post_id: str) -> errors.AppError:
     status = doc.get("status")
     if status == "PROCESSING_UPLOAD" and doc.get("upload_complete"):
         why = "its upload is complete and TikTok is processing it"

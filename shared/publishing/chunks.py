@@ -20,8 +20,12 @@ otherwise use the largest chunks the request limit allows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared import errors
+
+if TYPE_CHECKING:
+    from shared.store.documents import UploadPlanDoc
 
 MB = 1_000_000
 MIN_CHUNK = 5 * MB
@@ -68,7 +72,7 @@ class ChunkPlan:
         )
         return first, last
 
-    def public(self) -> dict[str, int]:
+    def public(self) -> UploadPlanDoc:
         return {
             "video_size": self.video_size,
             "chunk_size": self.chunk_size,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from shared import errors
 from shared.accounts.service import get_account
@@ -19,9 +19,17 @@ from shared.publishing.rules import parse_request
 
 if TYPE_CHECKING:
     from shared.store.accounts import AccountStore
+    from shared.store.documents import DraftDoc, DraftRequest
     from shared.store.posts import PostStore
 
 DRAFT_TTL = timedelta(minutes=30)
+_KEPT: tuple[Literal["open_id", "mode", "media", "post", "duration_sec"], ...] = (
+    "open_id",
+    "mode",
+    "media",
+    "post",
+    "duration_sec",
+)
 
 
 # Drafts --------------------------------------------------------------------------------------
@@ -39,8 +47,12 @@ def create_draft(
     """Store a complete publish request for the user to confirm within 30 minutes."""
     request = parse_request(body, loopback_http=loopback_media)
     get_account(accounts, uid, request.open_id)
-    stored = {k: body[k] for k in ("open_id", "mode", "media", "post", "duration_sec") if k in body}
-    doc = {"uid": uid, "request": stored, "created_at": now, "expire_at": now + DRAFT_TTL}
+    doc: DraftDoc = {
+        "uid": uid,
+        "request": draft_request(body),
+        "created_at": now,
+        "expire_at": now + DRAFT_TTL,
+    }
     draft_id = posts.create_draft(uid, doc)
     return _public_draft(draft_id, doc)
 
@@ -49,7 +61,7 @@ def get_draft(posts: PostStore, *, uid: str, draft_id: str, now: datetime) -> di
     return _public_draft(draft_id, live_draft(posts, uid, draft_id, now))
 
 
-def live_draft(posts: PostStore, uid: str, draft_id: str, now: datetime) -> dict[str, Any]:
+def live_draft(posts: PostStore, uid: str, draft_id: str, now: datetime) -> DraftDoc:
     doc = posts.get_draft(uid, draft_id)
     if doc is None or doc["expire_at"] <= now:
         # TTL deletion runs late (and not at all in the emulator): expiry is enforced here.
@@ -57,7 +69,16 @@ def live_draft(posts: PostStore, uid: str, draft_id: str, now: datetime) -> dict
     return doc
 
 
-def _public_draft(draft_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+def draft_request(body: Mapping[str, Any]) -> DraftRequest:
+    """The fields of a publish body (already checked by ``parse_request``) a draft keeps."""
+    request: DraftRequest = {}
+    for name in _KEPT:
+        if name in body:
+            request[name] = body[name]
+    return request
+
+
+def _public_draft(draft_id: str, doc: DraftDoc) -> dict[str, Any]:
     return {
         "id": draft_id,
         **doc["request"],

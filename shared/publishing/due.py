@@ -57,6 +57,8 @@ from shared.tokens.fresh import fresh_access_token
 
 if TYPE_CHECKING:
     from shared.publishing.publish import Publisher
+    from shared.store.accounts import Account
+    from shared.store.documents import PostChanges
     from shared.store.outbox import Event
 
 log = logging.getLogger(__name__)
@@ -215,7 +217,7 @@ class _AccountRun:
         except errors.AppError as exc:
             return self._fail(post, exc.reason or exc.code, exc.message, now)
         self._take_init(now)
-        claim = {
+        claim: PostChanges = {
             "status": "INITIALIZING",
             "status_source": "schedule",
             "status_check_at": stalled_init_check(now),  # the sweep settles it if we die now
@@ -230,9 +232,11 @@ class _AccountRun:
     def _send(self, post: Versioned, request: PublishRequest, token: str) -> str:
         """``post`` as claimed: TikTok's init (one reserved init spent) and its record."""
         d, now = self.d, self.d.clock()
-        doc = dict(post.doc)
+        doc = post.doc.copy()
         late = now - doc["schedule_at"]
-        extra = {"late_by_sec": int(late.total_seconds())} if late > LATE_AFTER else {}
+        extra: PostChanges = {}
+        if late > LATE_AFTER:
+            extra["late_by_sec"] = int(late.total_seconds())
         try:
             try:
                 initialise(
@@ -375,7 +379,7 @@ class _AccountRun:
         return "failed"
 
 
-def _failed(reason: str, message: str, now: datetime) -> dict[str, Any]:
+def _failed(reason: str, message: str, now: datetime) -> PostChanges:
     return {
         "status": "FAILED",
         "fail_reason": reason,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.publishing.rules import PublishRequest
 from shared.publishing.schedule import Schedule, display
 from shared.store.posts import SCHEDULED
 from shared.tiktok.settings import SETTINGS
+
+if TYPE_CHECKING:
+    from shared.store.documents import PostChanges, PostDoc, UploadPlanDoc
 
 PUBLIC_FIELDS = (
     "open_id",
@@ -33,9 +36,18 @@ PUBLIC_FIELDS = (
 
 
 def new_post_doc(
-    uid: str, post_id: str, request: PublishRequest, *, plan: dict[str, int] | None, now: datetime
-) -> dict[str, Any]:
+    uid: str,
+    post_id: str,
+    request: PublishRequest,
+    *,
+    plan: UploadPlanDoc | None,
+    draft_id: str | None,
+    idempotency_id: str | None,
+    status_check_at: datetime | None,
+    now: datetime,
+) -> PostDoc:
     """The document recorded before TikTok's init is sent (status INITIALIZING)."""
+    settings = request.post
     return {
         "uid": uid,
         "post_id": post_id,
@@ -47,8 +59,22 @@ def new_post_doc(
         "photo_urls": list(request.media.photo_urls),
         "media_ids": list(request.media.media_ids),  # staged media; never their /media/ URLs
         "photo_cover_index": request.media.cover_index if request.media.type == "photo" else None,
-        **request.post.to_doc(),
+        # The settings (shared/tiktok/settings.py), spelt out: mypy checks each against PostDoc.
+        "title": settings.title,
+        "description": settings.description,
+        "privacy_level": settings.privacy_level,
+        "allow_comment": settings.allow_comment,
+        "allow_duet": settings.allow_duet,
+        "allow_stitch": settings.allow_stitch,
+        "brand_content": settings.brand_content,
+        "brand_organic": settings.brand_organic,
+        "disclose_commercial_content": settings.disclose_commercial_content,
+        "is_aigc": settings.is_aigc,
+        "auto_add_music": settings.auto_add_music,
+        "cover_timestamp_ms": settings.cover_timestamp_ms,
         "duration_sec": request.duration_sec,
+        "draft_id": draft_id,
+        "idempotency_id": idempotency_id,
         "publish_id": None,
         "status": "INITIALIZING",
         "fail_reason": None,
@@ -59,12 +85,13 @@ def new_post_doc(
         "downloaded_bytes": None,
         "next_chunk": 0 if plan else None,
         "upload_complete": False if plan else None,
+        "status_check_at": status_check_at,
         "created_at": now,
         "updated_at": now,
     }
 
 
-def scheduled_fields(schedule: Schedule, now: datetime) -> dict[str, Any]:
+def scheduled_fields(schedule: Schedule, now: datetime) -> PostChanges:
     """What makes a new post ``SCHEDULED`` (no init until it is due: shared/publishing/due.py)."""
     return {
         **schedule.fields(),
@@ -75,7 +102,7 @@ def scheduled_fields(schedule: Schedule, now: datetime) -> dict[str, Any]:
     }
 
 
-def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+def public_post(post_id: str, doc: PostDoc) -> dict[str, Any]:
     """What the frontend sees: never the upload URL or its ciphertext."""
     plan = doc.get("upload_plan")
     body: dict[str, Any] = {"id": post_id}
@@ -100,7 +127,7 @@ def public_post(post_id: str, doc: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def request_body(doc: dict[str, Any]) -> dict[str, Any]:
+def request_body(doc: PostDoc) -> dict[str, Any]:
     """The publish request a stored post was made from, as ``POST /api/publish`` takes it, so a
     scheduled post is checked (when edited, and again when due) by the very rules it was checked
     by when scheduled (``shared/publishing/rules.py``)."""

@@ -33,7 +33,7 @@ from shared.publishing.rules import (
 from shared.publishing.schedule import SCHEDULE_FIELDS, parse_schedule, wants_schedule
 from shared.publishing.send import InitRefused, initialise
 from shared.status.sweep import stalled_init_check
-from shared.store.posts import AlreadyClaimed, PostStore, idempotency_id
+from shared.store.posts import DraftConfirmed, KeyClaimed, PostStore, idempotency_id
 from shared.tokens.fresh import fresh_access_token
 from shared.users.deletion import user_deleted
 from shared.web.fields import reject_unknown
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from shared.media.service import Staging
     from shared.media.tokens import MediaTokens
     from shared.store.accounts import AccountStore
+    from shared.store.documents import IdempotencyDoc
     from shared.store.status import StatusStore
     from shared.tiktok.client import TikTokClient
 
@@ -145,11 +146,11 @@ def publish(
         if draft_id:
             try:
                 p.posts.confirm_draft(uid, draft_id, post_id, now)
-            except AlreadyClaimed as claimed:
+            except DraftConfirmed as claimed:
                 raise errors.Aborted(
                     "this draft was already confirmed",
                     reason="draft.already_confirmed",
-                    post_id=claimed.existing.get("confirmed_post_id"),
+                    post_id=claimed.post_id,
                 ) from None
             draft_claimed = True
         plan = plan_chunks(request.media.size, limit) if request.media.size else None
@@ -157,13 +158,19 @@ def publish(
         # encryption is reserved now, so a KMS outage fails this request before TikTok has the
         # post, not after (leaving a post TikTok holds and no way to upload to it).
         sealer = p.vault.reserve(1, hold=INIT_WORST_CASE) if plan else None
-        doc = new_post_doc(uid, post_id, request, plan=plan.public() if plan else None, now=now)
-        doc["draft_id"] = draft_id
-        doc["idempotency_id"] = key_id
+        doc = new_post_doc(
+            uid,
+            post_id,
+            request,
+            plan=plan.public() if plan else None,
+            draft_id=draft_id,
+            idempotency_id=key_id,
+            # When the sweep settles the post, should this instance die during init.
+            status_check_at=stalled_init_check(now),
+            now=now,
+        )
         if schedule is not None:
             doc.update(scheduled_fields(schedule, now))
-        else:
-            doc["status_check_at"] = stalled_init_check(now)  # if this instance dies during init
         p.posts.create_post(uid, post_id, doc)
     except BaseException:
         _release(p, uid, key_id, draft_id if draft_claimed else None, post_id)
@@ -176,7 +183,7 @@ def publish(
         raise user_deleted()
     if schedule is not None:
         if key_id:
-            p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+            p.posts.finish_idempotency(key_id, post_id)
         log.info("post scheduled", extra={"post_id": post_id, "schedule_at": schedule.at})
         return False, public_post(post_id, doc)
 
@@ -218,7 +225,7 @@ def _with_draft(
             reason="draft.already_confirmed",
             post_id=draft["confirmed_post_id"],
         )
-    stored: dict[str, Any] = dict(draft["request"])
+    stored: dict[str, Any] = {**draft["request"]}
     if body.get("open_id") not in (None, stored.get("open_id")):
         raise errors.InvalidArgument(
             "open_id differs from the draft's account", reason="request.open_id"
@@ -243,7 +250,7 @@ def _claim_key(
 ) -> dict[str, Any] | None:
     """Claim the key, or return the first request's post when it already succeeded."""
     request_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-    record = {
+    record: IdempotencyDoc = {
         "uid": uid,
         "request_hash": request_hash,
         "state": "pending",
@@ -253,20 +260,23 @@ def _claim_key(
     }
     try:
         p.posts.claim_idempotency(key_id, record)
-    except AlreadyClaimed as claimed:
-        first = claimed.existing
-        if first.get("request_hash") != request_hash:
+    except KeyClaimed as claimed:
+        first = claimed.first
+        in_progress = errors.Aborted(
+            "a request with this Idempotency-Key is still in progress; retry shortly",
+            reason="idempotency.in_progress",
+        )
+        if first is None:  # the first request released the key just now: a retry may claim it
+            raise in_progress from None
+        if first["request_hash"] != request_hash:
             raise errors.InvalidArgument(
                 "this Idempotency-Key was already used for a different request",
                 reason="idempotency.key_reused",
             ) from None
-        post_id = first.get("post_id")
-        stored = p.posts.get_post(uid, post_id) if isinstance(post_id, str) else None
-        if first.get("state") != "done" or stored is None or not isinstance(post_id, str):
-            raise errors.Aborted(
-                "a request with this Idempotency-Key is still in progress; retry shortly",
-                reason="idempotency.in_progress",
-            ) from None
+        post_id = first["post_id"]
+        stored = p.posts.get_post(uid, post_id) if post_id is not None else None
+        if first["state"] != "done" or stored is None or post_id is None:
+            raise in_progress from None
         return public_post(post_id, stored)
     return None
 

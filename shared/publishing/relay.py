@@ -23,6 +23,7 @@ from shared.store.posts import AlreadyClaimed, post_path
 
 if TYPE_CHECKING:
     from shared.publishing.publish import Publisher
+    from shared.store.documents import PostChanges, PostDoc
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def relay_chunk(
         plan = _plan(post)
         if upload_stranded(post) or post.get("fail_reason") == UPLOAD_URL_LOST:
             _fail_stranded(p, uid, post_id, now)
-        if index < post["next_chunk"] or post.get("upload_complete"):
+        if index < _next(post) or post.get("upload_complete"):
             return _progress(post, plan)  # TikTok already has this chunk: a retry, answered as is.
         first, last = _check(post, plan, index, content_length, now)
         try:
@@ -67,7 +68,7 @@ def relay_chunk(
             p.posts.update_post(uid, post_id, {"chunk_claim_until": None})
         raise
     next_chunk = _chunks_covered(plan, uploaded)
-    changes = {
+    changes: PostChanges = {
         "uploaded_bytes": uploaded,
         "next_chunk": next_chunk,
         "upload_complete": complete,
@@ -91,7 +92,7 @@ def _fail_stranded(p: Publisher, uid: str, post_id: str, now: datetime) -> None:
     )
 
 
-def _plan(post: dict[str, Any]) -> ChunkPlan:
+def _plan(post: PostDoc) -> ChunkPlan:
     plan = post.get("upload_plan")
     if not plan or post.get("source") != "FILE_UPLOAD":
         raise errors.FailedPrecondition(
@@ -100,8 +101,13 @@ def _plan(post: dict[str, Any]) -> ChunkPlan:
     return ChunkPlan(plan["video_size"], plan["chunk_size"], plan["total_chunks"])
 
 
+def _next(post: PostDoc) -> int:
+    """The chunk the upload expects next (a file upload's post has it from its creation)."""
+    return post.get("next_chunk") or 0
+
+
 def _check(
-    post: dict[str, Any], plan: ChunkPlan, index: int, content_length: int | None, now: datetime
+    post: PostDoc, plan: ChunkPlan, index: int, content_length: int | None, now: datetime
 ) -> tuple[int, int]:
     """Chunk ``index`` may be sent now: its byte range, or an error saying why not."""
     if post.get("status") not in ("INITIALIZING", "PROCESSING_UPLOAD"):
@@ -114,11 +120,11 @@ def _check(
             status=post.get("status"),
         )
     first, last = plan.bounds(index)
-    if index > post["next_chunk"]:
+    if index > _next(post):
         raise errors.Aborted(
-            f"chunks must be sent in order: send chunk {post['next_chunk']} next",
+            f"chunks must be sent in order: send chunk {_next(post)} next",
             reason="upload.out_of_order",
-            expected_chunk=post["next_chunk"],
+            expected_chunk=_next(post),
         )
     expected = last - first + 1
     if content_length != expected:
@@ -142,7 +148,7 @@ def _check(
         raise errors.Aborted(
             f"chunk {index} is already being uploaded by another request",
             reason="upload.in_progress",
-            expected_chunk=post["next_chunk"],
+            expected_chunk=_next(post),
         )
     return first, last
 
@@ -151,7 +157,7 @@ def _send(
     p: Publisher,
     uid: str,
     post_id: str,
-    post: dict[str, Any],
+    post: PostDoc,
     body: IO[bytes],
     first: int,
     last: int,
@@ -202,7 +208,7 @@ def _chunks_covered(plan: ChunkPlan, uploaded: int) -> int:
     return min(uploaded // plan.chunk_size, plan.total_chunks - 1)
 
 
-def _progress(post: dict[str, Any], plan: ChunkPlan) -> dict[str, Any]:
+def _progress(post: PostDoc, plan: ChunkPlan) -> dict[str, Any]:
     return {
         "uploaded_bytes": post.get("uploaded_bytes") or 0,
         "total_bytes": plan.video_size,

@@ -22,6 +22,8 @@ from shared import errors
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from shared.store.documents import PostChanges
+
 SCHEDULE_FIELDS = ("schedule_at", "schedule_tz")
 MIN_LEAD = timedelta(minutes=5)
 # RFC 3339 section 5.6 date-time: seconds required, fraction optional, an offset or Z required.
@@ -38,7 +40,7 @@ class Schedule:
     at: datetime
     tz: str | None
 
-    def fields(self) -> dict[str, Any]:
+    def fields(self) -> PostChanges:
         """The post document's fields for this schedule."""
         return {"schedule_at": self.at, "schedule_tz": self.tz}
 

@@ -26,6 +26,7 @@ from shared.web.fields import reject_unknown
 
 if TYPE_CHECKING:
     from shared.publishing.publish import Publisher
+    from shared.store.documents import PostChanges, PostDoc
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ def edit_scheduled(
                 p.accounts, p.vault, p.tiktok, account, p.tiktok.creator_info, now=now
             )
             check_against_creator(request, creator)
-        changes: dict[str, Any] = request.post.to_doc()
-        changes.update(schedule.fields(), updated_at=now)
+        changes: PostChanges = {**request.post.to_doc(), **schedule.fields(), "updated_at": now}
         if schedule.at > current.at and doc.get("media_ids"):
             # Keep the staged media until after the new time (a longer life is harmless if
             # this write then loses a race).
@@ -83,7 +83,7 @@ def cancel_scheduled(p: Publisher, *, uid: str, post_id: str, now: datetime) -> 
         if found is not None and found.doc.get("status") == CANCELLED:
             return {"post": public_post(post_id, found.doc)}
         found = _scheduled(store, uid, post_id, "cancelled", found)
-        changes = {
+        changes: PostChanges = {
             "status": CANCELLED,
             "status_source": "user",
             "cancelled_at": now,
@@ -104,7 +104,7 @@ def cancel_account_posts(p: Publisher, *, uid: str, open_id: str, now: datetime)
     meanwhile is left to it (its init uses the token the disconnect has just revoked, and fails),
     and an edit landing meanwhile is read again and cancelled as edited."""
     store = p.posts.schedules
-    changes = {
+    changes: PostChanges = {
         "status": CANCELLED,
         "fail_reason": DISCONNECTED,
         "status_source": "user",
@@ -141,7 +141,7 @@ def delete_media(p: Publisher, uid: str, post_id: str) -> None:
         log.exception("deleting a post's staged media failed", extra={"post_id": post_id})
 
 
-def is_scheduled(doc: dict[str, Any]) -> bool:
+def is_scheduled(doc: PostDoc) -> bool:
     """A post made with ``schedule_at`` (whatever its status now): DELETE cancels it or says why
     it no longer can; it is never a file upload to abandon."""
     return doc.get("schedule_at") is not None

@@ -26,6 +26,7 @@ from shared.users.deletion import user_deleted
 if TYPE_CHECKING:
     from shared.crypto.vault import Encryptor
     from shared.publishing.publish import Publisher
+    from shared.store.documents import PostChanges, PostDoc, UploadPlanDoc
     from shared.store.outbox import Event
     from shared.tiktok.client import InitResult, TikTokClient
 
@@ -49,13 +50,13 @@ def initialise(
     *,
     uid: str,
     post_id: str,
-    doc: dict[str, Any],
+    doc: PostDoc,
     request: PublishRequest,
-    plan: dict[str, int] | None,
+    plan: UploadPlanDoc | None,
     sealer: Encryptor | None = None,
     key_id: str | None = None,
     now: datetime,
-    extra: dict[str, Any] | None = None,
+    extra: PostChanges | None = None,
     version: Any = None,
     deferred: list[Event] | None = None,
 ) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def initialise(
         result = _init(p.tiktok, token, request, plan)
     except errors.AppError as exc:
         if exc.reason == "tiktok.init_outcome_unknown" or isinstance(exc, errors.DeadlineExceeded):
-            _record_unknown(p, uid, key_id, post_id, now, (dict(doc), version), deferred)
+            _record_unknown(p, uid, key_id, post_id, now, (doc.copy(), version), deferred)
             raise errors.DeadlineExceeded(
                 "TikTok did not confirm this post in time and it was not sent again, to avoid a "
                 "duplicate; check the TikTok app before trying again",
@@ -111,7 +112,7 @@ def _undo_init(p: Publisher, token: str, uid: str, post_id: str, publish_id: str
 
 
 def _init(
-    tiktok: TikTokClient, token: str, request: PublishRequest, plan: dict[str, int] | None
+    tiktok: TikTokClient, token: str, request: PublishRequest, plan: UploadPlanDoc | None
 ) -> InitResult:
     direct = request.mode == "direct"
     media = request.media
@@ -133,18 +134,18 @@ def _record_init(
     uid: str,
     key_id: str | None,
     post_id: str,
-    doc: dict[str, Any],
+    doc: PostDoc,
     result: InitResult,
     sealer: Encryptor | None,
     now: datetime,
-    extra: dict[str, Any],
+    extra: PostChanges,
     version: Any,
     deferred: list[Event] | None,
 ) -> dict[str, Any]:
     """Store publish_id with the encrypted upload URL and the pointer a webhook finds the post
     by (deleting the post deletes it: status_store.py) in one commit, then close the key."""
     status = "PROCESSING_UPLOAD" if result.upload_url else "PROCESSING_DOWNLOAD"
-    changes: dict[str, Any] = {"publish_id": result.publish_id, "status": status, "updated_at": now}
+    changes: PostChanges = {"publish_id": result.publish_id, "status": status, "updated_at": now}
     changes.update(extra)
     changes["status_check_at"] = first_check(now)  # when the sweep looks if no webhook came
     if result.upload_url:
@@ -157,11 +158,11 @@ def _record_init(
             writes, result.publish_id, uid=uid, post_id=post_id, open_id=doc["open_id"]
         )
 
-    known = (dict(doc), version) if version is not None else None
+    known = (doc.copy(), version) if version is not None else None
     p.posts.update_post(uid, post_id, changes, known=known, also=pointer, deferred=deferred)
     doc.update(changes)
     if key_id:
-        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+        p.posts.finish_idempotency(key_id, post_id)
     log.info("publish initialised", extra={"post_id": post_id, "publish_id": result.publish_id})
     return public_post(post_id, doc)
 
@@ -172,7 +173,7 @@ def _record_unknown(
     key_id: str | None,
     post_id: str,
     now: datetime,
-    known: tuple[dict[str, Any], Any],
+    known: tuple[PostDoc, Any],
     deferred: list[Event] | None,
 ) -> None:
     p.posts.update_post(
@@ -183,5 +184,5 @@ def _record_unknown(
         deferred=deferred,
     )
     if key_id:
-        p.posts.finish_idempotency(key_id, {"state": "done", "post_id": post_id})
+        p.posts.finish_idempotency(key_id, post_id)
     log.warning("publish init outcome unknown; not retried", extra={"post_id": post_id})

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.store.documents import PostChanges, PostDoc
 
 RANK: dict[str, int] = {
     "INITIALIZING": 0,
@@ -39,7 +42,7 @@ GAVE_UP = "status_unknown_timeout"
 UPLOAD_URL_LOST = "upload_url_lost"
 
 
-def upload_stranded(doc: dict[str, Any]) -> bool:
+def upload_stranded(doc: PostDoc) -> bool:
     """Whether ``doc`` is a file upload TikTok has (a publish_id) but we have no upload URL for."""
     return (
         doc.get("status") == "PROCESSING_UPLOAD"
@@ -81,9 +84,9 @@ def _union(old: list[str], new: tuple[str, ...]) -> list[str]:
     return merged
 
 
-def merge(doc: dict[str, Any], seen: Observation, now: datetime) -> dict[str, Any]:
+def merge(doc: PostDoc, seen: Observation, now: datetime) -> PostChanges:
     """The changes ``seen`` makes to the post ``doc`` (empty when it teaches nothing new)."""
-    changes: dict[str, Any] = {}
+    changes: PostChanges = {}
     current = str(doc.get("status") or "INITIALIZING")
     if seen.status is not None and may_move(current, doc.get("fail_reason"), seen.status):
         changes["status"] = seen.status

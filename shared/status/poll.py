@@ -27,6 +27,7 @@ from shared.status.order import POLLABLE, RANK, Observation
 if TYPE_CHECKING:
     from shared.crypto.vault import Vault
     from shared.store.accounts import AccountStore
+    from shared.store.documents import PostDoc
     from shared.store.status import StatusStore
     from shared.tiktok.client import PublishStatus, TikTokClient
 
@@ -77,9 +78,7 @@ def observation(answer: PublishStatus, source: str) -> Observation:
     )
 
 
-def ask_tiktok(
-    t: Tracker, doc: dict[str, Any], *, source: str, now: datetime
-) -> PublishStatus | None:
+def ask_tiktok(t: Tracker, doc: PostDoc, *, source: str, now: datetime) -> PublishStatus | None:
     """One status/fetch for the post ``doc`` within the token's budget; None without budget.
 
     Errors from TikTok or the token store are raised; an authorization TikTok says is gone
@@ -91,6 +90,8 @@ def ask_tiktok(
     if not t.status.take_poll(uid, open_id, now, POLL_LIMIT, POLL_WINDOW_SECONDS):
         return None
     publish_id = doc["publish_id"]
+    if publish_id is None:  # callers ask only for posts TikTok has: this is a bug
+        raise errors.Internal(f"post {doc['post_id']!r} is {doc['status']} without a publish_id")
     return call_tiktok(
         t.accounts,
         t.vault,
@@ -132,7 +133,7 @@ def get_status(t: Tracker, *, uid: str, post_id: str, now: datetime) -> dict[str
 
 def _answer(
     post_id: str,
-    doc: dict[str, Any],
+    doc: PostDoc,
     now: datetime,
     *,
     stale: bool,

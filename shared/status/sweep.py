@@ -19,12 +19,15 @@ import logging
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from shared import errors
 from shared.publishing.abandon import expired_upload, settle_expired, unfinished_upload
 from shared.status.order import GAVE_UP, UPLOAD_URL_LOST, Observation, upload_stranded
 from shared.status.poll import Tracker, ask_tiktok, observation
+
+if TYPE_CHECKING:
+    from shared.store.documents import PostChanges, PostDoc
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ def run_sweep(t: Tracker, *, now: datetime, limit: int = SWEEP_LIMIT) -> Counter
     return outcomes
 
 
-def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
+def _check(t: Tracker, post_id: str, doc: PostDoc, now: datetime) -> str:
     uid = doc["uid"]
     created = doc.get("created_at") or now
     if doc.get("status") == "INITIALIZING":
@@ -96,7 +99,7 @@ def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
     if answer is None:
         return "no_budget"  # status_check_at unchanged: the next run tries again first.
     checks = int(doc.get("status_checks") or 0) + 1
-    extra = {
+    extra: PostChanges = {
         "status_checked_at": now,
         "status_checks": checks,
         "status_check_at": _upload_bound(doc, next_check(now, checks)),
@@ -107,7 +110,7 @@ def _check(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> str:
     return "moved" if "status" in applied[1] else "unchanged"
 
 
-def _upload_bound(doc: dict[str, Any], check_at: datetime) -> datetime:
+def _upload_bound(doc: PostDoc, check_at: datetime) -> datetime:
     """No later than the upload URL's expiry for an unfinished upload, so it is settled then."""
     expires = doc.get("upload_expires_at")
     if unfinished_upload(doc) and isinstance(expires, datetime):
@@ -115,10 +118,10 @@ def _upload_bound(doc: dict[str, Any], check_at: datetime) -> datetime:
     return check_at
 
 
-def _reschedule(t: Tracker, post_id: str, doc: dict[str, Any], now: datetime) -> None:
+def _reschedule(t: Tracker, post_id: str, doc: PostDoc, now: datetime) -> None:
     """After an error, back off like an unchanged answer so one bad post cannot hog the sweep."""
     checks = int(doc.get("status_checks") or 0) + 1
-    extra = {
+    extra: PostChanges = {
         "status_checks": checks,
         "status_check_at": _upload_bound(doc, next_check(now, checks)),
     }

@@ -30,6 +30,7 @@ from shared import errors
 from shared.status.order import Observation
 
 if TYPE_CHECKING:
+    from shared.store.documents import ReceiptFields
     from shared.store.status import StatusStore
 
 log = logging.getLogger(__name__)
@@ -141,12 +142,12 @@ def event_id(raw: bytes) -> str:
 def handle(store: StatusStore, raw: bytes, event: Event, now: datetime) -> str:
     """Apply ``event`` once; returns what happened (``duplicate``, ``applied``, ...)."""
     receipt_id = event_id(raw)
-    fields = {"event": event.event, "create_time": event.create_time}
+    fields: ReceiptFields = {"event": event.event, "create_time": event.create_time}
     if not store.claim_receipt(receipt_id, now, fields):
-        existing = store.receipt(receipt_id) or {}
-        received = existing.get("received_at")
-        abandoned = existing.get("state") == "processing" and (
-            received is None or now - received > ABANDONED_AFTER
+        existing = store.receipt(receipt_id)
+        # Gone meanwhile: its handler failed and dropped it, and TikTok retries that delivery.
+        abandoned = existing is not None and (
+            existing["state"] == "processing" and now - existing["received_at"] > ABANDONED_AFTER
         )
         if not abandoned:
             return "duplicate"  # Applying an event is idempotent, so a takeover is safe too.

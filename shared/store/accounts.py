@@ -1,11 +1,9 @@
-"""Firestore access for connected TikTok accounts and pending OAuth states.
+"""Firestore access for connected TikTok accounts (and, inherited from
+shared/store/oauth_states.py, the pending OAuth states of connecting one).
 
 - ``users/{uid}/accounts/{open_id}``: one connected TikTok account: its profile for display,
   granted scopes, status, token expiry times, and the tokens only as vault ciphertext
   (``access_token_enc``, ``refresh_token_enc``, bound to this document path and field).
-- ``oauth_states/{sha256(state)}``: a pending connect: the user it belongs to, the same-origin
-  path to return to, and ``expire_at`` (10 minutes; a TTL policy deletes leftovers, and every read
-  treats an expired state as gone). The raw state is never stored.
 """
 
 from __future__ import annotations
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.crypto.fields import unseal
 from shared.store.leases import Leases
+from shared.store.oauth_states import OAuthStates
 from shared.store.outbox import DISCONNECTED, Outbox, account_change, account_event
 from shared.store.query import where
 from shared.store.users import USERS, checked_id
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from shared.crypto.vault import Vault
 
 ACCOUNTS = "accounts"
-OAUTH_STATES = "oauth_states"
 
 ACTIVE = "active"
 NEEDS_RECONNECT = "needs_reconnect"
@@ -180,22 +178,7 @@ class Account:
         return unseal(vault, self.path, "refresh_token", self.refresh_token_enc)
 
 
-@dataclass(frozen=True)
-class PendingConnect:
-    uid: str
-    return_to: str
-    expire_at: datetime
-
-
-class StateInvalid(Exception):
-    """The callback's state is unknown, expired, used or another user's; ``why`` says which."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-class AccountStore:
+class AccountStore(OAuthStates):
     """Typed access to accounts and OAuth states."""
 
     def __init__(self, db: firestore.Client, outbox: Outbox | None = None) -> None:
@@ -367,46 +350,3 @@ class AccountStore:
             if len(page) < page_size:
                 return
             cursor = page[-1]
-
-    # OAuth states -----------------------------------------------------------------------------
-
-    def put_state(self, state_hash: str, pending: PendingConnect, now: datetime) -> None:
-        self.db.collection(OAUTH_STATES).document(state_hash).create(
-            {
-                "uid": pending.uid,
-                "return_to": pending.return_to,
-                "created_at": now,
-                "expire_at": pending.expire_at,
-            }
-        )
-
-    def peek_state(self, state_hash: str) -> PendingConnect | None:
-        """The pending connect, even if expired or another user's (to choose where to return)."""
-        data = self.db.collection(OAUTH_STATES).document(state_hash).get().to_dict()
-        if not data:
-            return None
-        return PendingConnect(data["uid"], data["return_to"], data["expire_at"])
-
-    def consume_state(self, state_hash: str, uid: str, now: datetime) -> PendingConnect:
-        """Use the state once: delete it in a transaction and return it, or raise StateInvalid.
-
-        Another user's state is refused without being consumed, so it cannot be burnt by them.
-        """
-        from google.cloud import firestore
-
-        ref = self.db.collection(OAUTH_STATES).document(state_hash)
-
-        @firestore.transactional
-        def take(transaction: firestore.Transaction) -> PendingConnect:
-            data = ref.get(transaction=transaction).to_dict()
-            if not data:
-                raise StateInvalid("unknown or already used")
-            if data["uid"] != uid:
-                raise StateInvalid("issued to another user")
-            transaction.delete(ref)  # Expired or not, a state is gone once presented.
-            return PendingConnect(data["uid"], data["return_to"], data["expire_at"])
-
-        pending: PendingConnect = take(self.db.transaction())
-        if pending.expire_at <= now:
-            raise StateInvalid("expired")
-        return pending

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.store.accounts import ACCOUNTS, account_path
-from shared.store.status import POLL_BUDGETS
+from shared.store.budgets import POLL_BUDGETS
 from shared.store.users import USERS
 
 if TYPE_CHECKING:

@@ -20,7 +20,9 @@ import contextlib
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from shared.store.documents import LeaseDoc, to_firestore
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -57,23 +59,28 @@ class Leases:
 
         ref = self.db.collection(LEASES).document(key)
         expire_at = now + ttl
-        doc = {"holder": holder, "subject": subject, "acquired_at": now, "expire_at": expire_at}
+        doc: LeaseDoc = {
+            "holder": holder,
+            "subject": subject,
+            "acquired_at": now,
+            "expire_at": expire_at,
+        }
         for _ in range(3):  # A lease released between our create and read: try again.
             try:
-                result = ref.create(doc)
+                result = ref.create(to_firestore(doc))
                 return Lease(key, holder, expire_at, result.update_time)
             except (gexc.AlreadyExists, gexc.Conflict):
                 pass
             snapshot = ref.get()
             if not snapshot.exists:
                 continue
-            current = snapshot.to_dict() or {}
-            if current.get("expire_at") is not None and current["expire_at"] > now:
+            current = cast("LeaseDoc | None", snapshot.to_dict())
+            if current is not None and current["expire_at"] > now:
                 return None
             # Expired: its holder died or stalled. Only the writer that read this version wins.
             try:
                 option = self.db.write_option(last_update_time=snapshot.update_time)
-                result = ref.update(doc, option=option)
+                result = ref.update(to_firestore(doc), option=option)
             except (gexc.FailedPrecondition, gexc.NotFound, gexc.Aborted):
                 return None
             return Lease(key, holder, expire_at, result.update_time)
@@ -90,8 +97,7 @@ class Leases:
 
     def holder(self, key: str, now: datetime) -> str | None:
         """Who holds ``key`` now, or None when it is free (absent or expired)."""
-        data = self.db.collection(LEASES).document(key).get().to_dict()
-        if not data or data.get("expire_at") is None or data["expire_at"] <= now:
+        data = cast("LeaseDoc | None", self.db.collection(LEASES).document(key).get().to_dict())
+        if data is None or data["expire_at"] <= now:
             return None
-        holder: str = data["holder"]
-        return holder
+        return data["holder"]

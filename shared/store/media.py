@@ -9,10 +9,12 @@ expired pending slot as gone). Never a URL: the upload session URI goes to the b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shared import errors
+from shared.store.documents import SlotChanges, SlotDoc, to_firestore
 from shared.store.query import where
 from shared.store.users import USERS, LiveUsers, checked_id
 
@@ -37,19 +39,20 @@ def media_path(uid: str, media_id: str) -> str:
     return f"{USERS}/{uid}/{MEDIA}/{checked_id(media_id, 'staged media')}"
 
 
-def public_media(doc: dict[str, Any]) -> dict[str, Any]:
+def public_media(doc: SlotDoc) -> dict[str, Any]:
     """What the browser sees of a slot: fields absent where unknown, never the object's name."""
     body: dict[str, Any] = {"id": doc["id"], "state": doc["state"]}
     for name in PUBLIC_FIELDS:
-        if doc.get(name) is not None:
-            body[name] = doc[name]
+        value = doc.get(name)
+        if value is not None:
+            body[name] = value
     expire_at = doc.get("expire_at")
     if isinstance(expire_at, datetime):
         body["expire_at"] = expire_at.isoformat()
-    if doc.get("refusal"):
-        body["refusal"] = doc["refusal"]
-    if doc.get("post_id"):
-        body["post_id"] = doc["post_id"]
+    if refusal := doc.get("refusal"):
+        body["refusal"] = refusal
+    if post_id := doc.get("post_id"):
+        body["post_id"] = post_id
     return body
 
 
@@ -62,28 +65,28 @@ class MediaStore(LiveUsers):
         media_id: str = ref.id
         return media_id
 
-    def create(self, uid: str, media_id: str, doc: dict[str, Any]) -> None:
-        self.db.document(media_path(uid, media_id)).create(doc)
+    def create(self, uid: str, media_id: str, doc: SlotDoc) -> None:
+        self.db.document(media_path(uid, media_id)).create(to_firestore(doc))
 
-    def get(self, uid: str, media_id: str) -> dict[str, Any] | None:
-        return self.db.document(media_path(uid, media_id)).get().to_dict()
+    def get(self, uid: str, media_id: str) -> SlotDoc | None:
+        return cast("SlotDoc | None", self.db.document(media_path(uid, media_id)).get().to_dict())
 
-    def update(self, uid: str, media_id: str, changes: dict[str, Any]) -> None:
-        self.db.document(media_path(uid, media_id)).update(changes)
+    def update(self, uid: str, media_id: str, changes: SlotChanges) -> None:
+        self.db.document(media_path(uid, media_id)).update(to_firestore(changes))
 
     def delete(self, uid: str, media_id: str) -> None:
         self.db.document(media_path(uid, media_id)).delete()
 
-    def all_of(self, uid: str) -> list[dict[str, Any]]:
-        return [d.to_dict() or {} for d in self.db.collection(USERS, uid, MEDIA).stream()]
+    def all_of(self, uid: str) -> list[SlotDoc]:
+        return _slots(self.db.collection(USERS, uid, MEDIA).stream())
 
-    def of_post(self, uid: str, post_id: str) -> list[dict[str, Any]]:
+    def of_post(self, uid: str, post_id: str) -> list[SlotDoc]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         query = self.db.collection(USERS, uid, MEDIA).where(
             filter=FieldFilter("post_id", "==", post_id)
         )
-        return [d.to_dict() or {} for d in query.stream()]
+        return _slots(query.stream())
 
     def take_for_post(
         self,
@@ -94,7 +97,7 @@ class MediaStore(LiveUsers):
         post_id: str,
         now: datetime,
         expire_at: datetime,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SlotDoc]:
         """Mark every slot ``used`` by ``post_id`` in one transaction, or none of them.
 
         Each must exist, be ``ready``, be of ``kind`` and not be taken by another post; the
@@ -105,20 +108,22 @@ class MediaStore(LiveUsers):
         refs = [self.db.document(media_path(uid, m)) for m in media_ids]
 
         @firestore.transactional
-        def take(transaction: firestore.Transaction) -> list[dict[str, Any]]:
+        def take(transaction: firestore.Transaction) -> list[SlotDoc]:
             docs = []
             for index, ref in enumerate(refs):
-                doc = ref.get(transaction=transaction).to_dict()
-                _check_usable(doc, index, kind, now, len(refs))
-                docs.append(doc)
+                doc = cast("SlotDoc | None", ref.get(transaction=transaction).to_dict())
+                docs.append(_check_usable(doc, index, kind, now, len(refs)))
+            used: SlotChanges = {
+                "state": "used",
+                "post_id": post_id,
+                "used_at": now,
+                "expire_at": expire_at,
+            }
             for ref in refs:
-                transaction.update(
-                    ref,
-                    {"state": "used", "post_id": post_id, "used_at": now, "expire_at": expire_at},
-                )
-            return [dict(d, state="used", post_id=post_id) for d in docs if d is not None]
+                transaction.update(ref, to_firestore(used))
+            return [{**d, **used} for d in docs]
 
-        result: list[dict[str, Any]] = take(self.db.transaction())
+        result: list[SlotDoc] = take(self.db.transaction())
         return result
 
     def extend(self, uid: str, post_id: str, expire_at: datetime) -> None:
@@ -131,26 +136,31 @@ class MediaStore(LiveUsers):
         """Give a post's slots back (its init was refused: nothing reached TikTok)."""
         from google.cloud import firestore
 
+        ready: SlotChanges = {"state": "ready", "expire_at": now + READY_TTL}
+        changes = {**to_firestore(ready), "post_id": firestore.DELETE_FIELD}
         for doc in self.of_post(uid, post_id):
-            self.update(
-                uid,
-                doc["id"],
-                {"state": "ready", "post_id": firestore.DELETE_FIELD, "expire_at": now + READY_TTL},
-            )
+            self.db.document(media_path(uid, doc["id"])).update(changes)
 
-    def expired(self, now: datetime, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+    def expired(self, now: datetime, limit: int) -> list[tuple[str, str, SlotDoc]]:
         """Up to ``limit`` (uid, media id, slot) of slots past ``expire_at``, the oldest first."""
         query = (
             where(self.db.collection_group(MEDIA), "expire_at", "<=", now)
             .order_by("expire_at")
             .limit(limit)
         )
-        return [(s.reference.parent.parent.id, s.id, s.to_dict() or {}) for s in query.stream()]
+        return [
+            (s.reference.parent.parent.id, s.id, cast("SlotDoc", s.to_dict()))
+            for s in query.stream()
+        ]
 
 
-def _check_usable(
-    doc: dict[str, Any] | None, index: int, kind: str, now: datetime, count: int
-) -> None:
+def _slots(snapshots: Iterable[Any]) -> list[SlotDoc]:
+    """The slots of a query's snapshots (a query yields only documents that exist)."""
+    return [cast("SlotDoc", s.to_dict()) for s in snapshots]
+
+
+def _check_usable(doc: SlotDoc | None, index: int, kind: str, now: datetime, count: int) -> SlotDoc:
+    """``doc`` if a post may take it; else the error saying why not."""
     which = f"media {index + 1}" if count > 1 else "the staged media"
     details: dict[str, Any] = {"index": index}
     if doc is None or (doc.get("state") == "pending" and doc["expire_at"] <= now):
@@ -181,3 +191,4 @@ def _check_usable(
             reason="media.refused",
             **details,
         )
+    return doc

@@ -30,12 +30,15 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
+from shared.store.documents import to_firestore
 from shared.store.users import USERS
 
 if TYPE_CHECKING:
     from google.cloud import firestore
+
+    from shared.store.documents import OutboxChanges, OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,8 @@ ACCOUNT_STATUS = "account.status"
 # Account statuses that exist only in events: the connection is gone, so no document holds them.
 DISCONNECTED = "disconnected"
 DELETED = "deleted"
-PENDING = "pending"
-SENT = "sent"
+PENDING: Final = "pending"
+SENT: Final = "sent"
 EVENT_TTL = timedelta(days=7)
 CLAIM = timedelta(seconds=60)  # above a publish's own timeout (shared/pubsub.py: 30 s)
 DRAIN_LIMIT = 200
@@ -189,18 +192,16 @@ class Outbox:
 
         Claimed by this writer when it can publish, so no drain races its own publish."""
         now = self.clock()
-        writes.create(
-            self.ref(event["event_id"]),
-            {
-                "event": dict(event),
-                "uid": event["uid"],
-                "state": PENDING,
-                "claim_until": now + CLAIM if self._make_publish else now,
-                "purge_with_user": _purged(event),
-                "created_at": now,
-                "expire_at": now + EVENT_TTL,
-            },
-        )
+        entry: OutboxEntry = {
+            "event": event,
+            "uid": event["uid"],
+            "state": PENDING,
+            "claim_until": now + CLAIM if self._make_publish else now,
+            "purge_with_user": _purged(event),
+            "created_at": now,
+            "expire_at": now + EVENT_TTL,
+        }
+        writes.create(self.ref(event["event_id"]), to_firestore(entry))
 
     def commit(
         self, writes: Any, events: list[Event | None], *, deferred: list[Event] | None = None
@@ -329,7 +330,8 @@ class Outbox:
         )
         published = dropped = failed = 0
         for snapshot in query.stream():
-            data = snapshot.to_dict() or {}
+            data = cast("OutboxEntry", snapshot.to_dict())  # a query yields only what exists
+            # (.get: entries an older release wrote may lack the newer fields)
             if data.get("expire_at") is not None and data["expire_at"] <= now:
                 # Unpublished for EVENT_TTL (Pub/Sub refused it all along): the TTL policy is due
                 # to delete it; it is dropped, logged, rather than announced a week late.
@@ -338,20 +340,21 @@ class Outbox:
                 dropped += 1
                 continue
             try:
+                claim: OutboxChanges = {"claim_until": now + CLAIM}
                 snapshot.reference.update(
-                    {"claim_until": now + CLAIM},
+                    to_firestore(claim),
                     option=self.db.write_option(last_update_time=snapshot.update_time),
                 )
             except (exceptions.FailedPrecondition, exceptions.Aborted, exceptions.NotFound):
                 continue  # another drain has it, or it is gone
-            event: Event = data["event"]
+            event = data["event"]
             try:
                 sent = self._send(event, purge=bool(data.get("purge_with_user")))
             except Exception:
                 failed += 1
                 log.warning(
                     "draining an event failed; retried after its claim",
-                    extra={"event_id": event.get("event_id")},
+                    extra={"event_id": event["event_id"]},
                     exc_info=True,
                 )
                 continue
@@ -379,7 +382,8 @@ class Outbox:
             # it takes to publish them.
             ref.delete()
         else:
-            ref.update({"state": SENT, "sent_at": self.clock(), "message_id": message_id})
+            sent: OutboxChanges = {"state": SENT, "sent_at": self.clock(), "message_id": message_id}
+            ref.update(to_firestore(sent))
         return True
 
     def _publish_one(self, event: Event) -> str:

@@ -15,8 +15,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from shared.store.documents import (
+    DraftDoc,
+    IdempotencyChanges,
+    IdempotencyDoc,
+    PostChanges,
+    PostDoc,
+    to_firestore,
+)
 from shared.store.outbox import Event, Outbox, post_change
 from shared.store.query import where
 from shared.store.users import USERS, LiveUsers, checked_id
@@ -50,11 +58,27 @@ def idempotency_id(uid: str, key: str) -> str:
 
 
 class AlreadyClaimed(Exception):
-    """A create() found the document already there; ``existing`` is its data."""
+    """A claim found the document already taken (a chunk claim: the post changed since read)."""
 
-    def __init__(self, existing: dict[str, Any]) -> None:
-        super().__init__("already exists")
-        self.existing = existing
+    def __init__(self) -> None:
+        super().__init__("already claimed")
+
+
+class DraftConfirmed(AlreadyClaimed):
+    """The draft was confirmed already, by post ``post_id``."""
+
+    def __init__(self, post_id: str) -> None:
+        super().__init__()
+        self.post_id = post_id
+
+
+class KeyClaimed(AlreadyClaimed):
+    """The Idempotency-Key has a record already: ``first``, the first request's (None when that
+    request released it between this claim and the read)."""
+
+    def __init__(self, first: IdempotencyDoc | None) -> None:
+        super().__init__()
+        self.first = first
 
 
 class PostStore(LiveUsers):
@@ -79,22 +103,23 @@ class PostStore(LiveUsers):
         post_id: str = ref.id
         return post_id
 
-    def create_post(self, uid: str, post_id: str, doc: dict[str, Any]) -> None:
+    def create_post(self, uid: str, post_id: str, doc: PostDoc) -> None:
         """Create the post, and the event of its first status in the same commit."""
         batch = self.db.batch()
-        batch.create(self.db.document(post_path(uid, post_id)), doc)
+        batch.create(self.db.document(post_path(uid, post_id)), to_firestore(doc))
         self.outbox.commit(batch, [post_change(uid, post_id, None, doc)])
 
-    def get_post(self, uid: str, post_id: str) -> dict[str, Any] | None:
-        return self.db.document(post_path(uid, post_id)).get().to_dict()
+    def get_post(self, uid: str, post_id: str) -> PostDoc | None:
+        doc = cast("PostDoc | None", self.db.document(post_path(uid, post_id)).get().to_dict())
+        return doc
 
     def update_post(
         self,
         uid: str,
         post_id: str,
-        changes: dict[str, Any],
+        changes: PostChanges,
         *,
-        known: tuple[dict[str, Any], Any] | None = None,
+        known: tuple[PostDoc, Any] | None = None,
         also: Callable[[Any], None] | None = None,
         deferred: list[Event] | None = None,
     ) -> None:
@@ -116,7 +141,7 @@ class PostStore(LiveUsers):
         ref = self.db.document(post_path(uid, post_id))
         if "status" not in changes:
             try:
-                ref.update(changes)
+                ref.update(to_firestore(changes))
             except exceptions.NotFound:
                 raise gone from None
             return
@@ -127,12 +152,13 @@ class PostStore(LiveUsers):
                 (before, version), known = known, None
             else:
                 snapshot = ref.get()
-                read: dict[str, Any] | None = snapshot.to_dict()
+                read = cast("PostDoc | None", snapshot.to_dict())
                 if read is None:
                     raise gone
                 before, version = read, snapshot.update_time
             batch = self.db.batch()
-            batch.update(ref, changes, option=self.db.write_option(last_update_time=version))
+            option = self.db.write_option(last_update_time=version)
+            batch.update(ref, to_firestore(changes), option=option)
             if also is not None:
                 also(batch)
             event = post_change(uid, post_id, before, changes)
@@ -149,18 +175,18 @@ class PostStore(LiveUsers):
         """TikTok's publish_id of each of the account's posts whose status is in ``statuses``."""
         query = where(self.db.collection(USERS, uid, POSTS), "status", "in", list(statuses))
         return [
-            str(doc["publish_id"])
-            for doc in (s.to_dict() or {} for s in query.stream())
-            if doc.get("open_id") == open_id and doc.get("publish_id")
+            publish_id
+            for _, doc in posts_of(query.stream())
+            if doc.get("open_id") == open_id and (publish_id := doc.get("publish_id"))
         ]
 
     def delete_post(self, uid: str, post_id: str) -> None:
         self.db.document(post_path(uid, post_id)).delete()
 
-    def get_post_versioned(self, uid: str, post_id: str) -> tuple[dict[str, Any], Any] | None:
+    def get_post_versioned(self, uid: str, post_id: str) -> tuple[PostDoc, Any] | None:
         """The post and the update time it was read at (for :meth:`claim_chunk`)."""
         snapshot = self.db.document(post_path(uid, post_id)).get()
-        data = snapshot.to_dict()
+        data = cast("PostDoc | None", snapshot.to_dict())
         return (data, snapshot.update_time) if data is not None else None
 
     def claim_chunk(self, uid: str, post_id: str, read_at: Any, until: datetime) -> None:
@@ -173,37 +199,40 @@ class PostStore(LiveUsers):
         from google.api_core import exceptions
 
         ref = self.db.document(post_path(uid, post_id))
+        changes: PostChanges = {"chunk_claim_until": until}
         try:
             ref.update(
-                {"chunk_claim_until": until},
+                to_firestore(changes),
                 option=self.db.write_option(last_update_time=read_at),
             )
         except (exceptions.FailedPrecondition, exceptions.NotFound, exceptions.Aborted):
-            raise AlreadyClaimed({}) from None
+            raise AlreadyClaimed() from None
 
     # Drafts ----------------------------------------------------------------------------------
 
-    def create_draft(self, uid: str, doc: dict[str, Any]) -> str:
+    def create_draft(self, uid: str, doc: DraftDoc) -> str:
         ref: Any = self.db.collection(USERS, uid, DRAFTS).document()
-        ref.create(doc)
+        ref.create(to_firestore(doc))
         draft_id: str = ref.id
         return draft_id
 
-    def get_draft(self, uid: str, draft_id: str) -> dict[str, Any] | None:
+    def get_draft(self, uid: str, draft_id: str) -> DraftDoc | None:
         ref = self.db.collection(USERS, uid, DRAFTS).document(checked_id(draft_id, "draft"))
-        return ref.get().to_dict()
+        doc = cast("DraftDoc | None", ref.get().to_dict())
+        return doc
 
     def confirm_draft(self, uid: str, draft_id: str, post_id: str, now: datetime) -> None:
-        """Mark the draft confirmed by ``post_id``, once; AlreadyClaimed if it already was."""
+        """Mark the draft confirmed by ``post_id``, once; DraftConfirmed if it already was."""
         from google.cloud import firestore
 
         ref = self.db.collection(USERS, uid, DRAFTS).document(checked_id(draft_id, "draft"))
 
         @firestore.transactional
         def confirm(transaction: firestore.Transaction) -> None:
-            data = ref.get(transaction=transaction).to_dict() or {}
-            if data.get("confirmed_post_id"):
-                raise AlreadyClaimed(data)
+            data = cast("DraftDoc | None", ref.get(transaction=transaction).to_dict())
+            confirmed = data.get("confirmed_post_id") if data is not None else None
+            if confirmed:
+                raise DraftConfirmed(confirmed)
             transaction.update(ref, {"confirmed_post_id": post_id, "confirmed_at": now})
 
         confirm(self.db.transaction())
@@ -213,24 +242,42 @@ class PostStore(LiveUsers):
         from google.cloud import firestore
 
         ref = self.db.collection(USERS, uid, DRAFTS).document(checked_id(draft_id, "draft"))
-        data = ref.get().to_dict() or {}
-        if data.get("confirmed_post_id") == post_id:
+        data = cast("DraftDoc | None", ref.get().to_dict())
+        if data is not None and data.get("confirmed_post_id") == post_id:
             ref.update({"confirmed_post_id": firestore.DELETE_FIELD})
 
     # Idempotency -----------------------------------------------------------------------------
 
-    def claim_idempotency(self, doc_id: str, doc: dict[str, Any]) -> None:
-        """Create the key's record; AlreadyClaimed with the first request's record if it exists."""
+    def claim_idempotency(self, doc_id: str, doc: IdempotencyDoc) -> None:
+        """Create the key's record; KeyClaimed with the first request's record if it exists."""
         from google.api_core import exceptions
 
         ref = self.db.collection(IDEMPOTENCY).document(doc_id)
         try:
-            ref.create(doc)
+            ref.create(to_firestore(doc))
         except exceptions.AlreadyExists:
-            raise AlreadyClaimed(ref.get().to_dict() or {}) from None
+            first = cast("IdempotencyDoc | None", ref.get().to_dict())
+            raise KeyClaimed(first) from None
 
-    def finish_idempotency(self, doc_id: str, changes: dict[str, Any]) -> None:
-        self.db.collection(IDEMPOTENCY).document(doc_id).update(changes)
+    def finish_idempotency(self, doc_id: str, post_id: str) -> None:
+        """The key's request is done: its answer is post ``post_id``."""
+        finish_idempotency(self.db, doc_id, post_id)
 
     def release_idempotency(self, doc_id: str) -> None:
         self.db.collection(IDEMPOTENCY).document(doc_id).delete()
+
+
+def finish_idempotency(db: firestore.Client, doc_id: str, post_id: str) -> None:
+    """Close an idempotency record with the post it answers (NotFound if it is gone)."""
+    changes: IdempotencyChanges = {"state": "done", "post_id": post_id}
+    db.collection(IDEMPOTENCY).document(doc_id).update(to_firestore(changes))
+
+
+def posts_of(snapshots: Iterable[Any]) -> list[tuple[str, PostDoc]]:
+    """(post id, post) of a query's snapshots (a query yields only documents that exist)."""
+    found = []
+    for snapshot in snapshots:
+        doc = cast("PostDoc | None", snapshot.to_dict())
+        if doc is not None:
+            found.append((str(snapshot.id), doc))
+    return found

@@ -22,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shared.store.accounts import account_path
+from shared.store.budgets import POLL_BUDGETS
+from shared.store.documents import BudgetDoc, PostChanges, PostDoc, to_firestore
 from shared.store.outbox import Event, Outbox, post_change
 from shared.store.posts import POSTS, SCHEDULED, post_path
-from shared.store.status import POLL_BUDGETS
 from shared.store.users import USERS
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Versioned:
     """A post as read, with the update time a conditional change is made against."""
 
     post_id: str
-    doc: dict[str, Any]
+    doc: PostDoc
     version: Any
 
 
@@ -57,14 +58,14 @@ class ScheduleStore:
 
     def read(self, uid: str, post_id: str) -> Versioned | None:
         snapshot = self.db.document(post_path(uid, post_id)).get()
-        doc = snapshot.to_dict()
+        doc = cast("PostDoc | None", snapshot.to_dict())
         return Versioned(post_id, doc, snapshot.update_time) if doc is not None else None
 
     def change(
         self,
         uid: str,
         post: Versioned,
-        changes: dict[str, Any],
+        changes: PostChanges,
         *,
         deferred: list[Event] | None = None,
     ) -> Versioned | None:
@@ -75,7 +76,8 @@ class ScheduleStore:
 
         ref = self.db.document(post_path(uid, post.post_id))
         batch = self.db.batch()
-        batch.update(ref, changes, option=self.db.write_option(last_update_time=post.version))
+        option = self.db.write_option(last_update_time=post.version)
+        batch.update(ref, to_firestore(changes), option=option)
         event = post_change(uid, post.post_id, post.doc, changes)
         try:
             results = self.outbox.commit(batch, [event], deferred=deferred)
@@ -150,8 +152,11 @@ class ScheduleStore:
 
     def due_posts(self, uid: str, open_id: str, now: datetime, limit: int) -> list[Versioned]:
         query = self.account_due_query(uid, open_id, now).limit(limit)
+        # A query yields only documents that exist.
         return [
-            Versioned(s.id, s.to_dict() or {}, s.update_time) for s in query.stream() if s.exists
+            Versioned(s.id, cast("PostDoc", s.to_dict()), s.update_time)
+            for s in query.stream()
+            if s.exists
         ]
 
     def account_scheduled(self, uid: str, open_id: str, limit: int) -> list[Versioned]:
@@ -174,10 +179,11 @@ class ScheduleStore:
 
         @firestore.transactional
         def put(transaction: firestore.Transaction) -> None:
-            data = ref.get(transaction=transaction).to_dict() or {}
-            calls = sorted(t for t in data.get("calls", []) if t > horizon)
+            data = cast("BudgetDoc | None", ref.get(transaction=transaction).to_dict())
+            calls = sorted(t for t in (data["calls"] if data else []) if t > horizon)
             calls.append(stamp)
-            transaction.set(ref, {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)})
+            budget: BudgetDoc = {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)}
+            transaction.set(ref, to_firestore(budget))
 
         try:
             put(self.db.transaction())
@@ -192,7 +198,11 @@ class ScheduleStore:
         so no instance sends another init with this token for a minute."""
         ref = _budget_ref(self.db, uid, open_id)
         stamp = now.timestamp()
-        ref.set({"calls": [stamp] * limit, "expire_at": now + timedelta(seconds=INIT_WINDOW * 2)})
+        budget: BudgetDoc = {
+            "calls": [stamp] * limit,
+            "expire_at": now + timedelta(seconds=INIT_WINDOW * 2),
+        }
+        ref.set(to_firestore(budget))
 
 
 def _budget_ref(db: firestore.Client, uid: str, open_id: str) -> Any:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import itertools
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shared.errors import Unauthenticated
+from shared.store.documents import SessionDoc, to_firestore
 from shared.store.users import USERS
 
 if TYPE_CHECKING:
@@ -46,12 +47,13 @@ class SessionStore:
 
     def create(self, uid: str, sid: str, *, now: datetime, expire_at: datetime) -> None:
         """Record a new session; the cookie naming ``sid`` is valid from now until ``expire_at``."""
-        self._ref(uid, sid).create({"created_at": now, "expire_at": expire_at})
+        doc: SessionDoc = {"created_at": now, "expire_at": expire_at}
+        self._ref(uid, sid).create(to_firestore(doc))
 
     def check(self, uid: str, sid: str, *, now: datetime | None = None) -> None:
         """Raise Unauthenticated unless the session is recorded and unexpired (one read)."""
         snapshot = self._ref(uid, sid).get(field_paths=["expire_at"])
-        data = snapshot.to_dict() if snapshot.exists else None
+        data = cast("SessionDoc | None", snapshot.to_dict() if snapshot.exists else None)
         expire_at = data.get("expire_at") if data else None
         if not isinstance(expire_at, datetime) or expire_at <= (now or datetime.now(UTC)):
             raise Unauthenticated(ENDED)

@@ -1,32 +1,35 @@
-"""Firestore access for following posts: publish-id pointers, webhook receipts, poll budgets.
+"""Firestore access for following posts: observations merged into posts (webhook, poll, sweep),
+the sweep's and the history's queries, and revoking an account everywhere.
 
-- ``publish_ids/{pointer_id(publish_id)}``: ``{uid, post_id, open_id}``, written the moment init
-  returns (next to the post's ``publish_id``), so a webhook finds its post in one read. Deleting a
-  post or a user deletes the pointer too (its ``uid`` field lets a deletion find them all).
-- ``webhook_events/{sha256 of the raw body}``: a receipt per processed delivery (``state``
-  processing|done, ``expire_at`` 80 hours: TikTok retries for 72; a TTL policy deletes it).
-- ``users/{uid}/poll_budgets/{open_id}``: the status/fetch calls made with this account's token in
-  the last minute, shared by every instance (TikTok allows 30 a minute per token).
 - Posts still processing carry ``status_check_at``: when the sweep should next ask TikTok.
+- What the store also needs lives in its own modules, inherited here: publish-id pointers
+  (shared/store/pointers.py), webhook receipts (shared/store/receipts.py) and poll budgets
+  (shared/store/budgets.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import random
-import re
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from shared import errors
 from shared.status.order import SWEPT, Observation, merge
 from shared.store.accounts import ACCOUNTS, REVOKED
+from shared.store.budgets import PollBudgets
+from shared.store.documents import (
+    PostChanges,
+    PostDoc,
+    to_firestore,
+)
 from shared.store.outbox import Outbox, account_change, post_change
-from shared.store.posts import FINAL_STATUSES, IDEMPOTENCY, POSTS, post_path
+from shared.store.pointers import Pointers
+from shared.store.posts import FINAL_STATUSES, POSTS, finish_idempotency, post_path, posts_of
+from shared.store.receipts import Receipts
 from shared.store.users import USERS, LiveUsers
 
 if TYPE_CHECKING:
@@ -34,31 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PUBLISH_IDS = "publish_ids"
-WEBHOOK_EVENTS = "webhook_events"
-POLL_BUDGETS = "poll_budgets"
-RECEIPT_TTL = timedelta(hours=80)
 UPLOAD_ABANDONED = "upload_abandoned"  # fail_reason of an upload whose chunks stopped coming
 _APPLY_ATTEMPTS = 20
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.~\-]{1,300}$")
 
 
-def pointer_id(publish_id: str) -> str:
-    """The pointer's document id: the publish id itself when Firestore allows it, else a hash."""
-    if (
-        _SAFE_ID.match(publish_id)
-        and not publish_id.startswith("__")
-        and publish_id
-        not in {
-            ".",
-            "..",
-        }
-    ):
-        return publish_id
-    return "sha256-" + hashlib.sha256(publish_id.encode()).hexdigest()
-
-
-class StatusStore(LiveUsers):
+class StatusStore(Pointers, Receipts, PollBudgets, LiveUsers):
     """Typed access to what following a post needs."""
 
     def __init__(
@@ -74,61 +57,11 @@ class StatusStore(LiveUsers):
         # (webhook, poll, sweep) learnt it: its staged objects are deleted then (P17).
         self.on_final = on_final
 
-    # Pointers ------------------------------------------------------------------------------
-
-    def put_pointer(self, publish_id: str, *, uid: str, post_id: str, open_id: str) -> None:
-        batch = self.db.batch()
-        self.stage_pointer(batch, publish_id, uid=uid, post_id=post_id, open_id=open_id)
-        batch.commit()
-
-    def stage_pointer(
-        self, writes: Any, publish_id: str, *, uid: str, post_id: str, open_id: str
-    ) -> None:
-        """Add the pointer's write to ``writes`` (a batch committed with the post's publish_id)."""
-        writes.set(
-            self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)),
-            {"publish_id": publish_id, "uid": uid, "post_id": post_id, "open_id": open_id},
-        )
-
-    def drop_pointer(self, publish_id: str) -> None:
-        self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).delete()
-
-    def find_post(self, publish_id: str) -> tuple[str, str] | None:
-        """(uid, post_id) of the post TikTok's ``publish_id`` belongs to, or None."""
-        data = self.db.collection(PUBLISH_IDS).document(pointer_id(publish_id)).get().to_dict()
-        if not data or data.get("publish_id") != publish_id:
-            return None
-        return str(data["uid"]), str(data["post_id"])
-
-    # Receipts ------------------------------------------------------------------------------
-
-    def claim_receipt(self, event_id: str, now: datetime, fields: dict[str, Any]) -> bool:
-        """Create the delivery's receipt; False when it exists (already processed or underway)."""
-        from google.api_core import exceptions
-
-        doc = {**fields, "state": "processing", "received_at": now, "expire_at": now + RECEIPT_TTL}
-        try:
-            self.db.collection(WEBHOOK_EVENTS).document(event_id).create(doc)
-        except exceptions.AlreadyExists:
-            return False
-        return True
-
-    def receipt(self, event_id: str) -> dict[str, Any] | None:
-        return self.db.collection(WEBHOOK_EVENTS).document(event_id).get().to_dict()
-
-    def finish_receipt(self, event_id: str, outcome: str, now: datetime) -> None:
-        self.db.collection(WEBHOOK_EVENTS).document(event_id).update(
-            {"state": "done", "outcome": outcome, "done_at": now}
-        )
-
-    def drop_receipt(self, event_id: str) -> None:
-        """Forget a delivery that failed, so TikTok's retry is processed."""
-        self.db.collection(WEBHOOK_EVENTS).document(event_id).delete()
-
     # Posts ---------------------------------------------------------------------------------
 
-    def get_post(self, uid: str, post_id: str) -> dict[str, Any] | None:
-        return self.db.document(post_path(uid, post_id)).get().to_dict()
+    def get_post(self, uid: str, post_id: str) -> PostDoc | None:
+        doc = cast("PostDoc | None", self.db.document(post_path(uid, post_id)).get().to_dict())
+        return doc
 
     def settle_stalled_init(self, uid: str, post_id: str, now: datetime) -> bool:
         """Mark a post still INITIALIZING as UNKNOWN (and close its idempotency key); False if
@@ -137,10 +70,10 @@ class StatusStore(LiveUsers):
 
         ref = self.db.document(post_path(uid, post_id))
         snapshot = ref.get()
-        doc = snapshot.to_dict()
+        doc = cast("PostDoc | None", snapshot.to_dict())
         if doc is None or doc.get("status") != "INITIALIZING":
             return False
-        changes = {
+        changes: PostChanges = {
             "status": "UNKNOWN",
             "fail_reason": "init_outcome_unknown",
             "status_source": "sweep",
@@ -154,9 +87,7 @@ class StatusStore(LiveUsers):
         key_id = doc.get("idempotency_id")
         if key_id:
             with contextlib.suppress(exceptions.NotFound):
-                self.db.collection(IDEMPOTENCY).document(key_id).update(
-                    {"state": "done", "post_id": post_id}
-                )
+                finish_idempotency(self.db, key_id, post_id)
         return True
 
     def apply(
@@ -165,8 +96,8 @@ class StatusStore(LiveUsers):
         post_id: str,
         seen: Observation,
         now: datetime,
-        extra: dict[str, Any] | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        extra: PostChanges | None = None,
+    ) -> tuple[PostDoc, PostChanges] | None:
         """Merge ``seen`` into the post atomically; (post before, changes), None if it is gone.
 
         ``extra`` (the sweep's next check time, the time of a poll) is written along with the
@@ -179,7 +110,7 @@ class StatusStore(LiveUsers):
         ref = self.db.document(post_path(uid, post_id))
         for attempt in range(_APPLY_ATTEMPTS):
             snapshot = ref.get()
-            doc = snapshot.to_dict()
+            doc = cast("PostDoc | None", snapshot.to_dict())
             if doc is None:
                 return None
             changes = merge(doc, seen, now)
@@ -203,20 +134,26 @@ class StatusStore(LiveUsers):
     def _write(
         self,
         ref: Any,
-        changes: dict[str, Any],
+        changes: PostChanges,
         snapshot: Any,
         uid: str,
         post_id: str,
-        doc: dict[str, Any],
+        doc: PostDoc,
+        *,
+        delete: tuple[str, ...] = (),
     ) -> None:
-        """Write ``changes`` onto the version ``snapshot`` read, with the event of the status
-        change they make (if any) in the same commit."""
+        """Write ``changes`` onto the version ``snapshot`` read (and delete the fields named in
+        ``delete``), with the event of the status change they make (if any) in the same commit."""
+        from google.cloud import firestore
+
         batch = self.db.batch()
         option = self.db.write_option(last_update_time=snapshot.update_time)
-        batch.update(ref, changes, option=option)
+        fields = to_firestore(changes)
+        fields.update(dict.fromkeys(delete, firestore.DELETE_FIELD))
+        batch.update(ref, fields, option=option)
         self.outbox.commit(batch, [post_change(uid, post_id, doc, changes)])
 
-    def _after(self, uid: str, post_id: str, doc: dict[str, Any], changes: dict[str, Any]) -> None:
+    def _after(self, uid: str, post_id: str, doc: PostDoc, changes: PostChanges) -> None:
         if self.on_final is None or not doc.get("media_ids"):
             return
         if changes.get("status") in FINAL_STATUSES and doc.get("status") not in FINAL_STATUSES:
@@ -234,23 +171,22 @@ class StatusStore(LiveUsers):
         now: datetime,
         *,
         source: str,
-        still: Callable[[dict[str, Any]], bool],
-    ) -> dict[str, Any] | None:
+        still: Callable[[PostDoc], bool],
+    ) -> PostDoc | None:
         """Fail the post with ``upload_abandoned`` if ``still(post)`` holds when written; the post
         as written, or None when it is gone or no longer qualifies. The check and the write are
         one conditional write (update time precondition), so a last chunk completing meanwhile
         is never overruled. TikTok's upload URL is deleted with it: nothing will use it again.
         """
         from google.api_core import exceptions
-        from google.cloud import firestore
 
         ref = self.db.document(post_path(uid, post_id))
         for attempt in range(_APPLY_ATTEMPTS):
             snapshot = ref.get()
-            doc = snapshot.to_dict()
+            doc = cast("PostDoc | None", snapshot.to_dict())
             if doc is None or not still(doc):
                 return None
-            changes = {
+            changes: PostChanges = {
                 "status": "FAILED",
                 "fail_reason": UPLOAD_ABANDONED,
                 "status_source": source,
@@ -258,14 +194,7 @@ class StatusStore(LiveUsers):
                 "updated_at": now,
             }
             try:
-                self._write(
-                    ref,
-                    {**changes, "upload_url_enc": firestore.DELETE_FIELD},
-                    snapshot,
-                    uid,
-                    post_id,
-                    doc,
-                )
+                self._write(ref, changes, snapshot, uid, post_id, doc, delete=("upload_url_enc",))
             except (exceptions.FailedPrecondition, exceptions.Aborted):
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311 - jitter
                 continue
@@ -319,9 +248,9 @@ class StatusStore(LiveUsers):
             query = query.start_after({"created_at": created_at, "__name__": ref})
         return query
 
-    def due_posts(self, now: datetime, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    def due_posts(self, now: datetime, limit: int) -> list[tuple[str, PostDoc]]:
         """(post id, post) of :meth:`due_posts_query`'s posts."""
-        return [(s.id, s.to_dict() or {}) for s in self.due_posts_query(now, limit).stream()]
+        return posts_of(self.due_posts_query(now, limit).stream())
 
     def history(
         self,
@@ -331,10 +260,10 @@ class StatusStore(LiveUsers):
         *,
         status: str | None = None,
         open_id: str | None = None,
-    ) -> list[tuple[str, dict[str, Any]]]:
+    ) -> list[tuple[str, PostDoc]]:
         """(post id, post) of :meth:`history_query`'s posts."""
         query = self.history_query(uid, limit, after, status=status, open_id=open_id)
-        return [(s.id, s.to_dict() or {}) for s in query.stream()]
+        return posts_of(query.stream())
 
     # Accounts ------------------------------------------------------------------------------
 
@@ -383,33 +312,3 @@ class StatusStore(LiveUsers):
                 uids.append(str(data.get("uid")))
                 break
         return uids
-
-    # Poll budget ---------------------------------------------------------------------------
-
-    def take_poll(self, uid: str, open_id: str, now: datetime, limit: int, window: float) -> bool:
-        """Spend one status/fetch call of the account's sliding one-minute window, if any is left.
-
-        A transaction keeps the count right across instances; under heavy contention the answer
-        is "no budget" (the caller then serves the stored status) rather than an error.
-        """
-        from google.api_core import exceptions
-        from google.cloud import firestore
-
-        ref = self.db.collection(USERS, uid, POLL_BUDGETS).document(open_id)
-        horizon = now.timestamp() - window
-
-        @firestore.transactional
-        def take(transaction: firestore.Transaction) -> bool:
-            data = ref.get(transaction=transaction).to_dict() or {}
-            calls = [t for t in data.get("calls", []) if t > horizon]
-            if len(calls) >= limit:
-                return False
-            calls.append(now.timestamp())
-            transaction.set(ref, {"calls": calls, "expire_at": now + timedelta(seconds=window * 2)})
-            return True
-
-        try:
-            allowed: bool = take(self.db.transaction())
-        except (exceptions.Aborted, exceptions.DeadlineExceeded, ValueError):
-            return False
-        return allowed

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,6 +47,9 @@ from shared.tiktok.models import (
 )
 from shared.tiktok.retry import Retry
 from shared.tiktok.settings import PostSettings, post_info
+
+if TYPE_CHECKING:
+    from shared.store.documents import UploadPlanDoc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,7 +87,7 @@ class PostingCalls(ClientCalls):
         direct: bool,
         settings: PostSettings,
         video_url: str | None = None,
-        upload: Mapping[str, int] | None = None,
+        upload: UploadPlanDoc | None = None,
     ) -> InitResult:
         """A video post: TikTok pulls ``video_url``, or the file is uploaded in the chunks of
         ``upload`` (``video_size``, ``chunk_size``, ``total_chunks``); a Direct Post with the

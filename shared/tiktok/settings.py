@@ -4,13 +4,18 @@ and the field it becomes in TikTok's init request (docs/tiktok-api.md §3.2 vide
 
 The publish parser (shared/publishing/rules.py) accepts exactly these names, the post document
 stores them, the API shows them, and :func:`post_info` builds TikTok's ``post_info`` from them. A
-new setting is one field here (plus its rule, if it has one).
+new setting is one field here (plus its rule, if it has one), and its type in the stored post's
+``PostSettingsDoc`` (shared/store/documents.py: tests/unit/test_documents.py fails until it is
+there, and mypy then names ``new_post_doc``, which writes it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from shared.store.documents import PostChanges
 
 
 def _sent(
@@ -52,9 +57,11 @@ class PostSettings:
         default=None, metadata=_sent(video="video_cover_timestamp_ms")
     )
 
-    def to_doc(self) -> dict[str, Any]:
-        """The settings as the post document stores them (and the API shows them)."""
-        return {name: getattr(self, name) for name in SETTINGS}
+    def to_doc(self) -> PostChanges:
+        """The settings as the post document stores them (and the API shows them): the fields
+        to write onto a post. ``PostSettingsDoc`` (shared/store/documents.py) declares their
+        types for the stored post; tests/unit/test_documents.py holds it to these fields."""
+        return cast("PostChanges", {name: getattr(self, name) for name in SETTINGS})
 
 
 SETTINGS = tuple(f.name for f in fields(PostSettings))

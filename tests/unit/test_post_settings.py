@@ -74,7 +74,16 @@ def test_every_declared_setting_is_parsed_stored_and_shown() -> None:
         "duration_sec": 5,
     }
     request = parse_request(body)
-    doc = new_post_doc("u1", "p1", request, plan=None, now=NOW)
+    doc = new_post_doc(
+        "u1",
+        "p1",
+        request,
+        plan=None,
+        draft_id=None,
+        idempotency_id=None,
+        status_check_at=None,
+        now=NOW,
+    )
     shown = public_post("p1", doc)
     for name in SETTINGS:
         assert name in PUBLIC_FIELDS
