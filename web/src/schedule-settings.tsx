@@ -9,7 +9,7 @@ import { ApiError, request } from "./api/client";
 import type { CreatorInfo, HistoryPost, Post, PrivacyLevel, PublishRequest } from "./api/types";
 import type { Loaded } from "./accounts";
 import { CANNOT_POST, commercialLabel, DESCRIPTION_MAX, PRIVACY_LABELS, TEXT, TITLE_MAX, utf16Length } from "./guidelines";
-import { ErrorMessage, Loading } from "./ui";
+import { Check, ErrorMessage, Loading } from "./ui";
 
 type Row = HistoryPost | Post;
 type Settings = NonNullable<PublishRequest["post"]>;
@@ -34,34 +34,6 @@ function useCreatorInfo(openId: string | undefined): Loaded<CreatorInfo> {
     };
   }, [openId]);
   return openId ? state : { kind: "error", error: new Error("This post's account is no longer connected.") };
-}
-
-function Toggle({ id, label, checked, onChange, disabled, reason }: {
-  id: string;
-  label: string;
-  checked: boolean;
-  onChange: (value: boolean) => void;
-  disabled?: boolean;
-  reason?: string | null;
-}) {
-  return (
-    <div class={`choice${disabled ? " is-disabled" : ""}`}>
-      <input
-        type="checkbox"
-        id={id}
-        checked={checked}
-        disabled={disabled}
-        aria-describedby={reason ? `${id}-reason` : undefined}
-        onChange={(e) => onChange((e.currentTarget as HTMLInputElement).checked)}
-      />
-      <label for={id}>{label}</label>
-      {reason && (
-        <p class="hint" id={`${id}-reason`}>
-          {reason}
-        </p>
-      )}
-    </div>
-  );
 }
 
 function Form({ post, creator, name, onSaved, onClose }: {
@@ -167,28 +139,28 @@ function Form({ post, creator, name, onSaved, onClose }: {
           </div>
           <fieldset>
             <legend>Allow others to</legend>
-            <Toggle id={`${id}-comment`} label="Allow comments" checked={allowComment && !creator.comment_disabled} onChange={setAllowComment} disabled={creator.comment_disabled} reason={creator.comment_disabled ? "Comments are turned off in this account's TikTok settings." : null} />
+            <Check id={`${id}-comment`} label="Allow comments" checked={allowComment && !creator.comment_disabled} onChange={setAllowComment} disabled={creator.comment_disabled} reason={creator.comment_disabled ? "Comments are turned off in this account's TikTok settings." : null} />
             {!photo && (
               <>
-                <Toggle id={`${id}-duet`} label="Allow Duet" checked={allowDuet && !creator.duet_disabled} onChange={setAllowDuet} disabled={creator.duet_disabled} reason={creator.duet_disabled ? "Duet is turned off for this account in TikTok (or the account is private)." : null} />
-                <Toggle id={`${id}-stitch`} label="Allow Stitch" checked={allowStitch && !creator.stitch_disabled} onChange={setAllowStitch} disabled={creator.stitch_disabled} reason={creator.stitch_disabled ? "Stitch is turned off for this account in TikTok (or the account is private)." : null} />
+                <Check id={`${id}-duet`} label="Allow Duet" checked={allowDuet && !creator.duet_disabled} onChange={setAllowDuet} disabled={creator.duet_disabled} reason={creator.duet_disabled ? "Duet is turned off for this account in TikTok (or the account is private)." : null} />
+                <Check id={`${id}-stitch`} label="Allow Stitch" checked={allowStitch && !creator.stitch_disabled} onChange={setAllowStitch} disabled={creator.stitch_disabled} reason={creator.stitch_disabled ? "Stitch is turned off for this account in TikTok (or the account is private)." : null} />
               </>
             )}
           </fieldset>
           <fieldset>
             <legend>Commercial content</legend>
-            <Toggle id={`${id}-disclose`} label="Disclose commercial content" checked={disclose} onChange={setDisclose} reason="Turn on if this post promotes yourself, a brand, a product or a service." />
+            <Check id={`${id}-disclose`} label="Disclose commercial content" checked={disclose} onChange={setDisclose} reason="Turn on if this post promotes yourself, a brand, a product or a service." />
             {disclose && (
               <div class="nested">
-                <Toggle id={`${id}-your-brand`} label="Your brand" checked={yourBrand} onChange={setYourBrand} />
-                <Toggle id={`${id}-branded`} label="Branded content" checked={branded} onChange={setBranded} disabled={privacy === "SELF_ONLY"} reason={privacy === "SELF_ONLY" ? TEXT.brandedNotPrivate : null} />
+                <Check id={`${id}-your-brand`} label="Your brand" checked={yourBrand} onChange={setYourBrand} />
+                <Check id={`${id}-branded`} label="Branded content" checked={branded} onChange={setBranded} disabled={privacy === "SELF_ONLY"} reason={privacy === "SELF_ONLY" ? TEXT.brandedNotPrivate : null} />
                 <p class={label ? "notice" : "field-error"} role="status">
                   {label ?? TEXT.disclosureIncomplete}
                 </p>
               </div>
             )}
           </fieldset>
-          <Toggle id={`${id}-aigc`} label="Label as AI-generated" checked={aigc} onChange={setAigc} />
+          <Check id={`${id}-aigc`} label="Label as AI-generated" checked={aigc} onChange={setAigc} />
         </>
       )}
       {blockers.length > 0 && (

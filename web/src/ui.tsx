@@ -134,3 +134,35 @@ export function ConfirmDialog<T>({ titleId, title, confirmLabel, busyLabel, act,
     </dialog>
   );
 }
+
+/** A checkbox (or a switch) with its label, and the reason it is off or disabled, tied to it for
+ * screen readers: the post page and the scheduled post's settings editor show the same rules. */
+export function Check({ id, label, checked, onChange, disabled, reason, role }: {
+  id: string;
+  label: string;
+  checked: boolean;
+  onChange: (value: boolean) => void;
+  disabled?: boolean;
+  reason?: string | null;
+  role?: "switch";
+}) {
+  return (
+    <div class={`choice${disabled ? " is-disabled" : ""}`} title={disabled && reason ? reason : undefined}>
+      <input
+        type="checkbox"
+        id={id}
+        role={role}
+        checked={checked}
+        disabled={disabled}
+        aria-describedby={reason ? `${id}-reason` : undefined}
+        onChange={(e) => onChange((e.currentTarget as HTMLInputElement).checked)}
+      />
+      <label for={id}>{label}</label>
+      {reason && (
+        <p class="hint" id={`${id}-reason`}>
+          {reason}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -30,7 +30,7 @@ import { Link, navigate } from "../router";
 import { DEVICE_VIDEO_NOTE, isScheduleError, NOW, scheduleOf, SchedulePicker, type When } from "../schedule-picker";
 import { stagedBlockers, StagedVideoStatus, useStagedVideo } from "../staged-video";
 import { remember } from "../uploads";
-import { Avatar, ErrorMessage, Loading, PageTitle } from "../ui";
+import { Avatar, Check, ErrorMessage, Loading, PageTitle } from "../ui";
 
 type Mode = "direct" | "inbox";
 type Source = "file" | "url";
@@ -92,36 +92,6 @@ function Radio({ name, value, checked, onChange, label, hint, disabled }: {
       {hint && (
         <p class="hint" id={`${id}-hint`}>
           {hint}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function Check({ id, label, checked, onChange, disabled, reason, role }: {
-  id: string;
-  label: string;
-  checked: boolean;
-  onChange: (value: boolean) => void;
-  disabled?: boolean;
-  reason?: string | null;
-  role?: "switch";
-}) {
-  return (
-    <div class={`choice${disabled ? " is-disabled" : ""}`} title={disabled && reason ? reason : undefined}>
-      <input
-        type="checkbox"
-        id={id}
-        role={role}
-        checked={checked}
-        disabled={disabled}
-        aria-describedby={reason ? `${id}-reason` : undefined}
-        onChange={(e) => onChange((e.currentTarget as HTMLInputElement).checked)}
-      />
-      <label for={id}>{label}</label>
-      {reason && (
-        <p class="hint" id={`${id}-reason`}>
-          {reason}
         </p>
       )}
     </div>
