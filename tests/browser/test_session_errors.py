@@ -59,6 +59,9 @@ def test_an_expired_session_returns_to_sign_in_and_then_to_the_page(
 ) -> None:
     page = web.page
     web.sign_in()
+    # The accounts page's own requests must be answered first: one still in flight when the
+    # cookie goes would meet the 401 itself and leave for sign-in before History is clicked.
+    page.wait_for_load_state("networkidle")
     web.context.clear_cookies()
     page.get_by_role("navigation").get_by_role("link", name="History").click()
     expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
