@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,8 +60,14 @@ def bare(request):
 
 
 def measure(
-    target: str, source: str, path: str, method: str, firestore: bool, runs: int, env: dict
-) -> dict:
+    target: str,
+    source: str,
+    path: str,
+    method: str,
+    firestore: bool,
+    runs: int,
+    env: dict[str, str],
+) -> dict[str, Any]:
     times, statuses, kms = [], set(), False
     code = CHILD.format(
         target=target,
@@ -86,7 +93,7 @@ def measure(
     return {"median": statistics.median(times), "statuses": sorted(statuses), "kms": kms}
 
 
-def session_cookie(env: dict) -> str:
+def session_cookie(env: dict[str, str]) -> str:
     """A signed-in cookie whose session record exists in the benchmark's Firestore emulator."""
     import os
     from datetime import UTC, datetime, timedelta
@@ -143,7 +150,9 @@ def main() -> int:
     return 0
 
 
-def run_all(names: list[str], tmp: Path, runs: int, env: dict) -> tuple[dict, dict, list]:
+def run_all(
+    names: list[str], tmp: Path, runs: int, env: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     bare = tmp / "bare_main.py"
     bare.write_text(BARE)
     base = measure("bare", str(bare), "/", "GET", False, runs, env)
@@ -166,7 +175,7 @@ def run_all(names: list[str], tmp: Path, runs: int, env: dict) -> tuple[dict, di
     return base, floor, rows
 
 
-def report(base: dict, floor: dict, rows: list) -> None:
+def report(base: dict[str, Any], floor: dict[str, Any], rows: list[Any]) -> None:
     print(f"bare functions-framework function:           {base['median'] * 1000:7.1f} ms")
     print(f"bare function + google.cloud.firestore (ref): {floor['median'] * 1000:7.1f} ms")
     print()

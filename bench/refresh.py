@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -81,7 +82,7 @@ def measure(stack: Stack, count: int) -> str:
     )
 
 
-def run_cycle(stack: Stack, count: int, latency_ms: int) -> tuple[dict, float, int, int]:
+def run_cycle(stack: Stack, count: int, latency_ms: int) -> tuple[dict[str, Any], float, int, int]:
     """Seed ``count`` due accounts and run one cycle in a child; its figures and counters."""
     wipe_firestore(stack)
     tiktok = httpx.Client(base_url=stack.tiktok_url, timeout=120)

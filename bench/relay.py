@@ -23,6 +23,7 @@ import httpx
 
 from emulator.stack import Ports, Stack
 from shared.publishing.chunks import plan_chunks
+from shared.store.documents import UploadPlanDoc
 from shared.tiktok.client import TikTokClient, make_http_client
 from tests.media_server import media_pieces
 from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser
@@ -46,7 +47,7 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def put_all(client: httpx.Client, url_for: object, plan: dict[str, int], name: str) -> float:
+def put_all(client: httpx.Client, url_for: object, plan: UploadPlanDoc, name: str) -> float:
     """PUT every chunk (streamed from a generator); returns seconds."""
     started = time.perf_counter()
     for index in range(plan["total_chunks"]):

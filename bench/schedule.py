@@ -69,7 +69,7 @@ class Calls:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
-        self.seconds: Counter[str] = Counter()
+        self.seconds: defaultdict[str, float] = defaultdict(float)
         self.lock = threading.Lock()
 
     def wrap(self, owner: Any, method: str, name: str) -> None:
@@ -222,9 +222,18 @@ def seed(stack: Stack, posts: int, accounts: int) -> float:
             },
             loopback_http=True,
         )
-        doc = new_post_doc(account.uid, post_id, request, plan=None, now=now)
+        doc = new_post_doc(
+            account.uid,
+            post_id,
+            request,
+            plan=None,
+            draft_id=None,
+            idempotency_id=None,
+            status_check_at=None,
+            now=now,
+        )
         doc.update(scheduled_fields(due, now))
-        batch.set(db.document(f"users/{account.uid}/posts/{post_id}"), doc)
+        batch.set(db.document(f"users/{account.uid}/posts/{post_id}"), dict(doc))
         pending += 1
         if pending == 400:
             batch.commit()

@@ -53,6 +53,7 @@ def plan_posts(unique: int, rng: random.Random) -> tuple[list[dict[str, Any]], l
         kind = rng.choices(["public", "failed", "inbox_posted", "inbox"], [5, 2, 2, 1])[0]
         reordered = rng.random() < 0.35
         post_id = str(2**53 + 1 + rng.randrange(2**62))
+        expected: tuple[str, str | None, list[str]]
         base = {"publish_id": publish_id, "publish_type": "DIRECT_PUBLISH"}
         if kind == "public":
             events = [("post.publish.complete", base)]

@@ -50,7 +50,7 @@ def all_documents(stack: Stack) -> list[dict[str, Any]]:
         for collection in ids.get("collectionIds", []):
             page_token = None
             while True:
-                params = {"pageSize": 300, "showMissing": "true"}
+                params: dict[str, str | int] = {"pageSize": 300, "showMissing": "true"}
                 if page_token:
                     params["pageToken"] = page_token
                 page = httpx.get(f"{parent}/{collection}", headers=headers, params=params).json()
