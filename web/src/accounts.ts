@@ -1,7 +1,7 @@
 // The user's connected TikTok accounts, shared by the pages that pick one.
 import { useEffect, useState } from "preact/hooks";
 import { request } from "./api/client";
-import type { Account, AccountsResponse } from "./api/types";
+import type { Account, AccountsResponse, CreatorInfo } from "./api/types";
 
 export type Loaded<T> = { kind: "loading" } | { kind: "error"; error: unknown } | { kind: "ok"; value: T };
 
@@ -19,6 +19,25 @@ export function useAccounts(version = 0): [Loaded<Account[]>, () => void] {
     };
   }, [version, tick]);
   return [state, () => setTick((t) => t + 1)];
+}
+
+/** An account's creator info, fresh from TikTok each time ``openId`` changes (TikTok's Content
+ * Sharing Guidelines: the posting options come from TikTok, never from a cache). */
+export function useCreatorInfo(openId: string | null | undefined): Loaded<CreatorInfo> {
+  const [state, setState] = useState<Loaded<CreatorInfo>>({ kind: "loading" });
+  useEffect(() => {
+    if (!openId) return;
+    let live = true;
+    setState({ kind: "loading" });
+    request<CreatorInfo>(`/api/tiktok/accounts/${encodeURIComponent(openId)}/creator-info`).then(
+      (value) => live && setState({ kind: "ok", value }),
+      (error) => live && setState({ kind: "error", error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [openId]);
+  return state;
 }
 
 export function handle(account: Pick<Account, "username" | "display_name" | "open_id">): string {

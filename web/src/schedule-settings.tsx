@@ -4,10 +4,10 @@
 // Guidelines): privacy only from TikTok's options, an interaction the creator turned off cannot be
 // on, branded content cannot be private, a disclosure needs a choice. The API checks the same
 // rules again; its refusal is shown here.
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ApiError, request } from "./api/client";
 import type { CreatorInfo, HistoryPost, Post, PrivacyLevel, PublishRequest } from "./api/types";
-import type { Loaded } from "./accounts";
+import { type Loaded, useCreatorInfo } from "./accounts";
 import { CANNOT_POST, commercialLabel, DESCRIPTION_MAX, PRIVACY_LABELS, TEXT, TITLE_MAX, utf16Length } from "./guidelines";
 import { Check, ErrorMessage, Loading } from "./ui";
 
@@ -18,22 +18,6 @@ type Settings = NonNullable<PublishRequest["post"]>;
  * for them in the app). */
 export function hasSettings(post: Row): boolean {
   return post.mode === "direct" || post.media_type === "photo";
-}
-
-function useCreatorInfo(openId: string | undefined): Loaded<CreatorInfo> {
-  const [state, setState] = useState<Loaded<CreatorInfo>>({ kind: "loading" });
-  useEffect(() => {
-    if (!openId) return;
-    let live = true;
-    request<CreatorInfo>(`/api/tiktok/accounts/${encodeURIComponent(openId)}/creator-info`).then(
-      (value) => live && setState({ kind: "ok", value }),
-      (error) => live && setState({ kind: "error", error }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [openId]);
-  return openId ? state : { kind: "error", error: new Error("This post's account is no longer connected.") };
 }
 
 function Form({ post, creator, name, onSaved, onClose }: {
@@ -185,7 +169,10 @@ function Form({ post, creator, name, onSaved, onClose }: {
 
 /** The settings editor of one scheduled post: fresh creator info first, then the form. */
 export function SettingsEditor({ post, name, onSaved, onClose }: { post: Row; name: string; onSaved: (post: Post) => void; onClose: () => void }) {
-  const creator = useCreatorInfo(post.open_id);
+  const fresh = useCreatorInfo(post.open_id);
+  const creator: Loaded<CreatorInfo> = post.open_id
+    ? fresh
+    : { kind: "error", error: new Error("This post's account is no longer connected.") };
   if (creator.kind === "loading") return <Loading what="the account's posting settings from TikTok" />;
   if (creator.kind === "error") {
     const reason = creator.error instanceof ApiError ? creator.error.reason : undefined;

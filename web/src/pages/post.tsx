@@ -9,7 +9,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, request } from "../api/client";
 import type { Account, CreatorInfo, PrivacyLevel, PublishRequest, PublishResponse, ScheduledPublishRequest } from "../api/types";
-import { connectUrl, handle, useAccounts, type Loaded } from "../accounts";
+import { connectUrl, handle, useAccounts, useCreatorInfo } from "../accounts";
 import {
   CANNOT_POST,
   commercialLabel,
@@ -36,23 +36,6 @@ type Mode = "direct" | "inbox";
 type Source = "file" | "url";
 /** How a video from the device reaches TikTok: the chunk relay when Post is pressed, or staged first. */
 type Transfer = "relay" | "stage";
-
-function useCreatorInfo(openId: string | null): Loaded<CreatorInfo> {
-  const [state, setState] = useState<Loaded<CreatorInfo>>({ kind: "loading" });
-  useEffect(() => {
-    if (!openId) return;
-    let live = true;
-    setState({ kind: "loading" });
-    request<CreatorInfo>(`/api/tiktok/accounts/${encodeURIComponent(openId)}/creator-info`).then(
-      (value) => live && setState({ kind: "ok", value }),
-      (error) => live && setState({ kind: "error", error }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [openId]);
-  return state;
-}
 
 function CannotPost({ error, account }: { error: unknown; account: Account }) {
   const reason = error instanceof ApiError ? error.reason : undefined;
