@@ -314,6 +314,9 @@ def measure(
         "/_control/config",
         json={"verified_url_prefixes": [MEDIA_PREFIX], "daily_post_cap": 1000},
     ).raise_for_status()
+    # No function serves TikTok's status webhooks here (they are not the scheduler's work): the
+    # fake logs them and sends none, instead of retrying each against a closed port.
+    tiktok.post("/_control/webhooks/config", json={"drop": True}).raise_for_status()
     seed_time = seed(stack, posts, accounts)
     tiktok.post("/_control/config", json={"latency_ms": {"video_init": latency_ms}})
     batches = Path(tempfile.mkdtemp(prefix="bench-schedule-")) / "batches.jsonl"

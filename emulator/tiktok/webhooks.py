@@ -17,6 +17,7 @@ signed, same body).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import json
 import threading
@@ -76,6 +77,9 @@ class Deliverer:
             self.retry_base = 0.5
             self.max_attempts = 6
             self.deliveries: list[Delivery] = []
+            # The queued ones by when they are due, so a busy log costs nothing to wait on: an
+            # entry whose delivery has moved on since (sent by a replay, say) is passed over.
+            self.queue: list[tuple[float, int, Delivery]] = []
 
     def emit(self, event: str, open_id: str, content: dict[str, Any]) -> None:
         body = {
@@ -89,7 +93,8 @@ class Deliverer:
             delivery = Delivery(len(self.deliveries) + 1, event, json.dumps(body).encode())
             delivery.state = "dropped" if self.drop else "held" if self.hold else "queued"
             self.deliveries.append(delivery)
-            self.cond.notify()
+            if delivery.state == "queued":
+                self._enqueue(delivery)
 
     def on_status(self, publish: Publish, previous: str) -> None:
         """PublishBook listener: the post.publish.* events a status change fires."""
@@ -132,19 +137,31 @@ class Deliverer:
             else:
                 delivery.state = "queued"
                 delivery.due_at = time.time() + self.retry_base * 2 ** (len(delivery.attempts) - 1)
+                self._enqueue(delivery)
             self.cond.notify()
         return status
+
+    def _enqueue(self, delivery: Delivery) -> None:
+        """(holding ``cond``) Sends ``delivery`` once it is due, first due first."""
+        heapq.heappush(self.queue, (delivery.due_at, delivery.id, delivery))
+        self.cond.notify()
 
     def _run(self) -> None:
         while True:
             with self.cond:
-                now = time.time()
-                due = [d for d in self.deliveries if d.state == "queued" and d.due_at <= now]
-                if not due:
-                    waits = [d.due_at - now for d in self.deliveries if d.state == "queued"]
-                    self.cond.wait(timeout=min(waits, default=1.0))
+                queue = self.queue
+                while queue and (
+                    queue[0][2].state != "queued" or queue[0][2].due_at != queue[0][0]
+                ):
+                    heapq.heappop(queue)
+                if not queue:
+                    self.cond.wait(timeout=1.0)
                     continue
-                delivery = due[0]
+                wait = queue[0][0] - time.time()
+                if wait > 0:
+                    self.cond.wait(timeout=wait)
+                    continue
+                delivery = heapq.heappop(queue)[2]
                 delivery.state = "sending"
             self.send(delivery)
 
