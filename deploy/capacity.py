@@ -169,7 +169,7 @@ def cost(accounts: int, posts_per_day: int) -> Cost:
     upload_s = posts * p.upload_seconds / sharing
     other_s = posts * (per_post_requests - chunks) * HTTP_REQUEST_SECONDS
     refresh_s = refreshes * REFRESH_BENCH_SECONDS / REFRESH_BENCH_ACCOUNTS
-    vcpu = upload_s + other_s + refresh_s  # every function has 1 vCPU
+    vcpu = upload_s + other_s + refresh_s  # each of these functions has 1 vCPU
     gib = upload_s * _memory_gib(UPLOADS.memory) + (other_s + refresh_s) * 0.5
     compute = (
         max(0.0, vcpu - FREE_VCPU_SECONDS) * VCPU_SECOND
