@@ -29,17 +29,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from emulator.seed import fake_grants, seed_accounts
+from emulator.stack import Ports, Stack
+from shared import runtime
+from shared.analytics.scheduler import CONCURRENCY, run_scheduled
+from shared.analytics.snapshot import calls_needed
+from tests.support import wipe_firestore
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import httpx  # noqa: E402
-
-from emulator.seed import fake_grants, seed_accounts  # noqa: E402
-from emulator.stack import Ports, Stack  # noqa: E402
-from shared import runtime  # noqa: E402
-from shared.analytics.scheduler import CONCURRENCY, run_scheduled  # noqa: E402
-from shared.analytics.snapshot import calls_needed  # noqa: E402
-from tests.support import wipe_firestore  # noqa: E402
 
 LATENCY_MS = 100
 VIDEOS = 100

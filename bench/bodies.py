@@ -23,7 +23,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 MIB = 1024 * 1024
 
 ENV = {

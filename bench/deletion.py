@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from emulator.stack import Ports, Stack  # noqa: E402
-from shared import runtime  # noqa: E402
-from shared.users.data_rights import delete_user_data  # noqa: E402
-from shared.users.deletion import IN_FLIGHT_BOUND, REQUEST_BUDGET, finish_deletions  # noqa: E402
-from tests.support import deletion_collaborators, wipe_firestore  # noqa: E402
+from emulator.stack import Ports, Stack
+from shared import runtime
+from shared.users.data_rights import delete_user_data
+from shared.users.deletion import IN_FLIGHT_BOUND, REQUEST_BUDGET, finish_deletions
+from tests.support import deletion_collaborators, wipe_firestore
 
 
 def seed(uid: str, count: int) -> float:

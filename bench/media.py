@@ -28,7 +28,6 @@ import argparse
 import hashlib
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -38,13 +37,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from emulator.stack import Ports, Stack  # noqa: E402
-from shared.config import Secret, SessionKey  # noqa: E402
-from shared.media.storage import open_bucket  # noqa: E402
-from shared.media.tokens import MediaGrant, MediaTokens  # noqa: E402
+from emulator.stack import Ports, Stack
+from shared.config import Secret, SessionKey
+from shared.media.storage import open_bucket
+from shared.media.tokens import MediaGrant, MediaTokens
 
 PIECE = 1024 * 1024
 SERVED, DIRECT = "/media/", "direct"

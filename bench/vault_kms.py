@@ -11,6 +11,7 @@ Run: ``.venv/bin/python bench/vault_kms.py`` (not a test; pytest does not collec
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -43,6 +44,7 @@ def summary(samples: list[float]) -> str:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0]).parse_args()
     child, host = start(Path(tempfile.mkdtemp(prefix="bench-kms-")))
     try:
         client = make_kms_client(host)

@@ -16,19 +16,17 @@ import gzip
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Page, Response, sync_playwright
+
+from emulator.stack import Ports, Stack
+from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from playwright.sync_api import Page, Response, sync_playwright  # noqa: E402
-
-from emulator.stack import Ports, Stack  # noqa: E402
-from tests.support import AuthEmulator, FakeTikTok, connect_account, new_browser  # noqa: E402
 
 LIMIT_GZIP_JS = 150_000
 LIMIT_ANALYTICS_GZIP_JS = 250_000
