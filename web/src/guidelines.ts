@@ -1,6 +1,6 @@
 // TikTok's Content Sharing Guidelines for the "Post to TikTok" page, as data and small pure
 // functions (docs/web-app.md lists each rule and the test that proves it).
-import type { CreatorInfo, PrivacyLevel } from "./api/types";
+import type { CreatorInfo, PrivacyLevel, PublishRequest } from "./api/types";
 
 export const PRIVACY_LABELS: Record<PrivacyLevel, string> = {
   PUBLIC_TO_EVERYONE: "Everyone",
@@ -38,6 +38,35 @@ export function commercialLabel(kind: MediaKind, yourBrand: boolean, branded: bo
   if (branded) return `Your ${what} will be labeled as "Paid partnership".`;
   if (yourBrand) return `Your ${what} will be labeled as "Promotional content".`;
   return null;
+}
+
+/** What the creator chose for a direct post (an inbox video has none of these: TikTok asks in
+ * its app). */
+export interface DirectChoices {
+  privacy: PrivacyLevel | "";
+  allowComment: boolean;
+  allowDuet: boolean;
+  allowStitch: boolean;
+  disclose: boolean;
+  yourBrand: boolean;
+  branded: boolean;
+  aigc: boolean;
+}
+
+/** A direct post's settings as sent to the API: an interaction the creator turned off at TikTok
+ * is sent off whatever the box says, and a photo has no duet or stitch. */
+export function directSettings(kind: MediaKind, c: DirectChoices, creator: CreatorInfo): NonNullable<PublishRequest["post"]> {
+  return {
+    privacy_level: c.privacy as PrivacyLevel,
+    allow_comment: c.allowComment && !creator.comment_disabled,
+    ...(kind === "video"
+      ? { allow_duet: c.allowDuet && !creator.duet_disabled, allow_stitch: c.allowStitch && !creator.stitch_disabled }
+      : {}),
+    disclose_commercial_content: c.disclose,
+    brand_organic: c.disclose && c.yourBrand,
+    brand_content: c.disclose && c.branded,
+    is_aigc: c.aigc,
+  };
 }
 
 export function consentKind(disclose: boolean, branded: boolean): "branded" | "music" {

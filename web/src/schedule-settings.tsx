@@ -8,7 +8,7 @@ import { useState } from "preact/hooks";
 import { ApiError, request } from "./api/client";
 import type { CreatorInfo, HistoryPost, Post, PrivacyLevel, PublishRequest } from "./api/types";
 import { type Loaded, useCreatorInfo } from "./accounts";
-import { CANNOT_POST, commercialLabel, DESCRIPTION_MAX, PRIVACY_LABELS, TEXT, TITLE_MAX, utf16Length } from "./guidelines";
+import { CANNOT_POST, commercialLabel, DESCRIPTION_MAX, directSettings, PRIVACY_LABELS, TEXT, TITLE_MAX, utf16Length } from "./guidelines";
 import { Check, ErrorMessage, Loading } from "./ui";
 
 type Row = HistoryPost | Post;
@@ -62,16 +62,8 @@ function Form({ post, creator, name, onSaved, onClose }: {
     const settings: Settings = { title };
     if (photo) settings.description = description;
     if (direct) {
-      settings.privacy_level = privacy as PrivacyLevel;
-      settings.allow_comment = allowComment && !creator.comment_disabled;
-      if (!photo) {
-        settings.allow_duet = allowDuet && !creator.duet_disabled;
-        settings.allow_stitch = allowStitch && !creator.stitch_disabled;
-      }
-      settings.disclose_commercial_content = disclose;
-      settings.brand_organic = disclose && yourBrand;
-      settings.brand_content = disclose && branded;
-      settings.is_aigc = aigc;
+      const chosen = { privacy, allowComment, allowDuet, allowStitch, disclose, yourBrand, branded, aigc };
+      Object.assign(settings, directSettings(photo ? "photo" : "video", chosen, creator));
     }
     setBusy(true);
     setError(null);

@@ -15,6 +15,7 @@ import {
   commercialLabel,
   consentKind,
   DESCRIPTION_MAX,
+  directSettings,
   durationProblem,
   formatDuration,
   LINKS,
@@ -194,16 +195,8 @@ function Composer({ account, creator }: { account: Account; creator: CreatorInfo
     if (direct || kind === "photo") post.title = title;
     if (kind === "photo" && description) post.description = description;
     if (direct) {
-      post.privacy_level = privacy as PrivacyLevel;
-      post.allow_comment = allowComment && !creator.comment_disabled;
-      if (kind === "video") {
-        post.allow_duet = allowDuet && !creator.duet_disabled;
-        post.allow_stitch = allowStitch && !creator.stitch_disabled;
-      }
-      post.disclose_commercial_content = disclose;
-      post.brand_organic = disclose && yourBrand;
-      post.brand_content = disclose && branded;
-      post.is_aigc = aigc;
+      const chosen = { privacy, allowComment, allowDuet, allowStitch, disclose, yourBrand, branded, aigc };
+      Object.assign(post, directSettings(kind, chosen, creator));
     }
     const media: PublishRequest["media"] =
       photoFiles
