@@ -21,7 +21,7 @@ def seed_days(fake: FakeTikTok, uid: str, open_id: str, days: int) -> list[str]:
     account = snapshotter.accounts.get(uid, open_id)
     assert account is not None
     today = datetime.now(UTC)
-    dates = []
+    dates: list[str] = []
     for back in reversed(range(days)):
         if dates:
             fake.control("POST", "advance_day", json={"days": 1})

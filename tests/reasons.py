@@ -41,12 +41,12 @@ class _Code:
         self.functions: dict[str, list[ast.FunctionDef]] = {}
         self.parents: dict[ast.AST, ast.AST] = {}
         for tree in self.files.values():
-            for node in tree.body:
-                if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for stmt in tree.body:
+                if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+                    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                     for target in targets:
                         if isinstance(target, ast.Name):
-                            self.constants.setdefault(target.id, node.value)
+                            self.constants.setdefault(target.id, stmt.value)
             for node in ast.walk(tree):
                 for child in ast.iter_child_nodes(node):
                     self.parents[child] = node

@@ -25,6 +25,7 @@ from playwright.sync_api import (
     Playwright,
     Request,
     Route,
+    ViewportSize,
     expect,
     sync_playwright,
 )
@@ -38,8 +39,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 GAPI = "https://apis.google.com/js/api.js"
 GAPI_STUB = (Path(__file__).parent / "gapi_stub.js").read_text()
 LOOPBACK = ("http://127.0.0.1:", "http://localhost:")
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # Assertions wait as long as actions do (the context's default, below). Playwright's own 5 s made
 # assertions that follow a request through the stack fail on a busy two-core machine (CI runs the

@@ -137,12 +137,12 @@ def test_the_charts_show_the_apis_data_points(web: Web, creator: dict[str, Any])
     top = page.get_by_role(
         "table", name="Videos by views, most first: the latest values in the range"
     )
-    rows = top.locator("tbody tr")
-    expect(rows).to_have_count(len(api["videos"]))
+    video_rows = top.locator("tbody tr")
+    expect(video_rows).to_have_count(len(api["videos"]))
     shown = table_rows(top)
     views = [v["latest"]["view_count"] for v in api["videos"]]
     assert views == sorted(views, reverse=True)
-    for row, video, cells in zip(rows.all(), api["videos"], shown, strict=True):
+    for row, video, cells in zip(video_rows.all(), api["videos"], shown, strict=True):
         assert cells[0] == video["title"]
         assert [number(c) for c in cells[1:5]] == [video["latest"][k] for k in METRICS]
         assert cells[5] == video["latest_date"] == dates[-1]

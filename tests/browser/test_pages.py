@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Route, ViewportSize, expect
 
 from tests.browser.conftest import DESKTOP, PHONE, Web
 from tests.browser.media import FIXTURES, padded_video
@@ -19,7 +19,7 @@ from tests.browser.seed import seed_days
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_page_is_accessible(
-    web: Web, creator: dict[str, Any], viewport: dict[str, int], tmp_path: Path
+    web: Web, creator: dict[str, Any], viewport: ViewportSize, tmp_path: Path
 ) -> None:
     page = web.page
     page.set_viewport_size(viewport)

@@ -257,7 +257,9 @@ def test_an_expired_draft_can_neither_be_read_nor_confirmed(
     draft = ann.post("/api/publish/drafts", json=video_file(creator["open_id"])).json()["draft"]
     db = runtime.firestore_client()
     [doc] = [d for d in db.collection_group("drafts").stream() if d.id == draft["id"]]
-    assert isinstance(doc.to_dict()["expire_at"], datetime)
+    stored = doc.to_dict()
+    assert stored is not None
+    assert isinstance(stored["expire_at"], datetime)
     doc.reference.update({"expire_at": datetime.now(UTC) - timedelta(seconds=1)})
     assert ann.get(f"/api/publish/drafts/{draft['id']}").status_code == 404
     refused = ann.post("/api/publish", json={"draft_id": draft["id"]})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, cast
 
 import httpx
 import pytest
@@ -76,7 +76,7 @@ def test_the_relay_reads_and_forwards_small_pieces_only(
             uid=uid,
             post_id=post["id"],
             index=index,
-            body=recorder,
+            body=cast("IO[bytes]", recorder),  # a binary stream; relay_chunk only reads it
             content_length=last - first + 1,
             now=datetime.now(UTC),
         )

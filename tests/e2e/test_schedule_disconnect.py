@@ -60,7 +60,7 @@ def uid_of(browser: httpx.Client) -> str:
 
 def schedule(browser: httpx.Client, open_id: str, media: dict[str, Any], title: str) -> str:
     at = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
-    body = {
+    body: dict[str, Any] = {
         "open_id": open_id,
         "mode": "direct",
         "media": media,

@@ -300,7 +300,7 @@ def test_an_edit_during_the_checks_is_what_is_sent(
 ) -> None:
     post = schedule(ann, creator["open_id"], media, timedelta(minutes=10))
     moment = post["at"] + timedelta(seconds=5)
-    edited = []
+    edited: list[httpx.Response] = []
 
     def edit() -> None:
         if not edited:  # once: the re-check after it calls creator info again

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -155,8 +156,8 @@ def every_route_with(stack: Stack, cookie: str) -> dict[str, int]:
     statuses = {}
     with httpx.Client(base_url=stack.functions_url, headers=headers, timeout=30) as client:
         for method, path in authenticated_routes():
-            body = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
-            statuses[f"{method} {path}"] = client.request(method, path, **body).status_code  # type: ignore[arg-type]
+            body: dict[str, Any] = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+            statuses[f"{method} {path}"] = client.request(method, path, **body).status_code
     return statuses
 
 

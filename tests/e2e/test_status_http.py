@@ -337,7 +337,11 @@ def test_authorization_removed_revokes_every_connection_and_deletes_the_tokens(
     assert connect_account(bob, fake_tiktok, creator["open_id"]).status_code == 302
     fake_tiktok.control("POST", f"users/{creator['open_id']}/deauthorize", json={"reason": 1})
     for browser in (ann, bob):
-        account = wait_for(lambda b=browser: _revoked(b))
+
+        def revoked(b: httpx.Client = browser) -> dict[str, Any] | None:
+            return _revoked(b)
+
+        account = wait_for(revoked)
         assert account["status_reason"] == "tiktok.authorization_removed.user_disconnected"
     accounts = [d for d in all_documents(devserver) if d["name"].split("/")[-2] == "accounts"]
     assert len(accounts) == 2
@@ -446,6 +450,7 @@ def test_the_sweep_settles_a_post_whose_init_never_recorded_an_outcome(
     [stuck] = [
         d.to_dict() for d in runtime.firestore_client().collection(f"users/{uid}/posts").stream()
     ]
+    assert stuck is not None
     assert stuck["status"] == "INITIALIZING"
 
     assert run_sweep(runtime.tracker(), now=now + timedelta(minutes=5))["init_unknown"] == 0

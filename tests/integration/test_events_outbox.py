@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from google.api_core import exceptions
@@ -22,6 +22,7 @@ from emulator.stack import Stack
 from shared import runtime
 from shared.status.order import Observation
 from shared.store.accounts import ACTIVE, NEEDS_RECONNECT, REVOKED, Account
+from shared.store.documents import PostDoc
 from shared.store.outbox import CLAIM, OUTBOX, Outbox, post_event
 from shared.store.posts import PostStore
 from shared.store.status import StatusStore
@@ -68,8 +69,9 @@ def account(now: datetime, status: str = ACTIVE) -> Account:
     )
 
 
-def post_doc(now: datetime) -> dict[str, Any]:
-    return {
+def post_doc(now: datetime) -> PostDoc:
+    """A recorded post with only the fields these tests are about."""
+    fields: dict[str, Any] = {
         "uid": UID,
         "post_id": "post-1",
         "open_id": OPEN_ID,
@@ -81,6 +83,7 @@ def post_doc(now: datetime) -> dict[str, Any]:
         "created_at": now,
         "updated_at": now,
     }
+    return cast("PostDoc", fields)
 
 
 def live_user() -> None:

@@ -83,7 +83,9 @@ def connect(tiktok: TikTokClient, fake_url: str, open_id: str, **kwargs: Any) ->
     return tiktok.exchange_code(consent(fake_url, open_id, **kwargs)["code"][0])
 
 
-def test_authorize_page_lists_users(tiktok: TikTokClient, control: httpx.Client, fake_url: str):
+def test_authorize_page_lists_users(
+    tiktok: TikTokClient, control: httpx.Client, fake_url: str
+) -> None:
     new_user(control, display_name="Page Person")
     url = tiktok.authorize_url(state="s-1", scopes=["user.info.basic", "video.publish"])
     page = httpx.get(url)
@@ -95,7 +97,7 @@ def test_authorize_page_lists_users(tiktok: TikTokClient, control: httpx.Client,
 
 def test_consent_code_exchange_and_single_use(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     open_id = new_user(control)
     query = consent(fake_url, open_id)
     assert query["state"] == ["state-123"]
@@ -111,14 +113,14 @@ def test_consent_code_exchange_and_single_use(
     assert caught.value.details["log_id"]
 
 
-def test_denied_consent_redirects_with_access_denied(control: httpx.Client, fake_url: str):
+def test_denied_consent_redirects_with_access_denied(control: httpx.Client, fake_url: str) -> None:
     query = consent(fake_url, new_user(control), decision="deny")
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["state-123"]
     assert "code" not in query
 
 
-def test_wrong_redirect_uri_is_refused(control: httpx.Client, fake_url: str):
+def test_wrong_redirect_uri_is_refused(control: httpx.Client, fake_url: str) -> None:
     open_id = new_user(control)
     refused = httpx.post(
         f"{fake_url}/v2/auth/authorize/decision",
@@ -149,7 +151,7 @@ def test_wrong_redirect_uri_is_refused(control: httpx.Client, fake_url: str):
 
 def test_refresh_rotates_and_old_refresh_token_dies(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     grant = connect(tiktok, fake_url, new_user(control))
     control.post("/advance", json={"seconds": 3600})
     fresh = tiktok.refresh(grant.refresh_token)
@@ -165,7 +167,7 @@ def test_refresh_rotates_and_old_refresh_token_dies(
 
 def test_refresh_without_rotation_returns_the_same_token(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     control.post("/config", json={"rotate_refresh_tokens": False}).raise_for_status()
     grant = connect(tiktok, fake_url, new_user(control))
     assert tiktok.refresh(grant.refresh_token).refresh_token == grant.refresh_token
@@ -180,7 +182,7 @@ def test_token_lifetimes_both_readings(
     fake_url: str,
     reading: str,
     lifetimes: tuple[int, int],
-):
+) -> None:
     control.post("/config", json={"lifetimes": reading}).raise_for_status()
     grant = connect(tiktok, fake_url, new_user(control))
     assert lifetimes[0] - 2 <= grant.expires_in <= lifetimes[0]
@@ -189,7 +191,7 @@ def test_token_lifetimes_both_readings(
 
 def test_expired_access_token_is_refused(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     control.post("/config", json={"lifetimes": "newer"}).raise_for_status()
     grant = connect(tiktok, fake_url, new_user(control))
     control.post("/advance", json={"seconds": 7201})
@@ -200,7 +202,7 @@ def test_expired_access_token_is_refused(
 
 def test_revoke_kills_access_and_refresh_tokens(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     open_id = new_user(control)
     grant = connect(tiktok, fake_url, open_id)
     tiktok.revoke(grant.access_token)
@@ -216,7 +218,7 @@ def test_revoke_kills_access_and_refresh_tokens(
 
 def test_user_info_honours_fields_and_scopes(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     open_id = new_user(control, bio="hello", verified=True, stats={"follower_count": 12})
     grant = connect(tiktok, fake_url, open_id, granted="user.info.basic,user.info.stats")
     assert grant.scopes == ("user.info.basic", "user.info.stats")
@@ -236,7 +238,7 @@ def test_user_info_honours_fields_and_scopes(
 
 def test_creator_info_public_private_and_scope(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str
-):
+) -> None:
     public = connect(tiktok, fake_url, new_user(control, comment_disabled=True))
     info = tiktok.creator_info(public.access_token)
     assert info["privacy_level_options"] == [
@@ -265,7 +267,7 @@ def test_creator_info_public_private_and_scope(
 @pytest.mark.parametrize("spam", ["spam_risk_too_many_posts", "reached_active_user_cap"])
 def test_creator_info_spam_answer_is_a_failure(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str, spam: str
-):
+) -> None:
     grant = connect(tiktok, fake_url, new_user(control, spam=spam))
     with pytest.raises(errors.FailedPrecondition) as caught:
         tiktok.creator_info(grant.access_token)
@@ -274,7 +276,7 @@ def test_creator_info_spam_answer_is_a_failure(
 
 def test_creator_info_rate_limit(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str, sleeps: list[float]
-):
+) -> None:
     grant = connect(tiktok, fake_url, new_user(control))
     for _ in range(20):
         tiktok.creator_info(grant.access_token)
@@ -290,7 +292,7 @@ def test_creator_info_rate_limit(
 
 def test_injected_failure_is_retried_for_safe_calls_only(
     tiktok: TikTokClient, control: httpx.Client, fake_url: str, sleeps: list[float]
-):
+) -> None:
     grant = connect(tiktok, fake_url, new_user(control))
     control.post("/fail", json={"endpoint": "user_info", "status": 503, "code": "internal_error"})
     assert tiktok.user_info(grant.access_token, ["open_id"])["open_id"] == grant.open_id
@@ -307,7 +309,7 @@ def test_injected_failure_is_retried_for_safe_calls_only(
 
 def test_latency_becomes_deadline_exceeded(
     control: httpx.Client, fake_url: str, sleeps: list[float]
-):
+) -> None:
     control.post("/config", json={"latency_ms": {"token": 800}}).raise_for_status()
     with httpx.Client(base_url=fake_url, timeout=httpx.Timeout(0.3, connect=2)) as http:
         impatient = TikTokClient(

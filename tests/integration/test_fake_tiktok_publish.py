@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from shared import errors
-from shared.tiktok.client import InitResult, TikTokClient, make_http_client
+from shared.tiktok.client import ChunkAck, InitResult, TikTokClient, make_http_client
 from tests.integration.fake_app import client_for, running_fake
 from tests.media_server import MediaServer, media_pieces, media_sha256
 
@@ -76,7 +76,9 @@ def plan(size: int, chunk: int) -> dict[str, Any]:
     }
 
 
-def upload_all(tiktok: TikTokClient, init: InitResult, size: int, chunk: int, name: str) -> list:
+def upload_all(
+    tiktok: TikTokClient, init: InitResult, size: int, chunk: int, name: str
+) -> list[ChunkAck]:
     assert init.upload_url is not None
     acks = []
     count = size // chunk
@@ -118,7 +120,7 @@ DIRECT = {"privacy_level": "PUBLIC_TO_EVERYONE", "title": "a #cat", "brand_conte
 
 def test_thirty_megabytes_in_three_chunks_is_published(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     size, chunk = 30 * MB + 123, 10 * MB
     init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(size, chunk))
@@ -148,7 +150,7 @@ def test_thirty_megabytes_in_three_chunks_is_published(
 
 def test_out_of_order_and_repeated_chunks_get_416_with_progress(
     tiktok: TikTokClient, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     size, chunk = 10 * MB + 7, 5 * MB
     init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(size, chunk))
@@ -177,7 +179,7 @@ def test_out_of_order_and_repeated_chunks_get_416_with_progress(
 
 def test_expired_and_unknown_upload_urls(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     init = tiktok.init_video_inbox(token, source_info=plan(MB, MB))
     assert init.publish_id.startswith("v_inbox_file~v2.")
@@ -195,7 +197,7 @@ def test_expired_and_unknown_upload_urls(
     assert "1 hour" in expired.value.message
 
 
-def test_fake_refuses_bad_upload_headers(tiktok: TikTokClient, creator: Callable[..., str]):
+def test_fake_refuses_bad_upload_headers(tiktok: TikTokClient, creator: Callable[..., str]) -> None:
     """Headers the client never sends, checked on the wire."""
     token = creator()
     init = tiktok.init_video_inbox(token, source_info=plan(MB, MB))
@@ -218,7 +220,7 @@ def test_fake_refuses_bad_upload_headers(tiktok: TikTokClient, creator: Callable
 
 def test_inbox_upload_ends_in_the_inbox(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     init = tiktok.init_video_inbox(token, source_info=plan(3 * MB, 3 * MB))
     [ack] = upload_all(tiktok, init, 3 * MB, 3 * MB, "inbox.mp4")
@@ -246,7 +248,7 @@ def test_inbox_upload_ends_in_the_inbox(
 )
 def test_refused_plans_carry_the_plan(
     tiktok: TikTokClient, creator: Callable[..., str], source_info: dict[str, Any], message: str
-):
+) -> None:
     token = creator()
     with pytest.raises(errors.InvalidArgument) as caught:
         tiktok.init_video_direct(token, post_info=DIRECT, source_info=source_info)
@@ -259,7 +261,9 @@ def test_refused_plans_carry_the_plan(
         assert caught.value.details["tiktok_message"] == caught.value.message
 
 
-def test_last_chunk_may_carry_the_remainder(tiktok: TikTokClient, creator: Callable[..., str]):
+def test_last_chunk_may_carry_the_remainder(
+    tiktok: TikTokClient, creator: Callable[..., str]
+) -> None:
     # 10 chunks of 5 MB and a last chunk of 9.99 MB: accepted.
     init = tiktok.init_video_direct(
         creator(),
@@ -286,7 +290,7 @@ def test_direct_post_refusals(
     fields: dict[str, Any],
     error: type[errors.AppError],
     reason: str | None,
-):
+) -> None:
     token = creator(**fields)
     with pytest.raises(error) as caught:
         tiktok.init_video_direct(token, post_info=post_info, source_info=plan(MB, MB))
@@ -295,14 +299,14 @@ def test_direct_post_refusals(
 
 def test_title_of_exactly_2200_utf16_units_is_accepted(
     tiktok: TikTokClient, creator: Callable[..., str]
-):
+) -> None:
     post_info = DIRECT | {"title": "😀" * 1100}
     assert tiktok.init_video_direct(creator(), post_info=post_info, source_info=plan(MB, MB))
 
 
 def test_unaudited_client_and_caps(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     # Tokens outlive the day this test skips.
     control.post("/config", json={"audited": False, "access_expires_in": 2 * 86400})
     with pytest.raises(errors.FailedPrecondition) as public:
@@ -321,7 +325,7 @@ def test_unaudited_client_and_caps(
 
 def test_creator_info_tells_a_creator_at_the_daily_cap_they_cannot_post(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     """TikTok answers creator info with HTTP 200 and spam_risk_too_many_posts once the creator
     reached the cap (docs/tiktok-api.md §3.1, §4.4), not only the next init."""
     control.post("/config", json={"daily_post_cap": 2, "access_expires_in": 2 * 86400})
@@ -343,7 +347,7 @@ def test_creator_info_tells_a_creator_at_the_daily_cap_they_cannot_post(
 
 def test_creator_info_tells_an_unaudited_apps_extra_creator_the_app_is_at_its_cap(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     control.post("/config", json={"audited": False, "unaudited_user_cap": 1})
     first, second = creator(private=True), creator(private=True)
     self_only = {"privacy_level": "SELF_ONLY"}
@@ -354,7 +358,7 @@ def test_creator_info_tells_an_unaudited_apps_extra_creator_the_app_is_at_its_ca
     assert told.value.reason == "tiktok.reached_active_user_cap"
 
 
-def test_pending_share_cap(tiktok: TikTokClient, creator: Callable[..., str]):
+def test_pending_share_cap(tiktok: TikTokClient, creator: Callable[..., str]) -> None:
     token = creator()
     for _ in range(5):
         tiktok.init_video_inbox(token, source_info=plan(MB, MB))
@@ -363,7 +367,7 @@ def test_pending_share_cap(tiktok: TikTokClient, creator: Callable[..., str]):
     assert caught.value.reason == "tiktok.spam_risk_too_many_pending_share"
 
 
-def test_inbox_needs_video_upload_scope(tiktok: TikTokClient, creator: Callable[..., str]):
+def test_inbox_needs_video_upload_scope(tiktok: TikTokClient, creator: Callable[..., str]) -> None:
     token = creator(scopes=["user.info.basic", "video.publish"])
     with pytest.raises(errors.PermissionDenied) as caught:
         tiktok.init_video_inbox(token, source_info=plan(MB, MB))
@@ -372,7 +376,7 @@ def test_inbox_needs_video_upload_scope(tiktok: TikTokClient, creator: Callable[
 
 def test_seventh_init_in_a_minute_is_rate_limited(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     for _ in range(6):
         tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
@@ -385,7 +389,7 @@ def test_seventh_init_in_a_minute_is_rate_limited(
 
 def test_the_init_window_slides_on_the_fakes_clock(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     for _ in range(6):
         tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
@@ -404,7 +408,7 @@ def test_the_init_window_slides_on_the_fakes_clock(
 
 def test_pull_from_url_downloads_and_publishes(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
-):
+) -> None:
     token = creator()
     size = 3 * MB + 1
     source = {"source": "PULL_FROM_URL", "video_url": media.url(size, "pulled.mp4")}
@@ -422,7 +426,7 @@ def test_pull_from_url_downloads_and_publishes(
 
 def test_pull_refusals_and_redirect(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
-):
+) -> None:
     token = creator()
 
     def pull(url: str) -> InitResult:
@@ -452,7 +456,7 @@ def test_pull_refusals_and_redirect(
 
 def test_photo_direct_post_and_media_upload(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
-):
+) -> None:
     token = creator()
     images = [media.url(200_000, f"p{i}.jpg") for i in range(3)]
     source = {"source": "PULL_FROM_URL", "photo_images": images, "photo_cover_index": 1}
@@ -469,7 +473,11 @@ def test_photo_direct_post_and_media_upload(
         (direct.publish_id, "PUBLISH_COMPLETE"),
         (inbox.publish_id, "SEND_TO_USER_INBOX"),
     ):
-        wait_for(lambda p=publish_id, f=final: tiktok.fetch_status(token, p)["status"] == f)
+
+        def reached(p: str = publish_id, f: str = final) -> bool:
+            return tiktok.fetch_status(token, p)["status"] == f
+
+        wait_for(reached)
         view = publish_view(control, publish_id)
         assert [d["bytes"] for d in view["downloads"]] == [200_000] * 3
         assert view["downloads"][1]["sha256"] == media_sha256(200_000, "p1.jpg")
@@ -478,7 +486,7 @@ def test_photo_direct_post_and_media_upload(
 
 def test_a_photo_that_cannot_be_pulled_says_which_where_from_and_how_to_fix_it(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
-):
+) -> None:
     token = creator()
     control.post("/config", json={"verified_url_prefixes": [f"{media.base}/"]}).raise_for_status()
     images = [media.url(200_000, "ok.jpg"), media.url(404, "gone.jpg", kind="status")]
@@ -511,7 +519,7 @@ def test_photo_refusals(
     media: MediaServer,
     change: dict[str, Any],
     post_mode: str,
-):
+) -> None:
     source = {
         "source": "PULL_FROM_URL",
         "photo_images": [media.url(10, f"q{i}.jpg") for i in range(3)],
@@ -529,7 +537,7 @@ def test_photo_refusals(
 
 def test_thirty_six_photos_are_refused(
     tiktok: TikTokClient, creator: Callable[..., str], media: MediaServer
-):
+) -> None:
     images = [media.url(10, f"r{i}.jpg") for i in range(36)]
     source = {"source": "PULL_FROM_URL", "photo_images": images, "photo_cover_index": 0}
     with pytest.raises(errors.InvalidArgument):
@@ -541,7 +549,7 @@ def test_thirty_six_photos_are_refused(
 
 def test_status_errors_and_forced_failure(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token, other = creator(), creator()
     with pytest.raises(errors.NotFound) as unknown:
         tiktok.fetch_status(token, "v_pub_file~v2-1.123")
@@ -577,7 +585,7 @@ def webhook_reasons(control: httpx.Client, publish_id: str) -> list[str]:
 
 def test_an_unfinished_upload_is_cancelled_and_its_url_stops_working(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     size, chunk = 20 * MB, 10 * MB
     init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(size, chunk))
@@ -609,7 +617,7 @@ def test_an_unfinished_upload_is_cancelled_and_its_url_stops_working(
 
 def test_a_publish_in_processing_or_final_cannot_be_cancelled(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
-):
+) -> None:
     token = creator()
     control.post("/config", json={"processing_seconds": 3600}).raise_for_status()
     init = tiktok.init_video_direct(token, post_info=DIRECT, source_info=plan(MB, MB))
@@ -626,7 +634,7 @@ def test_a_publish_in_processing_or_final_cannot_be_cancelled(
 
 def test_a_pull_in_progress_is_cancelled(
     tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str], media: MediaServer
-):
+) -> None:
     token = creator()
     prefixes = [f"{media.base}/slow/"]
     control.post("/config", json={"verified_url_prefixes": prefixes}).raise_for_status()
@@ -646,7 +654,9 @@ def test_a_pull_in_progress_is_cancelled(
     tiktok.cancel_publish(token, other.publish_id)  # a FILE_UPLOAD has no URL to own
 
 
-def test_cancel_refusals(tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]):
+def test_cancel_refusals(
+    tiktok: TikTokClient, control: httpx.Client, creator: Callable[..., str]
+) -> None:
     token, other = creator(), creator()
     with pytest.raises(errors.NotFound) as unknown:
         tiktok.cancel_publish(token, "v_pub_file~v2-1.123")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from shared.media.service import (
 from shared.media.storage import open_bucket
 from shared.media.tokens import MediaGrant, MediaTokens
 from shared.status.order import Observation
+from shared.store.documents import PostDoc
 from shared.store.media import MediaStore
 from shared.store.posts import PostStore
 from shared.store.status import StatusStore
@@ -77,7 +79,9 @@ def used_by_post(staging: Staging, status: str = "PROCESSING_DOWNLOAD") -> tuple
     complete_slot(staging, uid=UID, media_id=media_id, now=NOW)
     posts = PostStore(staging.media.db)
     post_id = posts.new_post_id(UID)
-    posts.create_post(UID, post_id, {"uid": UID, "status": status, "media_ids": [media_id]})
+    # Only the fields the media store reads.
+    doc = cast("PostDoc", {"uid": UID, "status": status, "media_ids": [media_id]})
+    posts.create_post(UID, post_id, doc)
     staging.media.take_for_post(
         UID, [media_id], kind="photo", post_id=post_id, now=NOW, expire_at=NOW + timedelta(days=2)
     )
@@ -217,6 +221,7 @@ def test_a_stream_reads_exactly_its_range_of_that_generation_in_bounded_pieces(
     assert b"".join(bucket.stream(name, info.generation, len(data) - 5, len(data) - 1)) == data[-5:]
     # A reader that stops early ends the download (the generator closes its response).
     early = bucket.stream(name, info.generation, 0, len(data) - 1, chunk=65536)
+    assert isinstance(early, Generator)
     assert len(next(early)) == 65536
     early.close()
     # Another generation (the object was replaced) or a deleted object: no byte at all.
@@ -251,4 +256,6 @@ def test_a_png_is_converted_in_place_and_the_slot_records_the_jpeg(staging: Stag
     assert served.startswith(b"\xff\xd8\xff")
     with Image.open(io.BytesIO(served)) as image:
         assert image.size == (1920, 960)
-        assert min(image.getpixel((10, 10))) >= 250  # transparent became white
+        pixel = image.getpixel((10, 10))
+        assert isinstance(pixel, tuple)
+        assert min(pixel) >= 250  # transparent became white

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_each_post_gets_the_metrics_of_its_own_ids(store: AnalyticsStore) -> Non
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     take(store, now.date() - timedelta(days=1), [video(OLD, 5), video(NEW, 6)])
     take(store, now.date(), [video(OLD, 50)])  # the newest: NEW fell out of its recent videos
-    posts = [
+    posts: list[dict[str, Any]] = [
         {"id": "a", "open_id": OPEN_ID, "post_ids": [OLD]},
         {"id": "b", "open_id": OPEN_ID, "post_ids": [NEW]},
         {"id": "c", "open_id": OPEN_ID, "post_ids": []},

@@ -101,7 +101,9 @@ def send_chunk(p: Publisher, account: Account, post_id: str) -> dict[str, Any]:
 
 
 def stored_post(account: Account, post_id: str) -> dict[str, Any]:
-    return runtime.firestore_client().document(post_path(account.uid, post_id)).get().to_dict()
+    doc = runtime.firestore_client().document(post_path(account.uid, post_id)).get().to_dict()
+    assert doc is not None
+    return doc
 
 
 def test_kms_down_before_an_init_fails_the_publish_before_tiktok_has_the_post(

@@ -49,7 +49,9 @@ def store(clean: Stack) -> AccountStore:
     return runtime.account_store()
 
 
-def seed(fake: FakeTikTok, count: int, expires_in: timedelta = timedelta(minutes=-1)) -> list[Any]:
+def seed(
+    fake: FakeTikTok, count: int, expires_in: timedelta = timedelta(minutes=-1)
+) -> list[tuple[Account, dict[str, Any]]]:
     grants = fake_grants(fake.base_url, count)
     db = runtime.firestore_client()
     now = datetime.now(UTC)

@@ -34,6 +34,7 @@ def test_user_document_holds_profile_and_times_and_nothing_secret(
 
     snapshot = runtime.firestore_client().collection(USERS).document(google["localId"]).get()
     stored = snapshot.to_dict()
+    assert stored is not None
     assert set(stored) == {"uid", "email", "name", "picture", "created_at", "last_login_at"}
     assert stored["uid"] == google["localId"]
     assert stored["email"] == "ann@example.com"
@@ -121,5 +122,6 @@ def test_a_sign_in_during_deletion_does_not_bring_the_user_back(
         do_sign_in(google["idToken"])  # the ID token is still valid for an hour
     assert refused.value.reason == "user.deleted"
     stored = db.collection(USERS).document(google["localId"]).get().to_dict()
+    assert stored is not None
     assert "email" not in stored
     assert "deleting_since" in stored

@@ -171,18 +171,21 @@ def test_only_the_exact_app_origin_passes_and_the_refusal_names_it(
 ) -> None:
     """Nothing but APP_ORIGIN itself is accepted, a loopback twin included, in any project."""
     request = flask.Request.from_values("/api/echo", method="POST", headers={"Origin": origin})
+    assert isinstance(request, flask.Request)  # werkzeug types from_values as its own Request
     with pytest.raises(errors.PermissionDenied) as refused:
         check_origin(request, app_origin)
     message = str(refused.value)
     assert f"Origin must be {app_origin}, not {origin}" in message
     assert (f"open the app at {app_origin}/" in message) is hint
     exact = flask.Request.from_values("/api/echo", method="POST", headers={"Origin": app_origin})
+    assert isinstance(exact, flask.Request)  # werkzeug types from_values as its own Request
     check_origin(exact, app_origin)
 
 
 def test_a_long_origin_is_cut_in_the_refusal() -> None:
     origin = "https://" + "a" * 500 + ".example"
     request = flask.Request.from_values("/api/echo", method="POST", headers={"Origin": origin})
+    assert isinstance(request, flask.Request)  # werkzeug types from_values as its own Request
     with pytest.raises(errors.PermissionDenied) as refused:
         check_origin(request, ORIGIN)
     assert len(str(refused.value)) < 250

@@ -63,7 +63,9 @@ def needed_index(query: Any) -> tuple[str, str, tuple[tuple[str, str], ...]] | N
 
 
 def queries_the_code_runs() -> list[Any]:
-    db = firestore.Client(project="demo-indexes", credentials=AnonymousCredentials())
+    # google.auth's credentials are unannotated
+    credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    db = firestore.Client(project="demo-indexes", credentials=credentials)
     now = datetime.now(UTC)
     status = StatusStore(db)
     accounts = AccountStore(db)

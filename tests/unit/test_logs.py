@@ -18,7 +18,8 @@ def render(message: str, *args: object, **extra: object) -> dict[str, object]:
     record = logging.LogRecord("t", logging.WARNING, __file__, 1, message, args, None)
     for key, value in extra.items():
         setattr(record, key, value)
-    return json.loads(logs.JsonFormatter().format(record))
+    rendered: dict[str, object] = json.loads(logs.JsonFormatter().format(record))
+    return rendered
 
 
 def test_line_has_severity_message_time_and_extra_fields() -> None:

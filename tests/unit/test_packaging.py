@@ -32,6 +32,7 @@ def edits_sys_path(path: Path) -> list[int]:
             and isinstance(target.value, ast.Name)
             and target.value.id == "sys"
         ):
+            assert isinstance(node, ast.Call | ast.Assign | ast.AugAssign)  # set target above
             lines.append(node.lineno)
     return sorted(lines)
 

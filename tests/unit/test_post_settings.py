@@ -3,6 +3,7 @@ the API and TikTok's init body all follow that declaration."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from shared.publishing.posts import PUBLIC_FIELDS, new_post_doc, public_post
@@ -85,8 +86,9 @@ def test_every_declared_setting_is_parsed_stored_and_shown() -> None:
         now=NOW,
     )
     shown = public_post("p1", doc)
+    stored: Mapping[str, object] = doc  # looked up by the settings' names
     for name in SETTINGS:
         assert name in PUBLIC_FIELDS
-        assert doc[name] == getattr(request.post, name) == shown[name]
+        assert stored[name] == getattr(request.post, name) == shown[name]
     assert shown["disclose_commercial_content"] is True
     assert shown["cover_timestamp_ms"] == 10

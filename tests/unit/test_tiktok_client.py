@@ -82,7 +82,9 @@ def client(sleeps: list[float]) -> Iterator[TikTokClient]:
 # Success is error.code == "ok", never the HTTP status --------------------------------------------
 
 
-def test_user_info_returns_only_requested_fields(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_user_info_returns_only_requested_fields(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(
         url=user_info_url("open_id,display_name"),
         json=envelope({"user": {"open_id": "o1", "display_name": "Ann", "extra": 1}}),
@@ -93,7 +95,9 @@ def test_user_info_returns_only_requested_fields(client: TikTokClient, httpx_moc
     assert request.headers["Authorization"] == "Bearer act.token1234567"
 
 
-def test_envelope_error_with_http_200_is_a_failure(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_envelope_error_with_http_200_is_a_failure(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(url=user_info_url("open_id"), json=envelope(code="invalid_params"))
     with pytest.raises(errors.InvalidArgument) as caught:
         client.user_info("act.token1234567", ["open_id"])
@@ -111,7 +115,7 @@ def test_envelope_error_with_http_200_is_a_failure(client: TikTokClient, httpx_m
 )
 def test_creator_info_spam_answers_with_200_are_failures(
     client: TikTokClient, httpx_mock: HTTPXMock, code: str, error: type[errors.AppError]
-):
+) -> None:
     httpx_mock.add_response(url=CREATOR_URL, status_code=200, json=envelope(code=code))
     with pytest.raises(error) as caught:
         client.creator_info("act.token1234567")
@@ -120,21 +124,23 @@ def test_creator_info_spam_answers_with_200_are_failures(
     assert len(httpx_mock.get_requests()) == 1  # a refusal is not retried
 
 
-def test_creator_info_success(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_creator_info_success(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=CREATOR_URL, json=envelope(CREATOR))
     assert client.creator_info("act.token1234567") == CREATOR
 
 
 def test_creator_info_with_missing_fields_is_unavailable(
     client: TikTokClient, httpx_mock: HTTPXMock
-):
+) -> None:
     httpx_mock.add_response(url=CREATOR_URL, json=envelope({"creator_nickname": "x"}))
     with pytest.raises(errors.Unavailable) as caught:
         client.creator_info("act.token1234567")
     assert caught.value.reason == "tiktok.malformed_response"
 
 
-def test_unreadable_gateway_answer_is_unavailable(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_unreadable_gateway_answer_is_unavailable(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     for _ in range(3):
         httpx_mock.add_response(url=CREATOR_URL, status_code=502, text="<html>bad gateway")
     with pytest.raises(errors.Unavailable):
@@ -144,7 +150,9 @@ def test_unreadable_gateway_answer_is_unavailable(client: TikTokClient, httpx_mo
 # OAuth: flat errors, whatever the status -------------------------------------------------------
 
 
-def test_exchange_code_posts_the_documented_form(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_exchange_code_posts_the_documented_form(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(url=TOKEN_URL, method="POST", json=GRANT)
     grant = client.exchange_code("code*1!abc.va")
     assert grant.access_token == GRANT["access_token"]
@@ -165,7 +173,7 @@ def test_exchange_code_posts_the_documented_form(client: TikTokClient, httpx_moc
 @pytest.mark.parametrize("status", [200, 400, 401])
 def test_flat_oauth_error_is_a_failure_at_any_status(
     client: TikTokClient, httpx_mock: HTTPXMock, status: int
-):
+) -> None:
     body = {"error": "invalid_grant", "error_description": "Code expired.", "log_id": LOG_ID}
     httpx_mock.add_response(url=TOKEN_URL, status_code=status, json=body)
     with pytest.raises(errors.FailedPrecondition) as caught:
@@ -175,7 +183,9 @@ def test_flat_oauth_error_is_a_failure_at_any_status(
     assert caught.value.details == {"log_id": LOG_ID}
 
 
-def test_missing_access_token_with_200_is_a_failure(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_missing_access_token_with_200_is_a_failure(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(
         url=TOKEN_URL, json={k: v for k, v in GRANT.items() if k != "access_token"}
     )
@@ -190,14 +200,14 @@ def test_missing_access_token_with_200_is_a_failure(client: TikTokClient, httpx_
 )
 def test_token_grant_types_are_validated(
     client: TikTokClient, httpx_mock: HTTPXMock, change: dict[str, Any]
-):
+) -> None:
     httpx_mock.add_response(url=TOKEN_URL, json={**GRANT, **change})
     with pytest.raises(errors.Unavailable) as caught:
         client.exchange_code("code-1234567890")
     assert caught.value.reason == "tiktok.malformed_response"
 
 
-def test_revoke_succeeds_on_empty_object(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_revoke_succeeds_on_empty_object(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=REVOKE_URL, method="POST", json={})
     client.revoke("act.token1234567")
     form = parse_qs(httpx_mock.get_requests()[0].content.decode())
@@ -211,7 +221,7 @@ def test_revoke_succeeds_on_empty_object(client: TikTokClient, httpx_mock: HTTPX
 @pytest.mark.parametrize(("code", "error"), sorted(ERRORS.items()))
 def test_every_envelope_code_is_translated(
     httpx_mock: HTTPXMock, code: str, error: type[errors.AppError]
-):
+) -> None:
     httpx_mock.add_response(url=CREATOR_URL, status_code=400, json=envelope(code=code))
     with make_http_client(API) as http, pytest.raises(error) as caught:
         TikTokClient(
@@ -230,7 +240,7 @@ def test_every_envelope_code_is_translated(
 @pytest.mark.parametrize(("code", "error"), sorted(ERRORS.items()))
 def test_every_oauth_code_is_translated(
     client: TikTokClient, httpx_mock: HTTPXMock, code: str, error: type[errors.AppError]
-):
+) -> None:
     httpx_mock.add_response(
         url=TOKEN_URL,
         status_code=400,
@@ -241,12 +251,14 @@ def test_every_oauth_code_is_translated(
     assert caught.value.reason == f"tiktok.{code}"
 
 
-def test_tiktok_401s_never_become_our_unauthenticated():
+def test_tiktok_401s_never_become_our_unauthenticated() -> None:
     assert errors.Unauthenticated not in ERRORS.values()
     assert ERRORS["access_token_invalid"] is errors.FailedPrecondition
 
 
-def test_undocumented_code_falls_back_to_status(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_undocumented_code_falls_back_to_status(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(url=CREATOR_URL, status_code=403, json=envelope(code="brand_new"))
     with pytest.raises(errors.PermissionDenied) as caught:
         client.creator_info("act.token1234567")
@@ -258,7 +270,7 @@ def test_undocumented_code_falls_back_to_status(client: TikTokClient, httpx_mock
 
 def test_rate_limit_honours_retry_after(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     httpx_mock.add_response(
         url=CREATOR_URL,
         status_code=429,
@@ -273,7 +285,7 @@ def test_rate_limit_honours_retry_after(
 
 def test_long_retry_after_is_returned_not_waited(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     httpx_mock.add_response(
         url=CREATOR_URL,
         status_code=429,
@@ -288,7 +300,7 @@ def test_long_retry_after_is_returned_not_waited(
 
 def test_safe_call_retries_5xx_and_connection_errors_with_backoff(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     httpx_mock.add_exception(httpx.ConnectError("refused"), url=user_info_url("open_id"))
     httpx_mock.add_response(
         url=user_info_url("open_id"), status_code=500, json=envelope(code="internal_error")
@@ -302,7 +314,7 @@ def test_safe_call_retries_5xx_and_connection_errors_with_backoff(
 
 def test_safe_call_gives_up_after_max_attempts(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     for _ in range(3):
         httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=REVOKE_URL)
     with pytest.raises(errors.DeadlineExceeded) as caught:
@@ -323,7 +335,7 @@ def test_safe_call_gives_up_after_max_attempts(
 @pytest.mark.parametrize("call", ["exchange_code", "refresh"])
 def test_code_exchange_and_refresh_are_sent_once(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float], failure: Any, call: str
-):
+) -> None:
     if isinstance(failure, Exception):
         httpx_mock.add_exception(failure, url=TOKEN_URL)
         expected: type[errors.AppError] = (
@@ -342,7 +354,7 @@ def test_code_exchange_and_refresh_are_sent_once(
 
 def test_refresh_retries_when_tiktok_provably_did_nothing(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     httpx_mock.add_exception(httpx.ConnectError("refused"), url=TOKEN_URL)
     httpx_mock.add_response(
         url=TOKEN_URL, status_code=429, json={"error": "rate_limit_exceeded", "log_id": LOG_ID}
@@ -354,7 +366,7 @@ def test_refresh_retries_when_tiktok_provably_did_nothing(
 
 def test_exchange_code_is_not_retried_even_when_not_sent(
     client: TikTokClient, httpx_mock: HTTPXMock
-):
+) -> None:
     httpx_mock.add_exception(httpx.ConnectError("refused"), url=TOKEN_URL)
     with pytest.raises(errors.Unavailable) as caught:
         client.exchange_code("code-1234567890")
@@ -365,7 +377,7 @@ def test_exchange_code_is_not_retried_even_when_not_sent(
 
 
 @pytest.mark.parametrize("base", ["http://example.com", "ftp://example.com", "http://10.0.0.1"])
-def test_plain_http_api_base_is_refused(base: str):
+def test_plain_http_api_base_is_refused(base: str) -> None:
     with pytest.raises(errors.ConfigError):
         make_http_client(base)
     with httpx.Client(base_url=base) as http, pytest.raises(errors.ConfigError):
@@ -375,14 +387,14 @@ def test_plain_http_api_base_is_refused(base: str):
 
 
 @pytest.mark.parametrize("base", ["http://127.0.0.1:9000", "http://localhost:9000", API])
-def test_https_or_loopback_is_accepted(base: str):
+def test_https_or_loopback_is_accepted(base: str) -> None:
     with make_http_client(base) as http:
         TikTokClient(
             http, client_key="k", client_secret="s", redirect_uri=REDIRECT, auth_url=AUTH_URL
         )
 
 
-def test_token_grant_repr_masks_tokens():
+def test_token_grant_repr_masks_tokens() -> None:
     grant = TokenGrant.from_json(GRANT)
     for text in (repr(grant), str(grant)):
         assert GRANT["access_token"] not in text
@@ -391,7 +403,9 @@ def test_token_grant_repr_masks_tokens():
         assert GRANT["open_id"] in text
 
 
-def test_tokens_and_codes_are_registered_for_redaction(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_tokens_and_codes_are_registered_for_redaction(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(url=TOKEN_URL, json=GRANT)
     client.exchange_code("plain-code-value-42")
     line = logs.redact(f"x {GRANT['refresh_token']} plain-code-value-42 {GRANT['access_token']}")
@@ -399,7 +413,7 @@ def test_tokens_and_codes_are_registered_for_redaction(client: TikTokClient, htt
     assert "plain-code-value-42" not in line
 
 
-def test_authorize_url_uses_comma_scopes_and_no_pkce(client: TikTokClient):
+def test_authorize_url_uses_comma_scopes_and_no_pkce(client: TikTokClient) -> None:
     url = client.authorize_url(state="st4te-value", scopes=["user.info.basic", "video.publish"])
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == AUTH_URL
@@ -412,7 +426,7 @@ def test_authorize_url_uses_comma_scopes_and_no_pkce(client: TikTokClient):
     }
 
 
-def test_fields_for_scopes():
+def test_fields_for_scopes() -> None:
     assert fields_for_scopes(["user.info.basic"]) == [
         "open_id",
         "union_id",

@@ -69,7 +69,9 @@ def sent_json(httpx_mock: HTTPXMock) -> Any:
 # Init: request shapes -------------------------------------------------------------------------
 
 
-def test_init_video_direct_shape_and_masked_upload_url(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_init_video_direct_shape_and_masked_upload_url(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     answer = {"publish_id": "v_pub_file~v2-1.123456789", "upload_url": UPLOAD}
     httpx_mock.add_response(url=VIDEO_INIT, method="POST", json=envelope(answer))
     result = client.init_video_direct(TOKEN, post_info=POST_INFO, source_info=PLAN)
@@ -81,7 +83,9 @@ def test_init_video_direct_shape_and_masked_upload_url(client: TikTokClient, htt
     assert "Xza123secretUp" not in logs.redact(f"saw {UPLOAD}")
 
 
-def test_init_video_inbox_sends_only_source_info(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_init_video_inbox_sends_only_source_info(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     source = {"source": "PULL_FROM_URL", "video_url": "https://media.example.com/v/a.mp4"}
     httpx_mock.add_response(url=INBOX_INIT, json=envelope({"publish_id": "v_inbox_url~v2.1"}))
     result = client.init_video_inbox(TOKEN, source_info=source)
@@ -90,7 +94,9 @@ def test_init_video_inbox_sends_only_source_info(client: TikTokClient, httpx_moc
 
 
 @pytest.mark.parametrize("is_aigc", [None, True])
-def test_init_photo_shape(client: TikTokClient, httpx_mock: HTTPXMock, is_aigc: bool | None):
+def test_init_photo_shape(
+    client: TikTokClient, httpx_mock: HTTPXMock, is_aigc: bool | None
+) -> None:
     source = {
         "source": "PULL_FROM_URL",
         "photo_images": ["https://media.example.com/p/1.jpg", "https://media.example.com/p/2.jpg"],
@@ -101,7 +107,7 @@ def test_init_photo_shape(client: TikTokClient, httpx_mock: HTTPXMock, is_aigc: 
         TOKEN, post_mode="DIRECT_POST", post_info=POST_INFO, source_info=source, is_aigc=is_aigc
     )
     assert result.publish_id == "p_pub_url~v2.1"
-    expected = {
+    expected: dict[str, Any] = {
         "media_type": "PHOTO",
         "post_mode": "DIRECT_POST",
         "post_info": POST_INFO,
@@ -114,7 +120,7 @@ def test_init_photo_shape(client: TikTokClient, httpx_mock: HTTPXMock, is_aigc: 
 
 def test_file_upload_answer_without_upload_url_is_malformed(
     client: TikTokClient, httpx_mock: HTTPXMock
-):
+) -> None:
     httpx_mock.add_response(url=VIDEO_INIT, json=envelope({"publish_id": "v_pub_file~v2-1.1"}))
     with pytest.raises(errors.Unavailable) as caught:
         client.init_video_direct(TOKEN, post_info=POST_INFO, source_info=PLAN)
@@ -153,7 +159,7 @@ def test_init_is_sent_once(
     failure: Any,
     error: type[errors.AppError],
     reason: str | None,
-):
+) -> None:
     if isinstance(failure, Exception):
         httpx_mock.add_exception(failure, url=VIDEO_INIT)
     else:
@@ -168,7 +174,7 @@ def test_init_is_sent_once(
 @pytest.mark.parametrize("code", ["invalid_param", "invalid_params"])
 def test_refused_plan_carries_plan_message_and_log_id(
     client: TikTokClient, httpx_mock: HTTPXMock, code: str
-):
+) -> None:
     body = envelope(code=code, message="The chunk size is invalid")
     httpx_mock.add_response(url=VIDEO_INIT, status_code=400, json=body)
     with pytest.raises(errors.InvalidArgument) as caught:
@@ -183,7 +189,9 @@ def test_refused_plan_carries_plan_message_and_log_id(
     }
 
 
-def test_other_refusals_keep_their_class_and_no_plan(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_other_refusals_keep_their_class_and_no_plan(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     body = envelope(code="privacy_level_option_mismatch")
     httpx_mock.add_response(url=VIDEO_INIT, status_code=403, json=body)
     with pytest.raises(errors.InvalidArgument) as caught:
@@ -218,7 +226,7 @@ def upload(client: TikTokClient, chunk: Any = None, url: str = UPLOAD) -> Any:
     )
 
 
-def test_upload_chunk_request_shape(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_upload_chunk_request_shape(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         url=UPLOAD, method="PUT", status_code=206, headers={"Content-Range": "bytes 0-19/30"}
     )
@@ -235,13 +243,15 @@ def test_upload_chunk_request_shape(client: TikTokClient, httpx_mock: HTTPXMock)
     assert request.content == b"a" * 6 + b"b" * 4
 
 
-def test_last_chunk_answers_201(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_last_chunk_answers_201(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=UPLOAD, status_code=201, headers={"Content-Range": "bytes 0-29/30"})
     ack = upload(client)
     assert (ack.complete, ack.uploaded_bytes) == (True, 30)
 
 
-def test_206_without_progress_header_counts_the_chunk(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_206_without_progress_header_counts_the_chunk(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     httpx_mock.add_response(url=UPLOAD, status_code=206)
     assert upload(client).uploaded_bytes == 20
 
@@ -280,7 +290,7 @@ def test_upload_answers_are_translated_and_sent_once(
     error: type[errors.AppError],
     reason: str,
     details: dict[str, Any],
-):
+) -> None:
     httpx_mock.add_response(url=UPLOAD, status_code=status, headers=headers)
     with caplog.at_level(logging.WARNING), pytest.raises(error) as caught:
         upload(client)
@@ -295,7 +305,7 @@ def test_upload_answers_are_translated_and_sent_once(
         assert "1 hour" in caught.value.message
 
 
-def test_upload_timeout_is_not_repeated(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_upload_timeout_is_not_repeated(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_exception(httpx.WriteTimeout("slow"), url=UPLOAD)
     with pytest.raises(errors.DeadlineExceeded) as caught:
         upload(client)
@@ -306,13 +316,13 @@ def test_upload_timeout_is_not_repeated(client: TikTokClient, httpx_mock: HTTPXM
 @pytest.mark.parametrize(
     "url", ["http://open-upload.tiktokapis.com/video/?upload_token=Xza123secretUp", "ftp://x/y"]
 )
-def test_plain_http_upload_host_is_refused(client: TikTokClient, url: str):
+def test_plain_http_upload_host_is_refused(client: TikTokClient, url: str) -> None:
     with pytest.raises(errors.InvalidArgument) as caught:
         upload(client, url=url)
     assert "Xza123secretUp" not in str(caught.value)
 
 
-def test_loopback_http_upload_is_allowed(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_loopback_http_upload_is_allowed(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     url = "http://127.0.0.1:9199/upload/?upload_id=1&upload_token=t0ken-value-1"
     httpx_mock.add_response(url=url, status_code=201)
     assert upload(client, url=url).complete
@@ -321,7 +331,7 @@ def test_loopback_http_upload_is_allowed(client: TikTokClient, httpx_mock: HTTPX
 @pytest.mark.parametrize("pieces", [[b"a" * 9], [b"a" * 11]])
 def test_chunk_length_must_match_the_range(
     client: TikTokClient, httpx_mock: HTTPXMock, pieces: list[bytes]
-):
+) -> None:
     httpx_mock.add_response(url=UPLOAD, status_code=206, is_optional=True)
     with pytest.raises(errors.InvalidArgument) as caught:
         upload(client, pieces)
@@ -331,12 +341,12 @@ def test_chunk_length_must_match_the_range(
 @pytest.mark.parametrize(("first", "last", "total"), [(5, 4, 10), (0, 10, 10), (-1, 3, 10)])
 def test_bad_ranges_are_refused_before_sending(
     client: TikTokClient, first: int, last: int, total: int
-):
+) -> None:
     with pytest.raises(errors.InvalidArgument):
         client.upload_chunk(UPLOAD, [b""], first_byte=first, last_byte=last, total_bytes=total)
 
 
-def test_progress_header_parsing():
+def test_progress_header_parsing() -> None:
     assert uploaded_from_content_range("bytes 0-9999999/50000123") == 10_000_000
     assert uploaded_from_content_range("bytes */50000123") == 0
     assert uploaded_from_content_range(None) is None
@@ -346,7 +356,9 @@ def test_progress_header_parsing():
 # Status --------------------------------------------------------------------------------------
 
 
-def test_fetch_status_keeps_post_ids_as_strings(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_fetch_status_keeps_post_ids_as_strings(
+    client: TikTokClient, httpx_mock: HTTPXMock
+) -> None:
     big = 2**53 + 1  # a double would round it to 2**53
     raw = (
         f'{{"data": {{"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [{big}, '
@@ -365,7 +377,7 @@ def test_fetch_status_keeps_post_ids_as_strings(client: TikTokClient, httpx_mock
 
 def test_fetch_status_failed_and_retried_as_a_read(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     httpx_mock.add_response(url=STATUS, status_code=500, json=envelope(code="internal_error"))
     failed = {"status": "FAILED", "fail_reason": "video_pull_failed", "downloaded_bytes": 0}
     httpx_mock.add_response(url=STATUS, json=envelope(failed))
@@ -382,14 +394,14 @@ def test_fetch_status_failed_and_retried_as_a_read(
 )
 def test_fetch_status_errors(
     client: TikTokClient, httpx_mock: HTTPXMock, code: str, error: type[errors.AppError]
-):
+) -> None:
     httpx_mock.add_response(url=STATUS, status_code=400, json=envelope(code=code))
     with pytest.raises(error) as caught:
         client.fetch_status(TOKEN, "nope")
     assert caught.value.reason == f"tiktok.{code}"
 
 
-def test_float_post_id_is_malformed(client: TikTokClient, httpx_mock: HTTPXMock):
+def test_float_post_id_is_malformed(client: TikTokClient, httpx_mock: HTTPXMock) -> None:
     data = {"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [7.3e18]}
     httpx_mock.add_response(url=STATUS, json=envelope(data))
     with pytest.raises(errors.Unavailable) as caught:
@@ -404,7 +416,7 @@ CANCEL = f"{API}/v2/post/publish/cancel/"
 
 def test_cancel_sends_the_publish_id_and_reads_the_ok_envelope(
     client: TikTokClient, httpx_mock: HTTPXMock
-):
+) -> None:
     httpx_mock.add_response(url=CANCEL, method="POST", json=envelope())
     client.cancel_publish(TOKEN, "v_pub_file~v2-1.1")
     assert sent_json(httpx_mock) == {"publish_id": "v_pub_file~v2-1.1"}
@@ -427,7 +439,7 @@ def test_cancel_errors_are_translated(
     status: int,
     code: str,
     error: type[errors.AppError],
-):
+) -> None:
     httpx_mock.add_response(url=CANCEL, status_code=status, json=envelope(code=code))
     with pytest.raises(error) as caught:
         client.cancel_publish(TOKEN, "v_pub_url~v2.1")
@@ -436,7 +448,7 @@ def test_cancel_errors_are_translated(
 
 def test_cancel_is_retried_after_a_server_error(
     client: TikTokClient, httpx_mock: HTTPXMock, sleeps: list[float]
-):
+) -> None:
     httpx_mock.add_response(url=CANCEL, status_code=500, json=envelope(code="internal_error"))
     httpx_mock.add_response(url=CANCEL, json=envelope())
     client.cancel_publish(TOKEN, "v_pub_url~v2.1")

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -308,11 +308,12 @@ def test_kms_refusing_or_gone_is_unavailable(
 ) -> None:
     stored = Vault(client, key_name).encrypt(SECRET, context=CONTEXT)
     control.refuse()
-    for call in (
+    calls: tuple[Callable[[Vault], object], ...] = (
         lambda v: v.encrypt(SECRET, context=CONTEXT),
         lambda v: v.decrypt(stored, context=CONTEXT),
         lambda v: v.primary_version(),
-    ):
+    )
+    for call in calls:
         with pytest.raises(Unavailable, match=r"^the key service is unavailable$") as caught:
             call(Vault(client, key_name, kms_timeout=0.3))
         assert caught.value.http_status == 503

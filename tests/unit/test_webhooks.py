@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
 from shared import errors
 from shared.status.order import GAVE_UP, Observation, merge
 from shared.status.webhooks import parse_event, verify_signature
+from shared.store.documents import PostDoc
 
 SECRET = "s3cret-s3cret-s3cret-s3cret-s3cret"
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -71,19 +73,23 @@ def test_content_is_parsed_twice_and_the_client_key_must_match() -> None:
 
 
 def test_status_never_moves_backwards_and_terminal_stays() -> None:
-    doc = {"status": "PUBLISH_COMPLETE", "post_ids": ["1"]}
+    # Stored posts with only the fields merge() reads, cast as the post store casts what it reads.
+    doc = cast("PostDoc", {"status": "PUBLISH_COMPLETE", "post_ids": ["1"]})
     assert merge(doc, Observation("webhook", "PROCESSING_UPLOAD"), NOW) == {}
     assert merge(doc, Observation("webhook", "FAILED", "internal"), NOW) == {}
-    inbox = {"status": "SEND_TO_USER_INBOX"}
+    inbox = cast("PostDoc", {"status": "SEND_TO_USER_INBOX"})
     assert merge(inbox, Observation("webhook", "PUBLISH_COMPLETE"), NOW)["status"] == (
         "PUBLISH_COMPLETE"
     )
-    gave_up = {"status": "FAILED", "fail_reason": GAVE_UP}
+    gave_up = cast("PostDoc", {"status": "FAILED", "fail_reason": GAVE_UP})
     assert merge(gave_up, Observation("webhook", "PUBLISH_COMPLETE"), NOW)["fail_reason"] is None
 
 
 def test_post_ids_are_a_union_of_strings_and_progress_only_grows() -> None:
-    doc = {"status": "PROCESSING_UPLOAD", "post_ids": ["9007199254740993"], "uploaded_bytes": 50}
+    doc = cast(
+        "PostDoc",
+        {"status": "PROCESSING_UPLOAD", "post_ids": ["9007199254740993"], "uploaded_bytes": 50},
+    )
     changes = merge(
         doc, Observation("poll", post_ids=("9007199254740993", "2"), uploaded_bytes=10), NOW
     )
