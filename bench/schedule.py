@@ -33,9 +33,10 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -189,8 +190,9 @@ def child_batches(batches: Path, index: int, workers: int) -> None:
     done = 0  # this worker's batches worked so far
     while True:
         run_over = ended.exists()  # read before the batches: none can follow it
-        lines = batches.read_bytes().splitlines() if batches.exists() else []
-        mine = lines[index::workers]
+        written = batches.read_bytes()
+        # Only whole lines: the run may be part-way through appending the next one.
+        mine = written[: written.rfind(b"\n") + 1].splitlines()[index::workers]
         if done < len(mine):
             for line in mine[done:]:
                 summary = run_batch(runtime.due(new_holder("batch")), parse_batch(line))
@@ -274,9 +276,28 @@ def most_in_a_minute(publishes: list[dict[str, Any]]) -> int:
     return most
 
 
-def spawn(args: list[str], stack: Stack) -> subprocess.Popen[str]:
+@dataclass
+class Child:
     """A child of this script; its log goes to a file (a pipe nobody reads yet would fill)."""
-    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read back by finish)
+
+    name: str  # its mode, --run or --batches
+    process: subprocess.Popen[str]
+    log: IO[str]
+
+    def finish(self) -> dict[str, Any]:
+        """The figures it printed last, once it has ended; its log's end if it failed."""
+        out, _ = self.process.communicate()
+        self.log.seek(0)
+        err = self.log.read()
+        self.log.close()
+        if self.process.returncode != 0:
+            raise SystemExit(f"{self.name} failed:\n{err[-3000:]}")
+        figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return figures
+
+
+def spawn(args: list[str], stack: Stack) -> Child:
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by Child.finish)
     process = subprocess.Popen(
         [sys.executable, __file__, *args],
         env={**os.environ, **stack.env()},
@@ -285,24 +306,7 @@ def spawn(args: list[str], stack: Stack) -> subprocess.Popen[str]:
         text=True,
         cwd=ROOT,
     )
-    LOGS[process.pid] = log
-    return process
-
-
-LOGS: dict[int, Any] = {}
-
-
-def finish(process: subprocess.Popen[str], name: str) -> dict[str, Any]:
-    """The figures a child printed last, once it has ended; its log's end if it failed."""
-    out, _ = process.communicate()
-    log = LOGS.pop(process.pid)
-    log.seek(0)
-    err = log.read()
-    log.close()
-    if process.returncode != 0:
-        raise SystemExit(f"{name} failed:\n{err[-3000:]}")
-    figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return figures
+    return Child(args[0], process, log)
 
 
 def measure(
@@ -323,14 +327,14 @@ def measure(
     servers = {name: child.pid for name, child in stack.children.items()}
     cpu_before = {name: tree_cpu(pid) for name, pid in servers.items()}
     started = time.perf_counter()
-    batches.touch()  # (a line is written whole: one write of a short message, appended)
+    batches.touch()
     running = spawn(["--run", str(batches), "--local-limit", str(local_limit)], stack)
     with_batches = [
         spawn(["--batches", str(batches), str(i), str(workers)], stack) for i in range(workers)
     ]
-    run = finish(running, "--run")
+    run = running.finish()
     batches.with_suffix(".ended").touch()
-    results = [finish(process, "--batches") for process in with_batches]
+    results = [child.finish() for child in with_batches]
     wall = time.perf_counter() - started
     cpu = {name: tree_cpu(pid) - cpu_before[name] for name, pid in servers.items()}
     cpu["functions"] = run["cpu"] + sum(r["cpu"] for r in results)
