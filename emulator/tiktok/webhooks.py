@@ -66,8 +66,25 @@ class Deliverer:
         self.default_url = url
         self.cond = threading.Condition()
         self.http = httpx.Client(timeout=10)
+        self.closed = False
         self.reset()
-        threading.Thread(target=self._run, name="webhooks", daemon=True).start()
+        self.thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        """Stops the sending thread (a delivery on the wire finishes first) and its client; what
+        is still queued stays in the log, unsent."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        self.thread.join(timeout=15)
+        self.http.close()
+
+    def __enter__(self) -> Deliverer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def reset(self) -> None:
         with self.cond:
@@ -149,6 +166,8 @@ class Deliverer:
     def _run(self) -> None:
         while True:
             with self.cond:
+                if self.closed:
+                    return
                 queue = self.queue
                 while queue and (
                     queue[0][2].state != "queued" or queue[0][2].due_at != queue[0][0]

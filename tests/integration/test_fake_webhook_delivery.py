@@ -1,6 +1,7 @@
 """The fake TikTok's webhook delivery retries like TikTok (docs/tiktok-api.md §5): an answer that is
 not 200 is sent again after a growing wait, and a delivery waiting for its retry does not hold up
-newer events. A real HTTP receiver on a free port answers; nothing is mocked."""
+newer events. ``close()`` stops the sending thread. A real HTTP receiver on a free port answers;
+nothing is mocked."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ def receiver() -> Iterator[Receiver]:
     server.server.server_close()
 
 
+@pytest.fixture
+def hooks(receiver: Receiver) -> Iterator[Deliverer]:
+    with Deliverer(App("key", "secret", "http://127.0.0.1/cb"), receiver.url) as deliverer:
+        yield deliverer
+
+
 def settle(hooks: Deliverer, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -69,9 +76,8 @@ def settle(hooks: Deliverer, count: int, timeout: float = 10.0) -> list[dict[str
 
 
 def test_a_refused_event_is_sent_again_after_growing_waits_until_it_is_taken(
-    receiver: Receiver,
+    receiver: Receiver, hooks: Deliverer
 ) -> None:
-    hooks = Deliverer(App("key", "secret", "http://127.0.0.1/cb"), receiver.url)
     hooks.retry_base = 0.1
     content = {"publish_id": "p1"}
     receiver.answers[json.dumps(content)] = [500, 503]
@@ -84,8 +90,9 @@ def test_a_refused_event_is_sent_again_after_growing_waits_until_it_is_taken(
     assert third - second >= 0.2
 
 
-def test_an_event_waiting_for_its_retry_does_not_hold_up_newer_ones(receiver: Receiver) -> None:
-    hooks = Deliverer(App("key", "secret", "http://127.0.0.1/cb"), receiver.url)
+def test_an_event_waiting_for_its_retry_does_not_hold_up_newer_ones(
+    receiver: Receiver, hooks: Deliverer
+) -> None:
     hooks.retry_base = 1.0
     refused, later = {"publish_id": "refused"}, {"publish_id": "later"}
     receiver.answers[json.dumps(refused)] = [500]
@@ -101,8 +108,9 @@ def test_an_event_waiting_for_its_retry_does_not_hold_up_newer_ones(receiver: Re
     assert retried - first >= 1.0
 
 
-def test_after_too_many_refusals_the_event_is_given_up(receiver: Receiver) -> None:
-    hooks = Deliverer(App("key", "secret", "http://127.0.0.1/cb"), receiver.url)
+def test_after_too_many_refusals_the_event_is_given_up(
+    receiver: Receiver, hooks: Deliverer
+) -> None:
     hooks.retry_base, hooks.max_attempts = 0.02, 3
     content = {"publish_id": "never"}
     receiver.answers[json.dumps(content)] = [500] * 10
@@ -110,3 +118,17 @@ def test_after_too_many_refusals_the_event_is_given_up(receiver: Receiver) -> No
     [view] = settle(hooks, 1)
     assert view["state"] == "failed"
     assert [a["status"] for a in view["attempts"]] == [500, 500, 500]
+
+
+def test_a_closed_deliverer_stops_its_thread_and_sends_nothing_more(
+    receiver: Receiver, hooks: Deliverer
+) -> None:
+    hooks.emit("post.publish.complete", "open-1", {"publish_id": "before"})
+    settle(hooks, 1)
+    hooks.close()
+    assert not hooks.thread.is_alive()
+    hooks.emit("post.publish.complete", "open-1", {"publish_id": "after"})
+    time.sleep(0.3)
+    assert receiver.times_of({"publish_id": "after"}) == []
+    with hooks.cond:
+        assert [d.state for d in hooks.deliveries] == ["delivered", "queued"]
