@@ -98,7 +98,10 @@ def make_http_client(api_base: str) -> httpx.Client:
         base_url=api_base,
         timeout=TIMEOUT,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=60),
+        # Every connection is kept: the scheduled jobs call from 16 threads at once, and a pool
+        # keeping fewer would close the surplus after each call and open it again, a TLS
+        # handshake each (tests/integration/test_tiktok_pool.py).
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=20, keepalive_expiry=60),
         headers={"User-Agent": "tiktok-publisher-backend/0.1"},
     )
 
