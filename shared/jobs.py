@@ -9,7 +9,10 @@ spelled in one place. Every entry point here is exported by ``main.py`` (a test 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections import Counter
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 REFRESH_TOPIC = "token-refresh"
 REFRESH_BATCH_TOPIC = "token-refresh-batch"
@@ -78,3 +81,29 @@ def published_topics() -> tuple[str, ...]:
     output topics no function of ours subscribes to."""
     fan_out = tuple(j.topic for j in JOBS if j.topic is not None and j.schedule is None)
     return (*fan_out, *OUTPUT_TOPICS)
+
+
+@dataclass
+class RunSummary:
+    """What one run or batch of a scheduled job did, logged once as it ends.
+
+    A job's summary adds its own counts as fields (a ``Counter`` counts by reason and is logged
+    as a dict) and names its log message and the field that says run or batch.
+    """
+
+    kind: str  # "run": the scheduled run; "batch": one fanned-out batch
+    fanned_out: int = 0
+    batches: int = 0
+    duration_ms: int = 0
+
+    subject: ClassVar[str]  # the message: "<subject> run finished"
+    kind_field: ClassVar[str]  # the log field holding ``kind``
+    logger: ClassVar[logging.Logger]
+
+    def log(self) -> None:
+        extra: dict[str, Any] = {self.kind_field: self.kind}
+        for spec in fields(self):
+            if spec.name != "kind":
+                value = getattr(self, spec.name)
+                extra[spec.name] = dict(value) if isinstance(value, Counter) else value
+        self.logger.info("%s %s finished", self.subject, self.kind, extra=extra)

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared import errors
+from shared import errors, jobs
 from shared.analytics.snapshot import Outcome, Snapshotter, take_snapshot
 from shared.jobs import ANALYTICS_BATCH_TOPIC
 from shared.pubsub import Publishes, share_out
@@ -38,33 +38,18 @@ CONCURRENCY = 16  # below the TikTok client's pool of 20 connections
 
 
 @dataclass
-class RunSummary:
-    kind: str
+class RunSummary(jobs.RunSummary):
+    """What one run or batch did; ``skipped`` and ``failed`` count by reason."""
+
     accounts: int = 0
     taken: int = 0
     tiktok_calls: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
-    fanned_out: int = 0
-    batches: int = 0
-    duration_ms: int = 0
 
-    def log(self) -> None:
-        log.info(
-            "analytics snapshot %s finished",
-            self.kind,
-            extra={
-                "analytics_run": self.kind,
-                "accounts": self.accounts,
-                "taken": self.taken,
-                "tiktok_calls": self.tiktok_calls,
-                "skipped": dict(self.skipped),
-                "failed": dict(self.failed),
-                "fanned_out": self.fanned_out,
-                "batches": self.batches,
-                "duration_ms": self.duration_ms,
-            },
-        )
+    subject = "analytics snapshot"
+    kind_field = "analytics_run"
+    logger = log
 
 
 def _pages(store: AccountStore, page_size: int) -> Iterator[list[Account]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import errors
+from shared import errors, jobs
 from shared.jobs import PUBLISH_DUE_BATCH_TOPIC
 from shared.publishing.due import Due, publish_due_account
 from shared.pubsub import share_out
@@ -43,29 +43,15 @@ CONCURRENCY = 16  # below the TikTok client's pool of 20 connections
 
 
 @dataclass
-class DueSummary:
+class DueSummary(jobs.RunSummary):
     """What one run or batch did: accounts looked at, post outcomes by name."""
 
-    kind: str
     accounts: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
-    fanned_out: int = 0
-    batches: int = 0
-    duration_ms: int = 0
 
-    def log(self) -> None:
-        log.info(
-            "scheduled posts %s finished",
-            self.kind,
-            extra={
-                "due_run": self.kind,
-                "accounts": self.accounts,
-                "outcomes": dict(self.outcomes),
-                "fanned_out": self.fanned_out,
-                "batches": self.batches,
-                "duration_ms": self.duration_ms,
-            },
-        )
+    subject = "scheduled posts"
+    kind_field = "due_run"
+    logger = log
 
 
 def new_holder(kind: str) -> str:

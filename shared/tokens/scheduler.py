@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared import errors
+from shared import errors, jobs
 from shared.jobs import REFRESH_BATCH_TOPIC, REFRESH_TOPIC
 from shared.pubsub import share_out
 from shared.store.accounts import Account, AccountStore
@@ -55,33 +55,17 @@ CONCURRENCY = 16  # below the TikTok client's pool of 20 connections
 
 
 @dataclass
-class RunSummary:
+class RunSummary(jobs.RunSummary):
     """What one run or batch did; ``failed`` and ``skipped`` count by reason."""
 
-    kind: str
     due: int = 0
     refreshed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
-    fanned_out: int = 0
-    batches: int = 0
-    duration_ms: int = 0
 
-    def log(self) -> None:
-        log.info(
-            "token refresh %s finished",
-            self.kind,
-            extra={
-                "refresh_run": self.kind,
-                "due": self.due,
-                "refreshed": self.refreshed,
-                "failed": dict(self.failed),
-                "skipped": dict(self.skipped),
-                "fanned_out": self.fanned_out,
-                "batches": self.batches,
-                "duration_ms": self.duration_ms,
-            },
-        )
+    subject = "token refresh"
+    kind_field = "refresh_run"
+    logger = log
 
 
 def due_queries(store: AccountStore, now: datetime, due: Due = HORIZON) -> list[Any]:
