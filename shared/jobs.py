@@ -5,6 +5,7 @@ The deploy plan (``deploy/table.py`` adds memory, timeout and concurrency), the 
 topics and push subscriptions (``emulator/pubsub.py``), ``python -m emulator.trigger`` and the
 code that publishes (``shared/tokens/scheduler.py``) all read it, so a topic or schedule is
 spelled in one place. Every entry point here is exported by ``main.py`` (a test holds them equal).
+:class:`RunSummary` is the shape of the one log line each scheduled job writes as a run ends.
 """
 
 from __future__ import annotations
