@@ -9,13 +9,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from emulator.tiktok.state import App
 from emulator.tiktok.webhooks import Deliverer
+from tests.support import serve_http
 
 
 class Receiver:
@@ -41,9 +42,8 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.handler: type[BaseHTTPRequestHandler] = Handler
+        self.url = ""  # where the hook is served, once it is
 
     def times_of(self, content: dict[str, Any]) -> list[float]:
         with self.lock:
@@ -52,10 +52,10 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+    receiving = Receiver()
+    with serve_http(receiving.handler) as base:
+        receiving.url = base + "/hook"
+        yield receiving
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -22,6 +22,7 @@ from shared.analytics import scheduler as analytics_scheduler
 from shared.publishing import due_run
 from shared.tiktok.client import make_http_client
 from shared.tokens import scheduler as refresh_scheduler
+from tests.support import serve_http
 
 
 class CountingServer:
@@ -51,9 +52,8 @@ class CountingServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.handler: type[BaseHTTPRequestHandler] = Handler
+        self.url = ""  # once it is served
 
 
 @pytest.fixture
@@ -62,9 +62,9 @@ def server() -> Iterator[CountingServer]:
         due_run.CONCURRENCY, refresh_scheduler.CONCURRENCY, analytics_scheduler.CONCURRENCY
     )
     counting = CountingServer(concurrency)
-    yield counting
-    counting.server.shutdown()
-    counting.server.server_close()
+    with serve_http(counting.handler) as base:
+        counting.url = base
+        yield counting
 
 
 def wave(client: httpx.Client, calls: int) -> list[int]:
