@@ -155,7 +155,6 @@ class Deliverer:
                 delivery.state = "queued"
                 delivery.due_at = time.time() + self.retry_base * 2 ** (len(delivery.attempts) - 1)
                 self._enqueue(delivery)
-            self.cond.notify()
         return status
 
     def _enqueue(self, delivery: Delivery) -> None:
